@@ -1,0 +1,170 @@
+package pack
+
+// Decoder splits a byte stream into frame bodies without doing any I/O
+// (sans-IO): the caller feeds whatever bytes arrived, split anywhere, and
+// pulls whole bodies out.
+//
+// The declared length of every frame is checked against the limit as soon
+// as its 4 header bytes are known, before any byte of the body is buffered;
+// the buffer then grows only with bytes actually received, so a peer that
+// declares a large frame and sends little costs little.
+//
+// When the input holds whole frames, Next returns slices of the caller's own
+// bytes (no copy). Only a frame split across Feed calls is copied, into a
+// buffer that is released when it is no longer needed, so an idle
+// connection's decoder holds no memory.
+//
+// Once Next returns an error the Decoder is broken and returns the same
+// error forever: a framing error cannot be resynchronised.
+type Decoder struct {
+	order Order
+	limit uint32
+	in    []byte // unread part of the caller's last Feed
+	buf   []byte // a frame split across Feed calls
+	done  bool   // buf held the body returned last; reset on the next call
+	err   error
+}
+
+// NewDecoder returns a decoder for frames of byte order o whose bodies are at
+// most limit bytes (limit <= 0 means DefaultLimit).
+func NewDecoder(o Order, limit int) *Decoder {
+	d := &Decoder{order: o}
+	d.SetLimit(limit)
+	return d
+}
+
+// SetLimit changes the limit for frames whose header has not been read yet
+// (a node raises it after auth). limit <= 0 means DefaultLimit.
+func (d *Decoder) SetLimit(limit int) {
+	switch {
+	case limit <= 0:
+		d.limit = DefaultLimit
+	case uint64(limit) > MaxLimit:
+		d.limit = MaxLimit
+	default:
+		d.limit = uint32(limit)
+	}
+}
+
+// Limit returns the current limit.
+func (d *Decoder) Limit() int { return int(d.limit) }
+
+// Feed hands the decoder the next bytes of the stream. The decoder keeps a
+// reference to p (it does not copy it) until Next has returned ok == false,
+// so p must not change until then. Feeding before the previous input is
+// drained is allowed; the remainder is copied.
+func (d *Decoder) Feed(p []byte) {
+	d.release()
+	if len(d.in) > 0 {
+		d.buf = append(d.buf, d.in...)
+	}
+	d.in = p
+}
+
+// Next returns the next whole frame body. ok is false when more input is
+// needed (or after an error). The body is valid until the next call to Next
+// or Feed; decode it or copy it before then.
+func (d *Decoder) Next() (body []byte, ok bool, err error) {
+	if d.err != nil {
+		return nil, false, d.err
+	}
+	d.release()
+	if len(d.buf) == 0 {
+		// Fast path: frames straight from the caller's bytes.
+		if len(d.in) < HeaderSize {
+			d.keep()
+			return nil, false, nil
+		}
+		n := d.order.Header(d.in)
+		if n > d.limit {
+			return d.fail(ErrFrameTooLarge)
+		}
+		end := HeaderSize + int(n)
+		if len(d.in) < end {
+			d.keep()
+			return nil, false, nil
+		}
+		body, d.in = d.in[HeaderSize:end:end], d.in[end:]
+		return body, true, nil
+	}
+	// Slow path: complete the frame that was split across Feed calls.
+	if len(d.buf) < HeaderSize {
+		d.take(HeaderSize - len(d.buf))
+		if len(d.buf) < HeaderSize {
+			return nil, false, nil
+		}
+	}
+	n := d.order.Header(d.buf)
+	if n > d.limit {
+		return d.fail(ErrFrameTooLarge)
+	}
+	d.take(HeaderSize + int(n) - len(d.buf))
+	if len(d.buf) < HeaderSize+int(n) {
+		return nil, false, nil
+	}
+	d.done = true
+	return d.buf[HeaderSize:], true, nil
+}
+
+// Buffered returns how many bytes are held for an incomplete frame.
+func (d *Decoder) Buffered() int {
+	if d.done {
+		return len(d.in)
+	}
+	return len(d.buf) + len(d.in)
+}
+
+// Finish reports ErrTruncated when the stream ended inside a frame, or the
+// decoder's error if it has one.
+func (d *Decoder) Finish() error {
+	if d.err != nil {
+		return d.err
+	}
+	if d.Buffered() > 0 {
+		return ErrTruncated
+	}
+	return nil
+}
+
+// Err returns the sticky error, if any.
+func (d *Decoder) Err() error { return d.err }
+
+func (d *Decoder) fail(err error) ([]byte, bool, error) {
+	d.err = err
+	d.in, d.buf = nil, nil
+	return nil, false, err
+}
+
+// take moves up to n bytes of input into buf.
+func (d *Decoder) take(n int) {
+	if n > len(d.in) {
+		n = len(d.in)
+	}
+	d.buf = append(d.buf, d.in[:n]...)
+	d.in = d.in[n:]
+}
+
+// keep copies the unread input into buf: the caller may reuse its bytes.
+func (d *Decoder) keep() {
+	if len(d.in) > 0 {
+		d.buf = append(d.buf, d.in...)
+		d.in = nil
+	}
+}
+
+// maxKeptBuffer is the largest split-frame buffer kept for reuse; larger ones
+// go back to the garbage collector so idle connections hold nothing big.
+const maxKeptBuffer = 512
+
+// release forgets the frame returned last from buf.
+func (d *Decoder) release() {
+	if !d.done {
+		return
+	}
+	d.done = false
+	if cap(d.buf) > maxKeptBuffer {
+		d.buf = nil
+	} else {
+		d.buf = d.buf[:0]
+	}
+}

@@ -1,0 +1,564 @@
+package pack
+
+import (
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The JSON codec is written by hand rather than with encoding/json for two
+// reasons: the decode path of a reused Decoder must allocate nothing beyond
+// the decoded message (encoding/json's reflection allocates per call), and
+// the rules must be strict where encoding/json is lenient: invalid UTF-8 is
+// an error here (encoding/json silently replaces it with U+FFFD) and keys
+// match exactly (encoding/json folds case). Encoding produces exactly the
+// bytes encoding/json.Marshal produces for the original struct (HTML-safe
+// escapes included); json_test.go checks both directions against
+// encoding/json differentially and fuzzes them.
+
+const hexDigits = "0123456789abcdef"
+
+func appendJSON(dst []byte, m *Message) ([]byte, error) {
+	dst = append(dst, '{')
+	sep := false
+	field := func(name string) {
+		if sep {
+			dst = append(dst, ',')
+		}
+		sep = true
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, '"', ':')
+	}
+	var err error
+	if m.Seq != 0 {
+		field("seq")
+		dst = strconv.AppendInt(dst, m.Seq, 10)
+	}
+	if m.URI != "" {
+		field("uri")
+		if dst, err = appendJSONString(dst, m.URI); err != nil {
+			return dst, err
+		}
+	}
+	if len(m.Body) > 0 {
+		field("body")
+		if dst, err = appendJSONString(dst, m.Body); err != nil {
+			return dst, err
+		}
+	}
+	if len(m.Meta) > 0 {
+		field("meta")
+		dst = append(dst, '{')
+		keys := make([]string, 0, len(m.Meta))
+		for k := range m.Meta {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys) // deterministic bytes, as encoding/json sorts map keys
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendJSONString(dst, k); err != nil {
+				return dst, err
+			}
+			dst = append(dst, ':')
+			if dst, err = appendJSONString(dst, m.Meta[k]); err != nil {
+				return dst, err
+			}
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), nil
+}
+
+// appendJSONString quotes s the way encoding/json does with HTML escaping on.
+func appendJSONString[S string | []byte](dst []byte, s S) ([]byte, error) {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		var r rune
+		var size int
+		switch v := any(s).(type) {
+		case string:
+			r, size = utf8.DecodeRuneInString(v[i:])
+		case []byte:
+			r, size = utf8.DecodeRune(v[i:])
+		}
+		if r == utf8.RuneError && size == 1 {
+			return dst, ErrInvalidUTF8
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"'), nil
+}
+
+// maxJSONDepth bounds nesting in skipped values, as encoding/json does.
+const maxJSONDepth = 10000
+
+type jsonParser struct {
+	b   []byte
+	i   int
+	tmp [32]byte // unescaped keys are short; avoids an allocation per key
+}
+
+func decodeJSON(b []byte, m *Message) error {
+	m.Seq, m.URI, m.Body = 0, "", nil
+	clear(m.Meta)
+	p := jsonParser{b: b}
+	p.ws()
+	if !p.eat('{') {
+		return ErrBadJSON
+	}
+	p.ws()
+	if !p.eat('}') {
+		for {
+			p.ws()
+			key, err := p.key()
+			if err != nil {
+				return err
+			}
+			p.ws()
+			if !p.eat(':') {
+				return ErrBadJSON
+			}
+			p.ws()
+			switch string(key) {
+			case "seq":
+				err = p.seq(m)
+			case "uri":
+				var s []byte
+				var null bool
+				if s, null, err = p.stringOrNull(); err == nil && !null {
+					m.URI = string(s)
+				}
+			case "body":
+				var s []byte
+				var null bool
+				if s, null, err = p.stringOrNull(); err == nil && !null {
+					if len(s) == 0 {
+						m.Body = nil
+					} else {
+						m.Body = append([]byte(nil), s...)
+					}
+				}
+			case "meta":
+				err = p.meta(m)
+			default:
+				err = p.skip(0)
+			}
+			if err != nil {
+				return err
+			}
+			p.ws()
+			if p.eat(',') {
+				continue
+			}
+			if p.eat('}') {
+				break
+			}
+			return ErrBadJSON
+		}
+	}
+	p.ws()
+	if p.i != len(p.b) {
+		return ErrBadJSON
+	}
+	return nil
+}
+
+func (p *jsonParser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) eat(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *jsonParser) peek() byte {
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+func (p *jsonParser) key() ([]byte, error) {
+	if p.peek() != '"' {
+		return nil, ErrBadJSON
+	}
+	return p.str(p.tmp[:0])
+}
+
+// stringOrNull reads a string value; a non-string value is ErrWrongType
+// (after checking it is at least valid JSON, so syntax errors win).
+func (p *jsonParser) stringOrNull() (s []byte, null bool, err error) {
+	switch p.peek() {
+	case '"':
+		s, err = p.str(nil)
+		return s, false, err
+	case 'n':
+		return nil, true, p.literal("null")
+	}
+	if err := p.skip(0); err != nil {
+		return nil, false, err
+	}
+	return nil, false, ErrWrongType
+}
+
+func (p *jsonParser) seq(m *Message) error {
+	c := p.peek()
+	if c == 'n' {
+		return p.literal("null")
+	}
+	if c != '-' && (c < '0' || c > '9') {
+		if err := p.skip(0); err != nil {
+			return err
+		}
+		return ErrWrongType
+	}
+	start := p.i
+	integer, err := p.number()
+	if err != nil {
+		return err
+	}
+	if !integer {
+		return ErrWrongType // 1.5 or 1e3 is not an int64, as in encoding/json
+	}
+	n, perr := strconv.ParseInt(unsafeString(p.b[start:p.i]), 10, 64)
+	if perr != nil {
+		return ErrWrongType // out of int64 range
+	}
+	m.Seq = n
+	return nil
+}
+
+func (p *jsonParser) meta(m *Message) error {
+	switch p.peek() {
+	case 'n':
+		return p.literal("null")
+	case '{':
+	default:
+		if err := p.skip(0); err != nil {
+			return err
+		}
+		return ErrWrongType
+	}
+	p.i++
+	p.ws()
+	if p.eat('}') {
+		return nil
+	}
+	for {
+		p.ws()
+		if p.peek() != '"' {
+			return ErrBadJSON
+		}
+		k, err := p.str(nil)
+		if err != nil {
+			return err
+		}
+		p.ws()
+		if !p.eat(':') {
+			return ErrBadJSON
+		}
+		p.ws()
+		v, _, err := p.stringOrNull()
+		if err != nil {
+			return err
+		}
+		if m.Meta == nil {
+			m.Meta = make(map[string]string, 4)
+		}
+		m.Meta[string(k)] = string(v)
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			return nil
+		}
+		return ErrBadJSON
+	}
+}
+
+// str reads a JSON string at p.i (which is '"'). Without escapes it returns a
+// slice of the input; with escapes it unescapes into dst.
+func (p *jsonParser) str(dst []byte) ([]byte, error) {
+	p.i++ // opening quote
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := p.b[start:p.i]
+			p.i++
+			return s, nil
+		case c == '\\':
+			return p.strEscaped(append(dst, p.b[start:p.i]...))
+		case c < 0x20:
+			return nil, ErrBadJSON
+		case c < utf8.RuneSelf:
+			p.i++
+		default:
+			r, size := utf8.DecodeRune(p.b[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, ErrInvalidUTF8
+			}
+			p.i += size
+		}
+	}
+	return nil, ErrBadJSON
+}
+
+func (p *jsonParser) strEscaped(dst []byte) ([]byte, error) {
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return dst, nil
+		case c == '\\':
+			p.i++
+			if p.i >= len(p.b) {
+				return nil, ErrBadJSON
+			}
+			e := p.b[p.i]
+			p.i++
+			switch e {
+			case '"', '\\', '/':
+				dst = append(dst, e)
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r, ok := p.hex4()
+				if !ok {
+					return nil, ErrBadJSON
+				}
+				if utf16IsSurrogate(r) {
+					r2 := rune(-1)
+					if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+						save := p.i
+						p.i += 2
+						var ok2 bool
+						if r2, ok2 = p.hex4(); !ok2 {
+							return nil, ErrBadJSON
+						}
+						if c := utf16Decode(r, r2); c != utf8.RuneError {
+							dst = utf8.AppendRune(dst, c)
+							continue
+						}
+						p.i = save // not a pair: decode the second escape on its own
+					}
+					r = utf8.RuneError // lone surrogate, as encoding/json does
+				}
+				dst = utf8.AppendRune(dst, r)
+			default:
+				return nil, ErrBadJSON
+			}
+		case c < 0x20:
+			return nil, ErrBadJSON
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			p.i++
+		default:
+			r, size := utf8.DecodeRune(p.b[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, ErrInvalidUTF8
+			}
+			dst = append(dst, p.b[p.i:p.i+size]...)
+			p.i += size
+		}
+	}
+	return nil, ErrBadJSON
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if p.i+4 > len(p.b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.b[p.i : p.i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	p.i += 4
+	return r, true
+}
+
+func utf16IsSurrogate(r rune) bool { return 0xD800 <= r && r < 0xE000 }
+
+func utf16Decode(r1, r2 rune) rune {
+	if 0xD800 <= r1 && r1 < 0xDC00 && 0xDC00 <= r2 && r2 < 0xE000 {
+		return (r1-0xD800)<<10 | (r2 - 0xDC00) + 0x10000
+	}
+	return utf8.RuneError
+}
+
+// number scans a JSON number; integer is false if it has a fraction or exponent.
+func (p *jsonParser) number() (integer bool, err error) {
+	p.eat('-')
+	switch c := p.peek(); {
+	case c == '0':
+		p.i++
+	case '1' <= c && c <= '9':
+		p.digits()
+	default:
+		return false, ErrBadJSON
+	}
+	integer = true
+	if p.eat('.') {
+		integer = false
+		if !p.digits() {
+			return false, ErrBadJSON
+		}
+	}
+	if c := p.peek(); c == 'e' || c == 'E' {
+		p.i++
+		integer = false
+		if c := p.peek(); c == '+' || c == '-' {
+			p.i++
+		}
+		if !p.digits() {
+			return false, ErrBadJSON
+		}
+	}
+	return integer, nil
+}
+
+func (p *jsonParser) digits() bool {
+	start := p.i
+	for p.i < len(p.b) && '0' <= p.b[p.i] && p.b[p.i] <= '9' {
+		p.i++
+	}
+	return p.i > start
+}
+
+func (p *jsonParser) literal(lit string) error {
+	if len(p.b)-p.i < len(lit) || string(p.b[p.i:p.i+len(lit)]) != lit {
+		return ErrBadJSON
+	}
+	p.i += len(lit)
+	return nil
+}
+
+// skip validates and skips any JSON value.
+func (p *jsonParser) skip(depth int) error {
+	if depth > maxJSONDepth {
+		return ErrBadJSON
+	}
+	switch c := p.peek(); {
+	case c == '"':
+		_, err := p.str(p.tmp[:0])
+		return err
+	case c == '{' || c == '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		p.i++
+		p.ws()
+		if p.eat(end) {
+			return nil
+		}
+		for {
+			p.ws()
+			if c == '{' {
+				if p.peek() != '"' {
+					return ErrBadJSON
+				}
+				if _, err := p.str(p.tmp[:0]); err != nil {
+					return err
+				}
+				p.ws()
+				if !p.eat(':') {
+					return ErrBadJSON
+				}
+				p.ws()
+			}
+			if err := p.skip(depth + 1); err != nil {
+				return err
+			}
+			p.ws()
+			if p.eat(',') {
+				continue
+			}
+			if p.eat(end) {
+				return nil
+			}
+			return ErrBadJSON
+		}
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		_, err := p.number()
+		return err
+	}
+	return ErrBadJSON
+}

@@ -1,0 +1,27 @@
+package pack
+
+// Standard meta keys (docs/protocol.md §Meta). Values are strings; numbers are
+// written in decimal. Unknown keys are ignored by every peer.
+const (
+	// MetaVersion: on URIAuth, the client's protocol version ("1").
+	MetaVersion = "v"
+	// MetaDevice: on URIAuth, a stable id of the device/installation.
+	MetaDevice = "device"
+	// MetaAcks: on URIAuth, "1" when the app acks persistent pushes.
+	MetaAcks = "acks"
+	// MetaResume: on URIAuth, the highest seq the app already holds.
+	MetaResume = "resume"
+	// MetaID: on a push, the server-assigned message id.
+	MetaID = "id"
+	// MetaTime: on a push, the server's accept time, Unix milliseconds.
+	MetaTime = "ts"
+	// MetaCode: on URIError, URIDisconnect and URIAuthFailed, the numeric Code.
+	MetaCode = "code"
+	// MetaReason: human-readable reason accompanying MetaCode.
+	MetaReason = "reason"
+	// MetaPersist: on a push to an app, "1" when it was stored and must be acked.
+	MetaPersist = "persist"
+)
+
+// ProtocolVersion is the version this package implements.
+const ProtocolVersion = "1"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the test command needs on a fresh Debian machine: only the
+# packages that are missing, so a warm machine pays nothing.
+set -euo pipefail
+pkgs=(protobuf-compiler cmake g++ make libgtest-dev nlohmann-json3-dev openjdk-17-jdk-headless junit5)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null \
+    || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+go mod download
