@@ -51,15 +51,26 @@ func Detect(body []byte) (Codec, error) {
 }
 
 // Append appends m encoded with c to dst. AutoCodec encodes as JSON.
+// On error dst is returned unchanged (nothing partial is appended).
 func (c Codec) Append(dst []byte, m *Message) ([]byte, error) {
+	var out []byte
+	var err error
 	if c == Protobuf {
-		return appendProto(dst, m)
+		out, err = appendProto(dst, m)
+	} else {
+		out, err = appendJSON(dst, m)
 	}
-	return appendJSON(dst, m)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
 }
 
 // Decode decodes body into m, replacing m's fields (m.Meta's storage is
 // reused). The decoded message never aliases body. AutoCodec detects.
+// An empty body is the empty message on the protobuf codec (proto3 has no
+// required fields) and ErrEmptyBody on the JSON codec. On error m's fields
+// are unspecified.
 func (c Codec) Decode(body []byte, m *Message) error {
 	if c == AutoCodec {
 		var err error

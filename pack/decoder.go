@@ -20,8 +20,8 @@ type Decoder struct {
 	order Order
 	limit uint32
 	in    []byte // unread part of the caller's last Feed
-	buf   []byte // a frame split across Feed calls
-	done  bool   // buf held the body returned last; reset on the next call
+	buf   []byte // copied bytes, logically before in; buf[off:] is unread
+	off   int    // start of the unread part of buf, always a frame boundary
 	err   error
 }
 
@@ -33,8 +33,9 @@ func NewDecoder(o Order, limit int) *Decoder {
 	return d
 }
 
-// SetLimit changes the limit for frames whose header has not been read yet
-// (a node raises it after auth). limit <= 0 means DefaultLimit.
+// SetLimit changes the limit for every frame that Next has not returned yet
+// (a node raises it after auth; frames that arrived in the same read as the
+// auth frame get the new limit). limit <= 0 means DefaultLimit.
 func (d *Decoder) SetLimit(limit int) {
 	switch {
 	case limit <= 0:
@@ -54,8 +55,14 @@ func (d *Decoder) Limit() int { return int(d.limit) }
 // so p must not change until then. Feeding before the previous input is
 // drained is allowed; the remainder is copied.
 func (d *Decoder) Feed(p []byte) {
-	d.release()
+	if d.err != nil {
+		return
+	}
 	if len(d.in) > 0 {
+		if d.off > 0 {
+			d.buf = d.buf[:copy(d.buf, d.buf[d.off:])]
+			d.off = 0
+		}
 		d.buf = append(d.buf, d.in...)
 	}
 	d.in = p
@@ -68,7 +75,6 @@ func (d *Decoder) Next() (body []byte, ok bool, err error) {
 	if d.err != nil {
 		return nil, false, d.err
 	}
-	d.release()
 	if len(d.buf) == 0 {
 		// Fast path: frames straight from the caller's bytes.
 		if len(d.in) < HeaderSize {
@@ -87,31 +93,45 @@ func (d *Decoder) Next() (body []byte, ok bool, err error) {
 		body, d.in = d.in[HeaderSize:end:end], d.in[end:]
 		return body, true, nil
 	}
-	// Slow path: complete the frame that was split across Feed calls.
-	if len(d.buf) < HeaderSize {
-		d.take(HeaderSize - len(d.buf))
-		if len(d.buf) < HeaderSize {
+	// Slow path: complete the frame that was split across Feed calls. buf
+	// holds more than one frame only when Feed came before the previous
+	// input was drained.
+	if len(d.buf)-d.off < HeaderSize {
+		d.take(HeaderSize - (len(d.buf) - d.off))
+		if len(d.buf)-d.off < HeaderSize {
 			return nil, false, nil
 		}
 	}
-	n := d.order.Header(d.buf)
+	n := d.order.Header(d.buf[d.off:])
 	if n > d.limit {
 		return d.fail(ErrFrameTooLarge)
 	}
-	d.take(HeaderSize + int(n) - len(d.buf))
-	if len(d.buf) < HeaderSize+int(n) {
-		return nil, false, nil
+	end := d.off + HeaderSize + int(n)
+	if len(d.buf) < end {
+		d.take(end - len(d.buf))
+		if len(d.buf) < end {
+			return nil, false, nil
+		}
 	}
-	d.done = true
-	return d.buf[HeaderSize:], true, nil
+	body = d.buf[d.off+HeaderSize : end : end]
+	d.off = end
+	if d.off == len(d.buf) {
+		// Nothing unread is left. body keeps the old array alive until the
+		// caller drops it; the next append may reuse it only after the next
+		// Next or Feed, when body is no longer valid.
+		d.off = 0
+		if cap(d.buf) > maxKeptBuffer {
+			d.buf = nil
+		} else {
+			d.buf = d.buf[:0]
+		}
+	}
+	return body, true, nil
 }
 
 // Buffered returns how many bytes are held for an incomplete frame.
 func (d *Decoder) Buffered() int {
-	if d.done {
-		return len(d.in)
-	}
-	return len(d.buf) + len(d.in)
+	return len(d.buf) - d.off + len(d.in)
 }
 
 // Finish reports ErrTruncated when the stream ended inside a frame, or the
@@ -131,7 +151,7 @@ func (d *Decoder) Err() error { return d.err }
 
 func (d *Decoder) fail(err error) ([]byte, bool, error) {
 	d.err = err
-	d.in, d.buf = nil, nil
+	d.in, d.buf, d.off = nil, nil, 0
 	return nil, false, err
 }
 
@@ -142,29 +162,23 @@ func (d *Decoder) take(n int) {
 	}
 	d.buf = append(d.buf, d.in[:n]...)
 	d.in = d.in[n:]
+	if len(d.in) == 0 {
+		d.in = nil // do not keep the caller's array reachable
+	}
 }
 
-// keep copies the unread input into buf: the caller may reuse its bytes.
+// keep copies the unread input into buf: the caller may reuse its bytes,
+// and an idle decoder does not keep them reachable.
 func (d *Decoder) keep() {
-	if len(d.in) > 0 {
-		d.buf = append(d.buf, d.in...)
-		d.in = nil
-	}
+	d.buf = append(d.buf, d.in...)
+	d.in = nil
 }
 
 // maxKeptBuffer is the largest split-frame buffer kept for reuse; larger ones
 // go back to the garbage collector so idle connections hold nothing big.
 const maxKeptBuffer = 512
 
-// release forgets the frame returned last from buf.
-func (d *Decoder) release() {
-	if !d.done {
-		return
-	}
-	d.done = false
-	if cap(d.buf) > maxKeptBuffer {
-		d.buf = nil
-	} else {
-		d.buf = d.buf[:0]
-	}
-}
+// Retain copies any unread input into the decoder's own buffer so the
+// caller may reuse the bytes it fed. Call it when stopping before Next
+// returned ok == false (e.g. while a connection's auth is pending).
+func (d *Decoder) Retain() { d.keep() }

@@ -128,7 +128,8 @@ func appendJSONString[S string | []byte](dst []byte, s S) ([]byte, error) {
 	return append(dst, '"'), nil
 }
 
-// maxJSONDepth bounds nesting in skipped values, as encoding/json does.
+// maxJSONDepth bounds nesting (the message object is level 1), exactly as
+// encoding/json does, so that both accept the same documents.
 const maxJSONDepth = 10000
 
 type jsonParser struct {
@@ -140,6 +141,9 @@ type jsonParser struct {
 func decodeJSON(b []byte, m *Message) error {
 	m.Seq, m.URI, m.Body = 0, "", nil
 	clear(m.Meta)
+	if len(b) == 0 {
+		return ErrEmptyBody
+	}
 	p := jsonParser{b: b}
 	p.ws()
 	if !p.eat('{') {
@@ -164,13 +168,13 @@ func decodeJSON(b []byte, m *Message) error {
 			case "uri":
 				var s []byte
 				var null bool
-				if s, null, err = p.stringOrNull(); err == nil && !null {
+				if s, null, err = p.stringOrNull(1); err == nil && !null {
 					m.URI = string(s)
 				}
 			case "body":
 				var s []byte
 				var null bool
-				if s, null, err = p.stringOrNull(); err == nil && !null {
+				if s, null, err = p.stringOrNull(1); err == nil && !null {
 					if len(s) == 0 {
 						m.Body = nil
 					} else {
@@ -180,7 +184,7 @@ func decodeJSON(b []byte, m *Message) error {
 			case "meta":
 				err = p.meta(m)
 			default:
-				err = p.skip(0)
+				err = p.skip(1)
 			}
 			if err != nil {
 				return err
@@ -235,9 +239,10 @@ func (p *jsonParser) key() ([]byte, error) {
 	return p.str(p.tmp[:0])
 }
 
-// stringOrNull reads a string value; a non-string value is ErrWrongType
-// (after checking it is at least valid JSON, so syntax errors win).
-func (p *jsonParser) stringOrNull() (s []byte, null bool, err error) {
+// stringOrNull reads a string value inside a container at nesting level
+// depth; a non-string value is ErrWrongType (after checking it is at least
+// valid JSON, so syntax errors win).
+func (p *jsonParser) stringOrNull(depth int) (s []byte, null bool, err error) {
 	switch p.peek() {
 	case '"':
 		s, err = p.str(nil)
@@ -245,7 +250,7 @@ func (p *jsonParser) stringOrNull() (s []byte, null bool, err error) {
 	case 'n':
 		return nil, true, p.literal("null")
 	}
-	if err := p.skip(0); err != nil {
+	if err := p.skip(depth); err != nil {
 		return nil, false, err
 	}
 	return nil, false, ErrWrongType
@@ -257,7 +262,7 @@ func (p *jsonParser) seq(m *Message) error {
 		return p.literal("null")
 	}
 	if c != '-' && (c < '0' || c > '9') {
-		if err := p.skip(0); err != nil {
+		if err := p.skip(1); err != nil {
 			return err
 		}
 		return ErrWrongType
@@ -281,10 +286,12 @@ func (p *jsonParser) seq(m *Message) error {
 func (p *jsonParser) meta(m *Message) error {
 	switch p.peek() {
 	case 'n':
+		// null empties the map, as encoding/json sets a map to nil.
+		clear(m.Meta)
 		return p.literal("null")
 	case '{':
 	default:
-		if err := p.skip(0); err != nil {
+		if err := p.skip(1); err != nil {
 			return err
 		}
 		return ErrWrongType
@@ -308,7 +315,7 @@ func (p *jsonParser) meta(m *Message) error {
 			return ErrBadJSON
 		}
 		p.ws()
-		v, _, err := p.stringOrNull()
+		v, _, err := p.stringOrNull(2)
 		if err != nil {
 			return err
 		}
@@ -504,16 +511,17 @@ func (p *jsonParser) literal(lit string) error {
 	return nil
 }
 
-// skip validates and skips any JSON value.
+// skip validates and skips any JSON value found inside a container at
+// nesting level depth.
 func (p *jsonParser) skip(depth int) error {
-	if depth > maxJSONDepth {
-		return ErrBadJSON
-	}
 	switch c := p.peek(); {
 	case c == '"':
 		_, err := p.str(p.tmp[:0])
 		return err
 	case c == '{' || c == '[':
+		if depth >= maxJSONDepth {
+			return ErrBadJSON
+		}
 		end := byte('}')
 		if c == '[' {
 			end = ']'
