@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lesismal/nbio/logging"
+
+	"github.com/plexpush/plex/auth"
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+// node is a running plexd: the server and its listeners.
+type node struct {
+	srv  *server.Server
+	log  *slog.Logger
+	errc chan error
+}
+
+func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, error) {
+	logging.SetLevel(logging.LevelNone) // nbio's own logger is process-wide; plexd logs through slog
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := serverConfig(o, log)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{srv: srv, log: log, errc: make(chan error, 3)}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	ready := map[string]string{"addr": ln.Addr().String(), "node": srv.NodeID()}
+	go func() { n.errc <- srv.Serve(ln) }()
+	if o.InnerAddr != "" {
+		iln, err := net.Listen("tcp", o.InnerAddr)
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		ready["inner"] = iln.Addr().String()
+		go func() { n.errc <- srv.ServeInner(iln) }()
+	}
+	if o.HTTP != "" {
+		hln, err := net.Listen("tcp", o.HTTP)
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		ready["http"] = hln.Addr().String()
+		go func() { n.errc <- srv.ServeHTTP(hln) }()
+	}
+	if o.ReadyFile != "" {
+		if err := writeReadyFile(o.ReadyFile, ready); err != nil {
+			srv.Close()
+			return nil, err
+		}
+	}
+	fmt.Fprintf(stdout, "plexd %s listening\n  apps connect to   %s (auth %s, %s-endian frames)\n",
+		srv.NodeID(), ready["addr"], o.Auth, o.Order)
+	if h := ready["http"]; h != "" {
+		fmt.Fprintf(stdout, "  discovery         curl http://%s/plex/v1/host\n", h)
+		shown := "<your -inner-secret>"
+		if o.InnerSecret == "" {
+			shown = cfg.InnerSecret // generated for this run only: the operator needs it to push
+		}
+		fmt.Fprintf(stdout, "  push              curl -H 'Authorization: Bearer %s' -d '{\"uid\":\"alice\",\"uri\":\"/hello\",\"body\":\"hi\"}' http://%s/plex/v1/push\n",
+			shown, h)
+	}
+	return n, nil
+}
+
+// wait serves until ctx ends (signal), then shuts down gracefully.
+func (n *node) wait(ctx context.Context) error {
+	select {
+	case err := <-n.errc:
+		n.srv.Close()
+		if errors.Is(err, server.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	n.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.srv.Shutdown(sctx); err != nil {
+		n.srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func newLogger(o *options, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch o.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", o.LogFormat)
+}
+
+func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
+	order, err := pack.ParseOrder(o.Order)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("-order: %w", err)
+	}
+	codec, err := pack.ParseCodec(o.Codec)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("-codec: %w", err)
+	}
+	authn, err := authenticator(o, log)
+	if err != nil {
+		return server.Config{}, err
+	}
+	secret := o.InnerSecret
+	if secret == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		secret = hex.EncodeToString(b[:])
+	}
+	cfg := server.Config{
+		Addr:              o.Addr,
+		InnerAddr:         o.InnerAddr,
+		HTTPAddr:          o.HTTP,
+		AdvertiseAddr:     o.Advertise,
+		NodeID:            o.Node,
+		Authenticator:     authn,
+		InnerSecret:       secret,
+		AuthTimeout:       o.AuthTimeout,
+		HeartbeatInterval: o.Heartbeat,
+		HeartbeatTimeout:  o.HeartbeatTimeout,
+		ByteOrder:         order,
+		Codec:             codec,
+		MaxFrame:          o.MaxFrame,
+		MaxConnections:    o.MaxConns,
+		WriteQueueBytes:   o.WriteQueue,
+		OnePerDevice:      o.OnePerDevice,
+		Logger:            log,
+	}
+	if o.TLSCert != "" || o.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			return server.Config{}, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	switch o.Upstream {
+	case "log":
+		cfg.OnUpstream = func(s *server.Session, m *pack.Message) {
+			log.Info("upstream", "uid", s.UID(), "uri", m.URI, "bytes", len(m.Body))
+		}
+	case "echo":
+		cfg.OnUpstream = func(s *server.Session, m *pack.Message) { _ = s.Send(m) }
+	case "drop":
+	default:
+		return server.Config{}, fmt.Errorf("-upstream %q: want log, echo or drop", o.Upstream)
+	}
+	return cfg, nil
+}
+
+func authenticator(o *options, log *slog.Logger) (server.Authenticator, error) {
+	switch o.Auth {
+	case "none":
+		if !o.Force && !loopback(o.Addr) {
+			return nil, fmt.Errorf("-auth none on non-loopback address %s lets anyone be any user; add -force if you mean it", o.Addr)
+		}
+		return auth.None{}, nil
+	case "jwt":
+		cfg := auth.JWTConfig{Issuer: o.JWTIssuer, Audience: o.JWTAudience, Logger: log}
+		var err error
+		if o.JWTSecret != "" {
+			if cfg.HMACSecret, err = auth.LoadJWTKey(o.JWTSecret); err != nil {
+				return nil, err
+			}
+		}
+		if o.JWTPublicKey != "" {
+			if cfg.PublicKeyPEM, err = auth.LoadJWTKey(o.JWTPublicKey); err != nil {
+				return nil, err
+			}
+		}
+		return auth.NewJWT(cfg)
+	case "webhook":
+		return auth.NewWebhook(auth.WebhookConfig{URL: o.Webhook, Timeout: o.WebhookTimout, Logger: log})
+	}
+	return nil, fmt.Errorf("-auth %q: want none, jwt or webhook", o.Auth)
+}
+
+// loopback reports whether addr binds only loopback interfaces.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func writeReadyFile(path string, v map[string]string) error {
+	b, _ := json.Marshal(v)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".plexd-ready-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options are plexd's settings. Each comes from, in order of precedence: a
+// command-line flag, an environment variable PLEX_<FLAG_NAME> (upper case,
+// '-' → '_'), a key of the JSON config file given by -config, the default.
+type options struct {
+	Config string
+
+	Addr      string
+	InnerAddr string
+	HTTP      string
+	Advertise string
+	Node      string
+
+	Auth          string
+	JWTSecret     string
+	JWTPublicKey  string
+	JWTIssuer     string
+	JWTAudience   string
+	Webhook       string
+	WebhookTimout time.Duration
+	Force         bool
+	InnerSecret   string
+
+	AuthTimeout      time.Duration
+	Heartbeat        time.Duration
+	HeartbeatTimeout time.Duration
+	Order            string
+	Codec            string
+	MaxFrame         int
+	MaxConns         int
+	WriteQueue       int
+	OnePerDevice     bool
+	TLSCert          string
+	TLSKey           string
+
+	Upstream  string
+	DataDir   string
+	NATS      string
+	LogLevel  string
+	LogFormat string
+	ReadyFile string
+}
+
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("plexd", flag.ContinueOnError)
+	fs.StringVar(&o.Config, "config", "", "JSON config file whose keys are flag names")
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:9578", "TCP address for apps and push clients")
+	fs.StringVar(&o.InnerAddr, "inner-addr", "", "separate TCP address for push clients only")
+	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9579", "HTTP API address (empty: none)")
+	fs.StringVar(&o.Advertise, "advertise", "", "host:port apps are told to dial (default: the listen address)")
+	fs.StringVar(&o.Node, "node", "", "node id (default: random)")
+	fs.StringVar(&o.Auth, "auth", "none", "app auth: none (token is the uid), jwt, webhook")
+	fs.StringVar(&o.JWTSecret, "jwt-secret", "", "file holding the HS256 secret (auth jwt)")
+	fs.StringVar(&o.JWTPublicKey, "jwt-public-key", "", "PEM file of RS256/ES256 public keys (auth jwt)")
+	fs.StringVar(&o.JWTIssuer, "jwt-issuer", "", "required iss claim (auth jwt)")
+	fs.StringVar(&o.JWTAudience, "jwt-audience", "", "required aud claim (auth jwt)")
+	fs.StringVar(&o.Webhook, "webhook", "", "URL the token is POSTed to (auth webhook)")
+	fs.DurationVar(&o.WebhookTimout, "webhook-timeout", 3*time.Second, "webhook request timeout")
+	fs.BoolVar(&o.Force, "force", false, "allow -auth none on a non-loopback address")
+	fs.StringVar(&o.InnerSecret, "inner-secret", "", "push clients' secret (default: random, printed at start)")
+	fs.DurationVar(&o.AuthTimeout, "auth-timeout", 10*time.Second, "time from connect to auth")
+	fs.DurationVar(&o.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval announced to clients")
+	fs.DurationVar(&o.HeartbeatTimeout, "heartbeat-timeout", 0, "close silent connections after this (default 2.5 × heartbeat)")
+	fs.StringVar(&o.Order, "order", "big", "frame header byte order: big or little")
+	fs.StringVar(&o.Codec, "codec", "auto", "codec: auto (per connection), json, protobuf")
+	fs.IntVar(&o.MaxFrame, "max-frame", 1<<20, "max frame body after auth, bytes")
+	fs.IntVar(&o.MaxConns, "max-conns", 0, "max connections (0: no limit)")
+	fs.IntVar(&o.WriteQueue, "write-queue", 4<<20, "max bytes queued per connection before it is dropped as a slow consumer")
+	fs.BoolVar(&o.OnePerDevice, "one-per-device", false, "a new login of the same uid+device replaces the old one")
+	fs.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate: serve TLS on -addr")
+	fs.StringVar(&o.TLSKey, "tls-key", "", "PEM private key for -tls-cert")
+	fs.StringVar(&o.Upstream, "upstream", "log", "upstream app messages: log, echo (send back; for tests), drop")
+	fs.StringVar(&o.DataDir, "data-dir", "", "data directory (durable store)")
+	fs.StringVar(&o.NATS, "nats", "", "external NATS URL to join a cluster")
+	fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn, error")
+	fs.StringVar(&o.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&o.ReadyFile, "ready-file", "", "write {\"addr\",\"http\",\"inner\"} JSON here once listening")
+	return fs
+}
+
+// parseOptions applies flags, then environment, then the config file.
+func parseOptions(args []string, env func(string) string) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var file map[string]any
+	if o.Config != "" {
+		b, err := os.ReadFile(o.Config)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &file); err != nil {
+			return nil, fmt.Errorf("config %s: %w", o.Config, err)
+		}
+		for k := range file {
+			if fs.Lookup(k) == nil {
+				return nil, fmt.Errorf("config %s: unknown key %q", o.Config, k)
+			}
+		}
+	}
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		if v := env("PLEX_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("env for -%s: %w", f.Name, err))
+			}
+			return
+		}
+		if v, ok := file[f.Name]; ok {
+			if err := f.Value.Set(jsonValue(v)); err != nil {
+				errs = append(errs, fmt.Errorf("config key %s: %w", f.Name, err))
+			}
+		}
+	})
+	return o, errors.Join(errs...)
+}
+
+// jsonValue renders a config file value as flag text (JSON numbers arrive
+// as float64: 1048576 must not become "1.048576e+06").
+func jsonValue(v any) string {
+	if f, ok := v.(float64); ok && f == float64(int64(f)) {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/plog"
+)
+
+// AuthInfo is the JSON body of /auth/success: the session facts a client
+// tunes itself from (docs/protocol.md §Handshake).
+type AuthInfo struct {
+	UID         string `json:"uid,omitempty"`
+	Conn        string `json:"conn"`
+	Node        string `json:"node"`
+	HeartbeatMS int64  `json:"heartbeat_ms"`
+	TimeoutMS   int64  `json:"timeout_ms"`
+	MaxFrame    int    `json:"max_frame"`
+	Acks        bool   `json:"acks,omitempty"`
+}
+
+// startAuth hands the token to the authenticator on a goroutine of its own
+// (it may call a webhook); frames that arrive meanwhile wait in the decoder.
+func (s *Session) startAuth(m *pack.Message) {
+	if v := m.Get(pack.MetaVersion); v != "" && v != pack.ProtocolVersion {
+		s.srv.metrics.auths.WithLabelValues("failed").Inc()
+		s.closeFrame(pack.URIAuthFailed, pack.CodeUnsupportedVersion, "protocol version "+v+" is not served")
+		return
+	}
+	s.state.Store(stateAuthing)
+	token := plog.Secret(m.Body)
+	device := m.Get(pack.MetaDevice)
+	acks := m.Get(pack.MetaAcks) == "1"
+	resume, hasResume := int64(0), false
+	if r := m.Get(pack.MetaResume); r != "" {
+		if n, err := strconv.ParseInt(r, 10, 64); err == nil && n >= 0 {
+			resume, hasResume = n, true
+		}
+	}
+	s.srv.authWG.Add(1)
+	go func() {
+		defer s.srv.authWG.Done()
+		uid, err := s.srv.authenticate(s, token)
+		s.inMu.Lock()
+		defer s.inMu.Unlock()
+		if s.closed.Load() {
+			return
+		}
+		if err != nil {
+			code, reason := pack.CodeAuthFailed, "invalid credentials"
+			var ce *pack.CodeError
+			switch {
+			case errors.As(err, &ce) && !ce.Code.Reconnect():
+				code, reason = ce.Code, ce.Reason
+			case errors.Is(err, pack.CodeAuthFailed):
+			default:
+				code, reason = pack.CodeInternal, "authentication unavailable, retry later"
+				s.srv.log.Error("authenticator failed", "conn", s.id, "err", err)
+			}
+			s.srv.metrics.auths.WithLabelValues("failed").Inc()
+			s.srv.log.Info("auth failed", "conn", s.id, "remote", s.tr.RemoteAddr(), "code", int(code))
+			s.closeFrame(pack.URIAuthFailed, code, reason)
+			return
+		}
+		s.uid, s.device, s.acks = uid, device, acks
+		s.dec.SetLimit(s.srv.cfg.MaxFrame)
+		s.state.Store(stateApp)
+		s.srv.metrics.auths.WithLabelValues("ok").Inc()
+		b := s.srv.getBatch()
+		s.sendMsg(b, s.srv.authSuccess(s))
+		s.srv.online(s, b, resume, hasResume)
+		b.flush()
+		s.srv.putBatch(b)
+		s.srv.log.Debug("app online", "conn", s.id, "uid", uid, "device", device)
+		s.drain() // frames that arrived during auth
+	}()
+}
+
+func (srv *Server) authenticate(s *Session, token plog.Secret) (string, error) {
+	a := srv.cfg.Authenticator
+	if a == nil {
+		return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "no authenticator configured"}
+	}
+	ctx, cancel := context.WithTimeout(srv.baseCtx, srv.cfg.AuthTimeout)
+	defer cancel()
+	uid, err := a.Authenticate(ctx, token.Reveal(), s.tr.RemoteAddr())
+	if err == nil && uid == "" {
+		err = &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "empty uid"}
+	}
+	return uid, err
+}
+
+// innerAuth checks a push client's secret in constant time.
+func (s *Session) innerAuth(b *batch, m *pack.Message) bool {
+	secret := s.srv.cfg.InnerSecret
+	if secret == "" || !s.srv.innerAllowed(s) ||
+		subtle.ConstantTimeCompare([]byte(secret), m.Body) != 1 {
+		s.srv.metrics.auths.WithLabelValues("inner_failed").Inc()
+		s.srv.log.Warn("push client auth failed", "conn", s.id, "remote", s.tr.RemoteAddr())
+		s.closeFrame(pack.URIAuthFailed, pack.CodeAuthFailed, "invalid inner secret")
+		return false
+	}
+	s.dec.SetLimit(s.srv.cfg.MaxFrame)
+	s.state.Store(stateInner)
+	s.srv.metrics.auths.WithLabelValues("inner_ok").Inc()
+	s.sendMsg(b, s.srv.authSuccess(s))
+	return true
+}
+
+func (srv *Server) authSuccess(s *Session) *pack.Message {
+	info := AuthInfo{
+		UID:         s.uid,
+		Conn:        strconv.FormatUint(s.id, 10),
+		Node:        srv.nodeID,
+		HeartbeatMS: srv.cfg.HeartbeatInterval.Milliseconds(),
+		TimeoutMS:   srv.cfg.HeartbeatTimeout.Milliseconds(),
+		MaxFrame:    srv.cfg.MaxFrame,
+		Acks:        s.acks,
+	}
+	body, _ := json.Marshal(info)
+	return &pack.Message{URI: pack.URIAuthSuccess, Body: body}
+}

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// Authenticator turns an app's token into a user id. Implementations live in
+// package auth (JWT, webhook, none) or in the embedder.
+//
+// Return an error satisfying errors.Is(err, pack.CodeAuthFailed) when the
+// credentials are invalid: the app is told to stop (4001). Any other error
+// means the check could not be made (e.g. a webhook is down): the app is told
+// to retry later (3005).
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string, remote net.Addr) (uid string, err error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(ctx context.Context, token string, remote net.Addr) (string, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, token string, remote net.Addr) (string, error) {
+	return f(ctx, token, remote)
+}
+
+// Config configures a Server. The zero value is valid: it serves on
+// 127.0.0.1:9578 with defaults below, refuses every app (no Authenticator)
+// and every push client (no InnerSecret) until those are set.
+type Config struct {
+	// Addr is the TCP address ListenAndServe listens on for apps and push
+	// clients. Zero: "127.0.0.1:9578" (loopback: a node is never exposed by accident).
+	Addr string
+	// InnerAddr, when set, is a separate listener for push clients only;
+	// /inner/auth/server is then refused on Addr. Zero: push clients use Addr.
+	InnerAddr string
+	// HTTPAddr is where ListenAndServe serves the HTTP API (Handler).
+	// Zero: no HTTP listener (the Handler can still be mounted by the embedder).
+	HTTPAddr string
+	// AdvertiseAddr is the host:port apps are told to dial (GET /plex/v1/host).
+	// Zero: the address Addr's listener is bound to.
+	AdvertiseAddr string
+	// NodeID names this node in logs, metrics, /auth/success and the cluster.
+	// Zero: a random id.
+	NodeID string
+
+	// TLS, when set, makes Addr a TLS listener (crypto/tls). TLS connections
+	// use a goroutine each (see package doc).
+	TLS *tls.Config
+
+	// Authenticator checks app tokens. Nil: every app is refused (4001).
+	Authenticator Authenticator
+	// InnerSecret is the push clients' password (compared in constant time).
+	// Zero: inner auth is disabled and every /inner/auth/server is refused.
+	InnerSecret string
+
+	// AuthTimeout bounds the time from accept to a successful auth.
+	// Zero: 10s. Connections that never speak are closed with 3003.
+	AuthTimeout time.Duration
+	// HeartbeatInterval is announced to clients: send a frame at least this
+	// often. Zero: 30s.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout closes a connection that sent nothing for this long
+	// (3001), which also catches half-open sockets. Zero: 2.5 × HeartbeatInterval.
+	HeartbeatTimeout time.Duration
+
+	// ByteOrder of frame headers. Zero: big-endian (the original).
+	ByteOrder pack.Order
+	// Codec pins the codec; zero (pack.AutoCodec) detects it per connection
+	// from the first frame.
+	Codec pack.Codec
+	// MaxFrame bounds a frame body after auth. Zero: 1 MiB.
+	MaxFrame int
+	// AuthMaxFrame bounds a frame body before auth. Zero: 8 KiB.
+	AuthMaxFrame int
+
+	// MaxConnections refuses connections over this many (3004), counted.
+	// Zero: no limit beyond the process's file limit.
+	MaxConnections int
+	// WriteQueueBytes bounds the bytes waiting to be written to one
+	// connection; a peer that lets more pile up is a slow consumer and is
+	// closed (3002). Zero: 4 MiB.
+	WriteQueueBytes int
+	// WriteTimeout closes a connection whose pending output made no progress
+	// for this long (3002). Zero: 15s.
+	WriteTimeout time.Duration
+	// OnePerDevice: a new login with the same uid and device id (meta
+	// "device") replaces the older connection, which gets /disconnect 4002.
+	// Zero: every login is kept.
+	OnePerDevice bool
+
+	// Store keeps persistent pushes. Nil: an in-memory store (lost on restart;
+	// see MemoryStoreConfig for its bounds).
+	Store Store
+	// Bus connects nodes of a cluster. Nil: this node alone.
+	Bus Bus
+	// PersistTTL is how long a persistent push waits for acks when the push
+	// does not say. Zero: 72h.
+	PersistTTL time.Duration
+
+	// Filter, when set, is asked for every accepted connection; false closes
+	// it at once (counted as refused).
+	Filter func(remote net.Addr) bool
+	// OnOnline is called once when a user goes from no connection to one on
+	// this node; OnOffline once when their last connection on this node
+	// closes. Called on a goroutine of their own per event, in order per user.
+	OnOnline  func(uid string)
+	OnOffline func(uid string)
+	// OnUpstream receives app messages that are not protocol messages.
+	// Called on the connection's read path: it must not block (hand long work
+	// to a goroutine). Nil: upstream messages are dropped (counted).
+	OnUpstream func(s *Session, m *pack.Message)
+	// RoomAuthorizer decides whether an app may join or leave a room itself
+	// (/room/join, /room/leave). Nil: apps may not; rooms are server-managed.
+	RoomAuthorizer func(s *Session, room string, join bool) bool
+	// OnUndelivered is called when a push to a user found no connection
+	// anywhere it could see (e.g. to send a vendor push through APNs/FCM).
+	// persisted says whether the message waits in the Store.
+	OnUndelivered func(uid string, m *pack.Message, persisted bool)
+
+	// Logger receives the node's logs. Nil: silent.
+	Logger *slog.Logger
+	// Registerer receives the node's Prometheus metrics. Nil: a registry of
+	// the server's own, served at /metrics.
+	Registerer prometheus.Registerer
+	// Gatherer serves /metrics when Registerer is set. Nil: prometheus.DefaultGatherer
+	// if Registerer is prometheus.DefaultRegisterer, else the server's own registry.
+	Gatherer prometheus.Gatherer
+
+	// Pollers is the number of event-loop goroutines. Zero: GOMAXPROCS.
+	Pollers int
+}
+
+// Defaults applied by New.
+const (
+	DefaultAddr              = "127.0.0.1:9578"
+	DefaultAuthTimeout       = 10 * time.Second
+	DefaultHeartbeatInterval = 30 * time.Second
+	DefaultWriteQueueBytes   = 4 << 20
+	DefaultWriteTimeout      = 15 * time.Second
+	DefaultPersistTTL        = 72 * time.Hour
+)
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.AuthTimeout <= 0 {
+		c.AuthTimeout = DefaultAuthTimeout
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = c.HeartbeatInterval * 5 / 2
+	}
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = pack.DefaultLimit
+	}
+	if c.AuthMaxFrame <= 0 {
+		c.AuthMaxFrame = pack.DefaultAuthLimit
+	}
+	if c.WriteQueueBytes <= 0 {
+		c.WriteQueueBytes = DefaultWriteQueueBytes
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.PersistTTL <= 0 {
+		c.PersistTTL = DefaultPersistTTL
+	}
+	if c.Pollers <= 0 {
+		c.Pollers = runtime.GOMAXPROCS(0)
+	}
+	return c
+}

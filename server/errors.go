@@ -1,0 +1,22 @@
+package server
+
+import "errors"
+
+var (
+	// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
+	ErrServerClosed = errors.New("server: closed")
+	// ErrBadTarget: a push named no target, or more than one.
+	ErrBadTarget = errors.New("server: push needs exactly one target (uid, uids, room or all)")
+	// ErrNoURI: a push without a URI.
+	ErrNoURI = errors.New("server: push needs a uri")
+	// ErrReservedURI: a push used a URI reserved by the protocol.
+	ErrReservedURI = errors.New("server: push uri is reserved by the protocol")
+	// ErrBodyTooLarge: the push's body does not fit in one frame.
+	ErrBodyTooLarge = errors.New("server: push body over the frame limit")
+	// ErrNotPersistable: persistent pushes go to users (uid or uids), not rooms or everyone.
+	ErrNotPersistable = errors.New("server: only pushes to users can be persistent")
+	// ErrConnClosed: the session's connection is closed.
+	ErrConnClosed = errors.New("server: connection closed")
+	// ErrQueueFull: the connection's write queue is over its bound (slow consumer).
+	ErrQueueFull = errors.New("server: write queue full")
+)

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// HostPicker is implemented by a cluster Bus that knows the least-loaded
+// live node; /plex/v1/host then names it instead of this node.
+type HostPicker interface {
+	PickHost() (addr string, ok bool)
+}
+
+// maxPushBody bounds an HTTP push request body (JSON overhead over MaxFrame).
+const maxPushBodyOverhead = 64 << 10
+
+// Handler returns the node's HTTP API, mountable in any mux:
+//
+//	GET  /plex/v1/host                     {"host":"ip:port"} (original shape)
+//	POST /plex/v1/push                     PushRequest → Outcome       (bearer)
+//	GET  /plex/v1/online?uid=a&uid=b       {"online":{"a":true}}       (bearer)
+//	GET  /plex/v1/rooms/{room}             {"members":[...]}           (bearer)
+//	POST /plex/v1/rooms/{room}/join        {"uid":"a"}                 (bearer)
+//	POST /plex/v1/rooms/{room}/leave       {"uid":"a"}                 (bearer)
+//	GET  /plex/v1/stats                    Stats                       (bearer)
+//	GET  /healthz /readyz /metrics
+//
+// Bearer endpoints need "Authorization: Bearer <InnerSecret>" and are
+// refused (403) when no InnerSecret is configured.
+func (srv *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /plex/v1/host", srv.handleHost)
+	mux.Handle("POST /plex/v1/push", srv.bearer(http.HandlerFunc(srv.handlePush)))
+	mux.Handle("GET /plex/v1/online", srv.bearer(http.HandlerFunc(srv.handleOnline)))
+	mux.Handle("GET /plex/v1/rooms/{room}", srv.bearer(http.HandlerFunc(srv.handleRoom)))
+	mux.Handle("POST /plex/v1/rooms/{room}/{op}", srv.bearer(http.HandlerFunc(srv.handleRoomOp)))
+	mux.Handle("GET /plex/v1/stats", srv.bearer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, srv.Stats())
+	})))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if srv.isClosing() || srv.Addr() == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(srv.metrics.gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func (srv *Server) handleHost(w http.ResponseWriter, r *http.Request) {
+	host := srv.AdvertiseAddr()
+	if hp, ok := srv.bus.(HostPicker); ok {
+		if h, ok := hp.PickHost(); ok {
+			host = h
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"host": host})
+}
+
+func (srv *Server) bearer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret := srv.cfg.InnerSecret
+		if secret == "" {
+			httpError(w, http.StatusForbidden, pack.CodeForbidden, "no inner secret configured")
+			return
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(secret)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="plex"`)
+			httpError(w, http.StatusUnauthorized, pack.CodeAuthFailed, "invalid inner secret")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (srv *Server) handlePush(w http.ResponseWriter, r *http.Request) {
+	var req PushRequest
+	r.Body = http.MaxBytesReader(w, r.Body, int64(srv.cfg.MaxFrame+maxPushBodyOverhead))
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, pack.CodeBadRequest, "body too large")
+			return
+		}
+		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, "push body: "+err.Error())
+		return
+	}
+	b := srv.getBatch()
+	out, err := srv.push(r.Context(), b, req.Target(), req.message(), req.options())
+	srv.putBatch(b)
+	if err != nil {
+		code := pushErrorCode(err)
+		status := http.StatusBadRequest
+		if code == pack.CodeInternal {
+			status = http.StatusServiceUnavailable
+		}
+		httpError(w, status, code, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (srv *Server) handleOnline(w http.ResponseWriter, r *http.Request) {
+	uids := r.URL.Query()["uid"]
+	if len(uids) == 0 {
+		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, "uid query parameter required")
+		return
+	}
+	res := make(map[string]bool, len(uids))
+	for _, uid := range uids {
+		res[uid] = srv.Online(uid)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"online": res})
+}
+
+func (srv *Server) handleRoom(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"room": r.PathValue("room"), "members": srv.Members(r.PathValue("room"))})
+}
+
+func (srv *Server) handleRoomOp(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		UID string `json:"uid"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.UID == "" {
+		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, `body must be {"uid":"…"}`)
+		return
+	}
+	room := r.PathValue("room")
+	switch r.PathValue("op") {
+	case "join":
+		srv.Join(room, req.UID)
+	case "leave":
+		srv.Leave(room, req.UID)
+	default:
+		httpError(w, http.StatusNotFound, pack.CodeNotFound, "unknown room operation")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func httpError(w http.ResponseWriter, status int, code pack.Code, msg string) {
+	writeJSON(w, status, map[string]any{"error": msg, "code": int(code)})
+}

@@ -1,0 +1,179 @@
+package server
+
+import (
+	"hash/maphash"
+	"sync"
+)
+
+// hub is the registry of this node's connections, sharded by uid so that
+// logins, logouts and pushes to different users rarely share a lock.
+type hub struct {
+	seed   maphash.Seed
+	shards [hubShards]hubShard
+	rooms  [hubShards]roomShard
+	// order serialises "assign seq + queue on every connection" per user,
+	// striped so it needs no per-user allocation (see deliverUser).
+	order [orderStripes]sync.Mutex
+}
+
+const (
+	hubShards    = 64
+	orderStripes = 1024
+)
+
+type hubShard struct {
+	mu    sync.RWMutex
+	users map[string][]*Session
+	conns int
+}
+
+type roomShard struct {
+	mu    sync.RWMutex
+	rooms map[string]map[string]struct{} // room → uids
+}
+
+func newHub() *hub {
+	h := &hub{seed: maphash.MakeSeed()}
+	for i := range h.shards {
+		h.shards[i].users = make(map[string][]*Session)
+		h.rooms[i].rooms = make(map[string]map[string]struct{})
+	}
+	return h
+}
+
+func (h *hub) hash(key string) uint64 { return maphash.String(h.seed, key) }
+
+func (h *hub) shard(uid string) *hubShard { return &h.shards[h.hash(uid)%hubShards] }
+
+func (h *hub) orderLock(uid string) *sync.Mutex { return &h.order[h.hash(uid)%orderStripes] }
+
+// add registers s under its uid. first is true when s is the user's first
+// connection here. With onePerDevice, a connection of the same device is
+// returned as replaced (the caller closes it with CodeReplaced).
+func (h *hub) add(s *Session, onePerDevice bool) (first bool, replaced *Session) {
+	sh := h.shard(s.uid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	list := sh.users[s.uid]
+	if onePerDevice && s.device != "" {
+		for i, old := range list {
+			if old.device == s.device {
+				replaced = old
+				list = append(list[:i:i], list[i+1:]...)
+				sh.conns--
+				break
+			}
+		}
+	}
+	first = len(list) == 0 && replaced == nil
+	sh.users[s.uid] = append(list, s)
+	sh.conns++
+	return first, replaced
+}
+
+// remove unregisters s; last is true when it was the user's last connection here.
+func (h *hub) remove(s *Session) (last bool, found bool) {
+	sh := h.shard(s.uid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	list := sh.users[s.uid]
+	for i, c := range list {
+		if c == s {
+			sh.conns--
+			if len(list) == 1 {
+				delete(sh.users, s.uid)
+				return true, true
+			}
+			// copy: concurrent readers may hold the old slice
+			sh.users[s.uid] = append(list[:i:i], list[i+1:]...)
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// conns returns the user's connections here. The slice is never modified
+// after it is published (add and remove copy), so it needs no lock to read.
+func (h *hub) conns(uid string) []*Session {
+	sh := h.shard(uid)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.users[uid]
+}
+
+// online reports whether uid has a connection here.
+func (h *hub) online(uid string) bool { return len(h.conns(uid)) > 0 }
+
+// each calls fn for every connection here, shard by shard.
+func (h *hub) each(fn func(*Session)) {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for _, list := range sh.users {
+			for _, s := range list {
+				fn(s)
+			}
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+// counts returns the number of users and connections here.
+func (h *hub) counts() (users, conns int) {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		users += len(sh.users)
+		conns += sh.conns
+		sh.mu.RUnlock()
+	}
+	return users, conns
+}
+
+func (h *hub) roomShard(room string) *roomShard { return &h.rooms[h.hash(room)%hubShards] }
+
+// join adds uid to room; it reports whether it was not a member before.
+func (h *hub) join(room, uid string) bool {
+	rs := h.roomShard(room)
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	m := rs.rooms[room]
+	if m == nil {
+		m = make(map[string]struct{})
+		rs.rooms[room] = m
+	}
+	if _, ok := m[uid]; ok {
+		return false
+	}
+	m[uid] = struct{}{}
+	return true
+}
+
+// leave removes uid from room; it reports whether it was a member.
+func (h *hub) leave(room, uid string) bool {
+	rs := h.roomShard(room)
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	m := rs.rooms[room]
+	if _, ok := m[uid]; !ok {
+		return false
+	}
+	delete(m, uid)
+	if len(m) == 0 {
+		delete(rs.rooms, room)
+	}
+	return true
+}
+
+// members returns a snapshot of room's uids.
+func (h *hub) members(room string) []string {
+	rs := h.roomShard(room)
+	rs.mu.RLock()
+	defer rs.mu.RUnlock()
+	m := rs.rooms[room]
+	out := make([]string, 0, len(m))
+	for uid := range m {
+		out = append(out, uid)
+	}
+	return out
+}

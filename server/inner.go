@@ -1,0 +1,177 @@
+package server
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// PushRequest is the JSON body of /inner/push and of POST /plex/v1/push.
+// The original /logic/send/msg body {"uid","uri","body"} is a subset.
+type PushRequest struct {
+	UID     string   `json:"uid,omitempty"`
+	UIDs    []string `json:"uids,omitempty"`
+	Room    string   `json:"room,omitempty"`
+	All     bool     `json:"all,omitempty"`
+	URI     string   `json:"uri"`
+	Body    string   `json:"body,omitempty"`
+	Persist bool     `json:"persist,omitempty"`
+	TTLMS   int64    `json:"ttl_ms,omitempty"`
+	// Meta is passed to the app with the push.
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Target returns the request's target.
+func (r *PushRequest) Target() Target {
+	return Target{UID: r.UID, UIDs: r.UIDs, Room: r.Room, All: r.All}
+}
+
+func (r *PushRequest) options() pushOptions {
+	return pushOptions{persist: r.Persist, ttl: time.Duration(r.TTLMS) * time.Millisecond}
+}
+
+func (r *PushRequest) message() pack.Message {
+	return pack.Message{URI: r.URI, Body: []byte(r.Body), Meta: r.Meta}
+}
+
+// handleInner runs a push client's frame. Pushes queue on b; the read path
+// flushes b once for everything that arrived in one read, which is what
+// coalesces pipelined pushes into one writev per target connection.
+func (srv *Server) handleInner(s *Session, b *batch, m *pack.Message) bool {
+	switch m.URI {
+	case pack.URIHeartbeat:
+		b.add(s, srv.heartbeatFrame(s.wireCodec()))
+	case pack.URILegacyPush:
+		// The original fire-and-forget form: no reply, so a bad request
+		// can only be logged and counted (use /inner/push to get outcomes).
+		var req PushRequest
+		if err := json.Unmarshal(m.Body, &req); err != nil || req.UID == "" {
+			srv.metrics.pushes.WithLabelValues("rejected").Inc()
+			srv.log.Warn("bad legacy push", "conn", s.id, "err", err)
+			return true
+		}
+		if _, err := srv.push(srv.baseCtx, b, User(req.UID), req.message(), pushOptions{}); err != nil {
+			srv.log.Warn("legacy push refused", "conn", s.id, "err", err)
+		}
+	case pack.URIPush:
+		var req PushRequest
+		if err := json.Unmarshal(m.Body, &req); err != nil {
+			s.replyError(b, m.Seq, pack.CodeBadRequest, "push body: "+err.Error())
+			return true
+		}
+		out, err := srv.push(srv.baseCtx, b, req.Target(), req.message(), req.options())
+		if err != nil {
+			s.replyError(b, m.Seq, pushErrorCode(err), err.Error())
+			return true
+		}
+		body, _ := json.Marshal(out)
+		s.sendMsg(b, &pack.Message{Seq: m.Seq, URI: pack.URIReply, Body: body})
+	case pack.URIInnerAuth, pack.URIAuth:
+		s.replyError(b, m.Seq, pack.CodeBadRequest, "already authenticated")
+	default:
+		s.replyError(b, m.Seq, pack.CodeBadRequest, "unknown uri "+strconv.Quote(m.URI))
+	}
+	return true
+}
+
+func pushErrorCode(err error) pack.Code {
+	switch err {
+	case ErrBadTarget, ErrNoURI, ErrReservedURI, ErrBodyTooLarge, ErrNotPersistable, pack.ErrInvalidUTF8:
+		return pack.CodeBadRequest
+	}
+	return pack.CodeInternal
+}
+
+// clientRoom handles an app's /room/join and /room/leave.
+func (srv *Server) clientRoom(s *Session, b *batch, m *pack.Message) {
+	room := string(m.Body)
+	join := m.URI == pack.URIRoomJoin
+	auth := srv.cfg.RoomAuthorizer
+	switch {
+	case room == "":
+		s.replyError(b, m.Seq, pack.CodeBadRequest, "room name required")
+	case auth == nil || !auth(s, room, join):
+		s.replyError(b, m.Seq, pack.CodeForbidden, "not allowed to change room "+strconv.Quote(room))
+	default:
+		if join {
+			srv.Join(room, s.uid)
+		} else {
+			srv.Leave(room, s.uid)
+		}
+		s.sendMsg(b, &pack.Message{Seq: m.Seq, URI: pack.URIReply, Body: []byte(`{"ok":true}`)})
+	}
+}
+
+// Join adds a user to a room (server-managed membership). Membership is
+// by user: every connection of the user receives the room's pushes.
+func (srv *Server) Join(room, uid string) { srv.hub.join(room, uid) }
+
+// Leave removes a user from a room.
+func (srv *Server) Leave(room, uid string) { srv.hub.leave(room, uid) }
+
+// Members returns the room's members.
+func (srv *Server) Members(room string) []string { return srv.hub.members(room) }
+
+// Online reports whether uid has a connection on this node (or, with a
+// cluster Bus, on any node).
+func (srv *Server) Online(uid string) bool {
+	if srv.hub.online(uid) {
+		return true
+	}
+	return srv.bus != nil && srv.bus.Online(uid)
+}
+
+// Stats is a snapshot of the node's load.
+type Stats struct {
+	Node        string `json:"node"`
+	Addr        string `json:"addr"`
+	Connections int    `json:"connections"`
+	Users       int    `json:"users"`
+}
+
+// Stats returns the node's current counts.
+func (srv *Server) Stats() Stats {
+	users, conns := srv.hub.counts()
+	_ = conns
+	return Stats{Node: srv.nodeID, Addr: srv.AdvertiseAddr(), Connections: int(srv.conns.Load()), Users: users}
+}
+
+// fromBus delivers a push published by another node to this node's users.
+func (srv *Server) fromBus(d Delivery) {
+	if d.Origin == srv.nodeID {
+		return
+	}
+	b := srv.getBatch()
+	defer srv.putBatch(b)
+	o := pushOptions{local: true}
+	switch {
+	case d.To.UID != "":
+		srv.deliverLocal(b, d.To.UID, &d.Msg, d.Persist)
+	case len(d.To.UIDs) > 0:
+		for _, uid := range d.To.UIDs {
+			srv.deliverLocal(b, uid, &d.Msg, d.Persist)
+		}
+	default:
+		_, _ = srv.push(srv.baseCtx, b, d.To, d.Msg, o)
+	}
+}
+
+// deliverLocal writes a message that another node already stored (it
+// carries its seq) or a transient one to this node's connections of uid.
+func (srv *Server) deliverLocal(b *batch, uid string, m *pack.Message, persisted bool) {
+	lock := srv.hub.orderLock(uid)
+	lock.Lock()
+	defer lock.Unlock()
+	sh := pack.NewShared(srv.cfg.ByteOrder, *m)
+	for _, s := range srv.hub.conns(uid) {
+		if s.closed.Load() {
+			continue
+		}
+		b.add(s, s.frame(sh))
+		if persisted && !s.acks {
+			_ = srv.store.Ack(srv.baseCtx, uid, s.device, m.Seq)
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/lesismal/nbio"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// serve is the accept loop shared by Serve and ServeInner. Plain TCP
+// connections are handed to the nbio event loop; TLS ones get a reader
+// goroutine each (tlsconn.go).
+func (srv *Server) serve(ln net.Listener, innerOnly bool) error {
+	srv.mu.Lock()
+	if srv.closing {
+		srv.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	srv.listeners[ln] = innerOnly
+	if !innerOnly && srv.addr == nil {
+		srv.addr = ln.Addr()
+	}
+	srv.mu.Unlock()
+	srv.log.Info("listening", "addr", ln.Addr().String(), "inner_only", innerOnly, "tls", srv.cfg.TLS != nil)
+
+	var backoff time.Duration
+	var lastLog time.Time
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if srv.isClosing() {
+				return ErrServerClosed
+			}
+			if isTemporary(err) {
+				// EMFILE/ENFILE and friends: wait, log at most once a
+				// second, keep serving the connections we have.
+				srv.metrics.acceptErrors.Inc()
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				if time.Since(lastLog) > time.Second {
+					lastLog = time.Now()
+					srv.log.Warn("accept failed; backing off", "err", err, "backoff", backoff)
+				}
+				select {
+				case <-time.After(backoff):
+				case <-srv.stop:
+					return ErrServerClosed
+				}
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		srv.accept(nc, innerOnly)
+	}
+}
+
+func isTemporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EINTR)
+}
+
+func (srv *Server) isClosing() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.closing
+}
+
+// accept admits or refuses one connection.
+func (srv *Server) accept(nc net.Conn, innerOnly bool) {
+	if f := srv.cfg.Filter; f != nil && !f(nc.RemoteAddr()) {
+		srv.metrics.refused.WithLabelValues("filter").Inc()
+		srv.refuse(nc, pack.CodeRefused)
+		return
+	}
+	if max := srv.cfg.MaxConnections; max > 0 && srv.conns.Load() >= int64(max) {
+		srv.metrics.refused.WithLabelValues("max_connections").Inc()
+		srv.refuse(nc, pack.CodeTooManyConnections)
+		return
+	}
+	s := &Session{srv: srv, id: srv.connIDs.Add(1), innerOnly: innerOnly, codec: srv.cfg.Codec}
+	now := time.Now()
+	s.accepted = now.UnixNano()
+	s.lastRead.Store(s.accepted)
+	s.dec = *pack.NewDecoder(srv.cfg.ByteOrder, srv.cfg.AuthMaxFrame)
+
+	if srv.cfg.TLS != nil {
+		t := newTLSTransport(tls.Server(nc, srv.cfg.TLS), srv.cfg.WriteQueueBytes, srv.cfg.WriteTimeout)
+		s.tr = t
+		if !srv.register(s) {
+			nc.Close()
+			return
+		}
+		srv.loops.Go(func() { srv.readTLS(s, t) })
+	} else {
+		c, err := nbio.NBConn(nc) // dup the fd into a non-blocking nbio conn; nc is closed
+		if err != nil {
+			srv.log.Error("event loop: adopt conn", "err", err)
+			nc.Close()
+			return
+		}
+		c.SetSession(s)
+		s.tr = c
+		if !srv.register(s) {
+			c.Close()
+			return
+		}
+		if _, err := srv.engine.AddConn(c); err != nil {
+			// nbio closed it and ran OnClose, which unregistered s
+			srv.log.Error("event loop: add conn", "err", err)
+			return
+		}
+	}
+	srv.wheel.add(s, now.Add(srv.cfg.AuthTimeout))
+}
+
+// refuse tells a connection why it is refused (best effort, it is not
+// read from) and closes it.
+func (srv *Server) refuse(nc net.Conn, c pack.Code) {
+	m := pack.ErrorMessage(pack.URIDisconnect, 0, c, "")
+	codec := srv.cfg.Codec
+	if codec == pack.AutoCodec {
+		codec = pack.JSON
+	}
+	if frame, err := pack.EncodeFrame(srv.cfg.ByteOrder, codec, &m); err == nil {
+		_ = nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = nc.Write(frame)
+	}
+	nc.Close()
+}
+
+// register records s as open; false when the server is closing.
+func (srv *Server) register(s *Session) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closing {
+		return false
+	}
+	srv.sessions[s] = struct{}{}
+	srv.conns.Add(1)
+	srv.metrics.connections.Inc()
+	return true
+}
+
+// closed is the one place a session ends, whoever closed it: unregister,
+// presence transition, metrics.
+func (srv *Server) closed(s *Session, err error) {
+	if s.closed.Swap(true) {
+		return
+	}
+	s.outMu.Lock()
+	clear(s.pending)
+	s.pending = nil
+	code := s.closeCode
+	s.outMu.Unlock()
+	if code == 0 && isOverflow(err) {
+		code = pack.CodeSlowConsumer
+		srv.metrics.closes.WithLabelValues(codeLabel(code)).Inc()
+		srv.log.Warn("slow consumer closed", "conn", s.id, "uid", s.uid, "err", err)
+	}
+	srv.mu.Lock()
+	delete(srv.sessions, s)
+	srv.mu.Unlock()
+	srv.conns.Add(-1)
+	srv.metrics.connections.Dec()
+	if s.state.Load() == stateApp {
+		// The order lock makes removal atomic with deliveries to this uid.
+		lock := srv.hub.orderLock(s.uid)
+		lock.Lock()
+		last, found := srv.hub.remove(s)
+		lock.Unlock()
+		if last && found {
+			srv.hooks.offline(s.uid)
+			if srv.bus != nil {
+				if err := srv.bus.Unsubscribe(s.uid); err != nil {
+					srv.log.Error("cluster unsubscribe", "uid", s.uid, "err", err)
+				}
+			}
+		}
+	}
+	s.state.Store(stateClosed)
+	srv.log.Debug("connection closed", "conn", s.id, "uid", s.uid, "code", int(code), "err", err)
+}
+
+// isOverflow reports nbio's write-buffer overflow (our WriteQueueBytes) or
+// write timeout: both mean the peer does not read.
+func isOverflow(err error) bool {
+	return errors.Is(err, nbio.ErrOverflow) || errors.Is(err, nbio.ErrWriteTimeout) ||
+		errors.Is(err, errTLSOverflow)
+}

@@ -1,0 +1,121 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// metrics are the node's Prometheus series, all prefixed plex_ and labelled
+// with the node id so several servers can share one registry.
+type metrics struct {
+	gatherer prometheus.Gatherer
+
+	connections  prometheus.Gauge
+	auths        *prometheus.CounterVec
+	framesIn     prometheus.Counter
+	framesOut    prometheus.Counter
+	bytesIn      prometheus.Counter
+	bytesOut     prometheus.Counter
+	writes       prometheus.Counter
+	closes       *prometheus.CounterVec
+	errors       *prometheus.CounterVec
+	badFrames    *prometheus.CounterVec
+	refused      *prometheus.CounterVec
+	timeouts     *prometheus.CounterVec
+	acceptErrors prometheus.Counter
+	pushes       *prometheus.CounterVec
+	pushLatency  prometheus.Histogram
+	delivered    prometheus.Counter
+	replayed     prometheus.Counter
+	acks         prometheus.Counter
+	upstream     *prometheus.CounterVec
+}
+
+func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
+	reg := cfg.Registerer
+	var gatherer prometheus.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg, gatherer = r, r
+	} else {
+		gatherer = cfg.Gatherer
+		if gatherer == nil {
+			if g, ok := reg.(prometheus.Gatherer); ok {
+				gatherer = g
+			} else {
+				gatherer = prometheus.DefaultGatherer
+			}
+		}
+	}
+	reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": srv.nodeID}, reg)
+	f := factory{reg: reg}
+	m := &metrics{
+		gatherer:     gatherer,
+		connections:  f.gauge("connections", "Open connections (apps and push clients)."),
+		auths:        f.counterVec("auth_total", "Authentication attempts by result.", "result"),
+		framesIn:     f.counter("frames_in_total", "Frames received."),
+		framesOut:    f.counter("frames_out_total", "Frames written."),
+		bytesIn:      f.counter("bytes_in_total", "Bytes received."),
+		bytesOut:     f.counter("bytes_out_total", "Bytes written."),
+		writes:       f.counter("writes_total", "Write system calls (writev); frames_out/writes is the batching factor."),
+		closes:       f.counterVec("closes_total", "Connections closed by the node, by code.", "code"),
+		errors:       f.counterVec("errors_total", "Non-fatal /error replies, by code.", "code"),
+		badFrames:    f.counterVec("bad_frames_total", "Undecodable or oversized frames.", "reason"),
+		refused:      f.counterVec("refused_total", "Connections refused at accept.", "reason"),
+		timeouts:     f.counterVec("timeouts_total", "Connections closed by a deadline.", "kind"),
+		acceptErrors: f.counter("accept_errors_total", "Temporary accept errors (e.g. EMFILE)."),
+		pushes:       f.counterVec("pushes_total", "Push requests by result.", "result"),
+		pushLatency: f.histogram("push_seconds", "Time to accept and queue one push on every local connection.",
+			prometheus.ExponentialBuckets(10e-6, 4, 10)),
+		delivered: f.counter("delivered_total", "Push frames queued to connections."),
+		replayed:  f.counter("replayed_total", "Stored pushes replayed on (re)connect."),
+		acks:      f.counter("acks_total", "Acks received from apps."),
+		upstream:  f.counterVec("upstream_total", "Upstream app messages by fate.", "result"),
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	return m, nil
+}
+
+type factory struct {
+	reg prometheus.Registerer
+	err error
+}
+
+func (f *factory) register(c prometheus.Collector) {
+	if err := f.reg.Register(c); err != nil && f.err == nil {
+		f.err = err
+	}
+}
+
+func (f *factory) counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "plex", Name: name, Help: help})
+	f.register(c)
+	return c
+}
+
+func (f *factory) gauge(name, help string) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "plex", Name: name, Help: help})
+	f.register(g)
+	return g
+}
+
+func (f *factory) counterVec(name, help, label string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "plex", Name: name, Help: help}, []string{label})
+	f.register(c)
+	return c
+}
+
+func (f *factory) histogram(name, help string, buckets []float64) prometheus.Histogram {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "plex", Name: name, Help: help, Buckets: buckets})
+	f.register(h)
+	return h
+}
+
+func codeLabel(c pack.Code) string { return strconv.Itoa(int(c)) }

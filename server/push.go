@@ -1,0 +1,81 @@
+package server
+
+import (
+	"time"
+)
+
+// Target names who a push goes to: exactly one of a user, a list of users,
+// a room, or everyone.
+type Target struct {
+	UID  string
+	UIDs []string
+	Room string
+	All  bool
+}
+
+// User targets every connection of one user.
+func User(uid string) Target { return Target{UID: uid} }
+
+// Users targets every connection of each user.
+func Users(uids ...string) Target { return Target{UIDs: uids} }
+
+// Room targets every connection of every member of a room.
+func Room(name string) Target { return Target{Room: name} }
+
+// Everyone targets every connection.
+func Everyone() Target { return Target{All: true} }
+
+func (t Target) valid() bool {
+	n := 0
+	if t.UID != "" {
+		n++
+	}
+	if len(t.UIDs) > 0 {
+		n++
+	}
+	if t.Room != "" {
+		n++
+	}
+	if t.All {
+		n++
+	}
+	return n == 1
+}
+
+// PushOption adjusts one push.
+type PushOption func(*pushOptions)
+
+type pushOptions struct {
+	persist bool
+	ttl     time.Duration
+	local   bool // delivered from the bus: do not publish again
+}
+
+// Persist stores the push until the app acks it or ttl passes (zero ttl:
+// Config.PersistTTL), and replays it after reconnects. Only for pushes to
+// users.
+func Persist(ttl time.Duration) PushOption {
+	return func(o *pushOptions) { o.persist, o.ttl = true, ttl }
+}
+
+// Outcome says what a push did. It is never a silent success: a push that
+// reached nobody says so.
+type Outcome struct {
+	// Delivered is the number of connections the push was written to.
+	Delivered int `json:"delivered"`
+	// Stored is the number of users for whom the push waits in the Store.
+	Stored int `json:"stored"`
+	// Offline is the number of targeted users with no connection.
+	Offline int `json:"offline"`
+	// Seq is the push's sequence for a persistent push to one user.
+	Seq int64 `json:"seq,omitempty"`
+}
+
+func (o *Outcome) add(p Outcome) {
+	o.Delivered += p.Delivered
+	o.Stored += p.Stored
+	o.Offline += p.Offline
+	if p.Seq != 0 {
+		o.Seq = p.Seq
+	}
+}

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"time"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// onData is the read path: bytes from the socket → decoder → frames →
+// handle. It runs on the poller goroutine (or the TLS reader goroutine).
+func (s *Session) onData(data []byte) {
+	s.lastRead.Store(time.Now().UnixNano())
+	s.srv.metrics.bytesIn.Add(float64(len(data)))
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	if s.closed.Load() {
+		return
+	}
+	s.dec.Feed(data)
+	s.drain()
+}
+
+// drain handles every whole frame buffered; called with inMu held. Replies
+// and pushes produced by these frames are coalesced into one batch and
+// flushed once at the end: one writev per connection touched.
+func (s *Session) drain() {
+	b := s.srv.getBatch()
+	defer s.srv.putBatch(b)
+	var m pack.Message
+	for {
+		if s.state.Load() == stateAuthing {
+			// Frames after the auth frame wait for the authenticator; keep
+			// them, bounded by the pre-auth limit.
+			if s.dec.Buffered() > 2*s.srv.cfg.AuthMaxFrame {
+				b.flush()
+				s.closeWith(pack.CodeBadFrame, "too much data before auth completed")
+				return
+			}
+			s.dec.Retain()
+			break
+		}
+		body, ok, err := s.dec.Next()
+		if err != nil {
+			b.flush()
+			s.srv.metrics.badFrames.WithLabelValues("too_large").Inc()
+			s.closeWith(pack.CodeFrameTooLarge, "frame over the limit")
+			return
+		}
+		if !ok {
+			break
+		}
+		if s.codec == pack.AutoCodec {
+			if s.codec, err = pack.Detect(body); err != nil {
+				b.flush()
+				s.badFrame(err)
+				return
+			}
+		}
+		if err := s.codec.Decode(body, &m); err != nil {
+			b.flush()
+			s.badFrame(err)
+			return
+		}
+		s.srv.metrics.framesIn.Inc()
+		if !s.handle(b, &m) {
+			b.flush()
+			return
+		}
+		m.Meta = nil // handlers may keep the message; never reuse its map
+	}
+	b.flush()
+}
+
+func (s *Session) badFrame(err error) {
+	s.srv.metrics.badFrames.WithLabelValues("decode").Inc()
+	s.srv.log.Warn("bad frame", "conn", s.id, "remote", s.tr.RemoteAddr(), "err", err)
+	s.closeWith(pack.CodeBadFrame, err.Error())
+}
+
+// handle runs one decoded frame through the state machine. It returns false
+// when the connection was closed.
+func (s *Session) handle(b *batch, m *pack.Message) bool {
+	switch s.state.Load() {
+	case stateNew:
+		return s.handleFirst(b, m)
+	case stateApp:
+		return s.handleApp(b, m)
+	case stateInner:
+		return s.srv.handleInner(s, b, m)
+	}
+	return false
+}
+
+// handleFirst: the first frame must authenticate.
+func (s *Session) handleFirst(b *batch, m *pack.Message) bool {
+	switch m.URI {
+	case pack.URIAuth:
+		if s.innerOnly {
+			s.closeFrame(pack.URIAuthFailed, pack.CodeForbidden, "this listener serves push clients only")
+			return false
+		}
+		s.startAuth(m)
+		return true
+	case pack.URIInnerAuth:
+		return s.innerAuth(b, m)
+	case pack.URIHeartbeat:
+		b.add(s, s.srv.heartbeatFrame(s.wireCodec()))
+		return true
+	}
+	s.srv.metrics.auths.WithLabelValues("failed").Inc()
+	s.closeFrame(pack.URIAuthFailed, pack.CodeAuthFailed, "first frame must be "+pack.URIAuth)
+	return false
+}
+
+func (s *Session) handleApp(b *batch, m *pack.Message) bool {
+	switch m.URI {
+	case pack.URIHeartbeat:
+		b.add(s, s.srv.heartbeatFrame(s.wireCodec()))
+	case pack.URIAck:
+		s.srv.ack(s, m.Seq)
+	case pack.URIRoomJoin, pack.URIRoomLeave:
+		s.srv.clientRoom(s, b, m)
+	case pack.URIAuth, pack.URIInnerAuth:
+		s.replyError(b, m.Seq, pack.CodeBadRequest, "already authenticated")
+	default:
+		if pack.PushOnly(m.URI) {
+			s.srv.log.Warn("push-only uri from an app", "conn", s.id, "uid", s.uid, "uri", m.URI)
+			s.replyError(b, m.Seq, pack.CodeForbidden, m.URI+" is for push clients only")
+			return true
+		}
+		if pack.Reserved(m.URI) {
+			s.replyError(b, m.Seq, pack.CodeBadRequest, m.URI+" is not sent by apps")
+			return true
+		}
+		if h := s.srv.cfg.OnUpstream; h != nil {
+			s.srv.metrics.upstream.WithLabelValues("handled").Inc()
+			msg := *m
+			h(s, &msg)
+		} else {
+			s.srv.metrics.upstream.WithLabelValues("dropped").Inc()
+		}
+	}
+	return true
+}

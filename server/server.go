@@ -1,0 +1,298 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lesismal/nbio"
+
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/plog"
+)
+
+// Server is one plex node. Create it with New; it is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	nodeID  string
+	store   Store
+	bus     Bus
+	hub     *hub
+	hooks   *hooks
+	wheel   *wheel
+	metrics *metrics
+	engine  *nbio.Engine
+	batches batchPool
+
+	baseCtx context.Context
+	cancel  context.CancelFunc
+	authWG  sync.WaitGroup
+	connIDs atomic.Uint64
+	msgIDs  atomic.Uint64
+	conns   atomic.Int64 // open sockets, for MaxConnections
+	hbFrame [3][]byte    // /heartbeat per codec, encoded once
+
+	mu        sync.Mutex
+	listeners map[net.Listener]bool // value: inner-only
+	httpSrvs  []*http.Server
+	sessions  map[*Session]struct{} // every open session, for Shutdown
+	addr      net.Addr              // first app listener's address
+	closing   bool
+	stop      chan struct{}
+	loops     sync.WaitGroup // accept loops, wheel, TLS readers
+}
+
+// New validates cfg, applies defaults and starts the node's event loop.
+// It does not listen: call ListenAndServe or Serve.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if cfg.HeartbeatTimeout <= cfg.HeartbeatInterval {
+		return nil, errors.New("server: HeartbeatTimeout must be longer than HeartbeatInterval")
+	}
+	srv := &Server{
+		cfg:       cfg,
+		log:       plog.OrDiscard(cfg.Logger),
+		nodeID:    cfg.NodeID,
+		store:     cfg.Store,
+		bus:       cfg.Bus,
+		hub:       newHub(),
+		listeners: make(map[net.Listener]bool),
+		sessions:  make(map[*Session]struct{}),
+		stop:      make(chan struct{}),
+	}
+	if srv.nodeID == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		srv.nodeID = "node-" + hex.EncodeToString(b[:])
+	}
+	srv.log = srv.log.With(plog.KeyNode, srv.nodeID)
+	if srv.store == nil {
+		srv.store = NewMemoryStore(MemoryStoreConfig{})
+	}
+	var err error
+	if srv.metrics, err = newMetrics(&srv.cfg, srv); err != nil {
+		return nil, err
+	}
+	for _, c := range []pack.Codec{pack.JSON, pack.Protobuf} {
+		srv.hbFrame[c], _ = pack.EncodeFrame(cfg.ByteOrder, c, &pack.Message{URI: pack.URIHeartbeat})
+	}
+	srv.baseCtx, srv.cancel = context.WithCancel(context.Background())
+	srv.hooks = newHooks(&srv.cfg)
+	srv.engine = nbio.NewEngine(nbio.Config{
+		Name:               "plex-" + srv.nodeID,
+		NPoller:            cfg.Pollers,
+		ReadBufferSize:     64 << 10, // one per poller, not per connection
+		MaxWriteBufferSize: cfg.WriteQueueBytes,
+	})
+	srv.engine.OnData(func(c *nbio.Conn, data []byte) {
+		if s, ok := c.Session().(*Session); ok {
+			s.onData(data)
+		}
+	})
+	srv.engine.OnClose(func(c *nbio.Conn, err error) {
+		if s, ok := c.Session().(*Session); ok {
+			srv.closed(s, err)
+		}
+	})
+	if err := srv.engine.Start(); err != nil {
+		return nil, err
+	}
+	srv.wheel = newWheel(wheelTick(&srv.cfg), max(cfg.AuthTimeout, cfg.HeartbeatTimeout))
+	srv.loops.Go(func() { srv.wheel.run(srv.stop, srv.checkDeadline) })
+	if srv.bus != nil {
+		if err := srv.bus.Start(srv.nodeID, srv.fromBus); err != nil {
+			srv.engine.Stop()
+			return nil, err
+		}
+	}
+	return srv, nil
+}
+
+// NodeID returns the node's id.
+func (srv *Server) NodeID() string { return srv.nodeID }
+
+// Addr returns the address of the first app listener, or nil before Serve.
+func (srv *Server) Addr() net.Addr {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.addr
+}
+
+// AdvertiseAddr returns the address apps are told to dial.
+func (srv *Server) AdvertiseAddr() string {
+	if srv.cfg.AdvertiseAddr != "" {
+		return srv.cfg.AdvertiseAddr
+	}
+	if a := srv.Addr(); a != nil {
+		return a.String()
+	}
+	return srv.cfg.Addr
+}
+
+func (srv *Server) heartbeatFrame(c pack.Codec) []byte { return srv.hbFrame[c] }
+
+func (srv *Server) innerAllowed(s *Session) bool {
+	return srv.cfg.InnerAddr == "" || s.innerOnly
+}
+
+// ListenAndServe listens on Config.Addr (and InnerAddr and HTTPAddr when
+// set) and serves until Shutdown or Close, returning ErrServerClosed then.
+func (srv *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", srv.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 3)
+	if srv.cfg.InnerAddr != "" {
+		iln, err := net.Listen("tcp", srv.cfg.InnerAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		go func() { errc <- srv.ServeInner(iln) }()
+	}
+	if srv.cfg.HTTPAddr != "" {
+		hln, err := net.Listen("tcp", srv.cfg.HTTPAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		go func() { errc <- srv.ServeHTTP(hln) }()
+	}
+	go func() { errc <- srv.Serve(ln) }()
+	err = <-errc
+	if !errors.Is(err, ErrServerClosed) {
+		srv.Close()
+	}
+	return err
+}
+
+// Serve accepts app and push-client connections on ln until Shutdown or
+// Close. With Config.TLS set, connections are wrapped in TLS.
+func (srv *Server) Serve(ln net.Listener) error { return srv.serve(ln, false) }
+
+// ServeInner accepts push-client connections only on ln.
+func (srv *Server) ServeInner(ln net.Listener) error { return srv.serve(ln, true) }
+
+// ServeHTTP serves the HTTP API (Handler) on ln with timeouts.
+func (srv *Server) ServeHTTP(ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	srv.mu.Lock()
+	if srv.closing {
+		srv.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	srv.httpSrvs = append(srv.httpSrvs, hs)
+	srv.mu.Unlock()
+	err := hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Shutdown stops accepting, sends every connection /disconnect 3000
+// (reconnect elsewhere), waits for their output to drain or ctx to end,
+// then closes everything. It returns ctx's error if ctx ended first.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	sessions, first := srv.beginClose()
+	if !first {
+		return nil
+	}
+	for _, s := range sessions {
+		s.closeWith(pack.CodeShutdown, "server shutting down")
+	}
+	var err error
+	for _, hs := range srv.httpServers() {
+		if e := hs.Shutdown(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	// Wait until every session's OnClose ran (output was written before close).
+	for srv.openSessions() > 0 {
+		select {
+		case <-ctx.Done():
+			srv.finish()
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	srv.finish()
+	return err
+}
+
+// Close closes every listener and connection at once, without notice
+// beyond a best-effort /disconnect 3000.
+func (srv *Server) Close() error {
+	sessions, first := srv.beginClose()
+	if !first {
+		return nil
+	}
+	for _, s := range sessions {
+		s.closeWith(pack.CodeShutdown, "server closed")
+	}
+	for _, hs := range srv.httpServers() {
+		hs.Close()
+	}
+	srv.finish()
+	return nil
+}
+
+func (srv *Server) beginClose() ([]*Session, bool) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closing {
+		return nil, false
+	}
+	srv.closing = true
+	for ln := range srv.listeners {
+		ln.Close()
+	}
+	out := make([]*Session, 0, len(srv.sessions))
+	for s := range srv.sessions {
+		out = append(out, s)
+	}
+	return out, true
+}
+
+func (srv *Server) httpServers() []*http.Server {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return append([]*http.Server(nil), srv.httpSrvs...)
+}
+
+func (srv *Server) openSessions() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return len(srv.sessions)
+}
+
+// finish stops the loops and the engine; every goroutine the server
+// started has exited when it returns.
+func (srv *Server) finish() {
+	srv.cancel()
+	close(srv.stop)
+	srv.engine.Stop() // closes remaining conns; OnClose runs for each
+	srv.loops.Wait()
+	srv.authWG.Wait()
+	if srv.bus != nil {
+		_ = srv.bus.Close()
+	}
+	srv.hooks.close()
+}

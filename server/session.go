@@ -1,0 +1,198 @@
+package server
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// transport is what a Session needs from its socket: the nbio event-loop
+// conn (plain TCP) or a goroutine-driven TLS conn (tlsconn.go).
+type transport interface {
+	Writev(bufs [][]byte) (int, error)
+	SetWriteDeadline(t time.Time) error
+	Close() error
+	RemoteAddr() net.Addr
+}
+
+// Session states.
+const (
+	stateNew     int32 = iota // accepted, waiting for the first frame
+	stateAuthing              // app auth frame received, authenticator running
+	stateApp                  // authenticated app
+	stateInner                // authenticated push client
+	stateClosed
+)
+
+// Session is one connection to the node: an app (after /auth/server) or a
+// push client (after /inner/auth/server). Its methods are safe for concurrent
+// use. Memory matters here: a node holds tens of thousands of these, so the
+// struct holds no logger, timer or goroutine of its own.
+type Session struct {
+	srv       *Server
+	id        uint64
+	tr        transport
+	innerOnly bool // accepted on Config.InnerAddr
+	accepted  int64
+	lastRead  atomic.Int64 // unix nanos of the last inbound bytes: liveness
+	state     atomic.Int32
+
+	// read side, owned by whoever holds inMu (the poller, or the auth goroutine)
+	inMu   sync.Mutex
+	dec    pack.Decoder
+	codec  pack.Codec
+	uid    string
+	device string
+	acks   bool
+
+	// write side
+	outMu     sync.Mutex
+	pending   [][]byte
+	closeCode pack.Code // why the node closed it (0: the peer went away)
+	closed    atomic.Bool
+}
+
+// ID returns the node-unique connection id.
+func (s *Session) ID() uint64 { return s.id }
+
+// UID returns the authenticated user id ("" for push clients).
+func (s *Session) UID() string { return s.uid }
+
+// Device returns the device id the app announced (meta "device"), or "".
+func (s *Session) Device() string { return s.device }
+
+// RemoteAddr returns the peer's address.
+func (s *Session) RemoteAddr() net.Addr { return s.tr.RemoteAddr() }
+
+// Acks reports whether the app acks persistent pushes.
+func (s *Session) Acks() bool { return s.acks }
+
+// Codec returns the connection's codec (AutoCodec until the first frame).
+func (s *Session) Codec() pack.Codec { return s.codec }
+
+// Send writes m to this connection now (e.g. a reply from OnUpstream).
+func (s *Session) Send(m *pack.Message) error {
+	frame, err := pack.EncodeFrame(s.srv.cfg.ByteOrder, s.wireCodec(), m)
+	if err != nil {
+		return err
+	}
+	if !s.enqueue(frame) && s.closed.Load() {
+		return ErrConnClosed
+	}
+	s.flush()
+	return nil
+}
+
+// Close closes the connection with code c, telling the peer why.
+func (s *Session) Close(c pack.Code, reason string) { s.closeWith(c, reason) }
+
+func (s *Session) wireCodec() pack.Codec {
+	if s.codec == pack.AutoCodec {
+		return pack.JSON
+	}
+	return s.codec
+}
+
+// frame returns m's encoding for this connection from the shared encoding.
+func (s *Session) frame(sh *pack.Shared) []byte {
+	b, _ := sh.Frame(s.wireCodec()) // validated when the push was accepted
+	return b
+}
+
+// enqueue appends a frame to the pending list; it reports whether the list
+// was empty before (the caller then owes a flush). Frames are shared and
+// never copied here.
+func (s *Session) enqueue(frame []byte) bool {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.pending = append(s.pending, frame)
+	return len(s.pending) == 1
+}
+
+// maxIovecs is the kernel's IOV_MAX: one writev takes at most this many buffers.
+const maxIovecs = 1024
+
+// flush writes every pending frame with one writev (per 1024 frames). The
+// write lock is held across the write so that frames of concurrent pushes
+// reach the socket in the order they were queued.
+func (s *Session) flush() {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	if len(s.pending) == 0 || s.closed.Load() {
+		return
+	}
+	m := s.srv.metrics
+	_ = s.tr.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+	frames := len(s.pending)
+	var bytes int
+	for _, b := range s.pending {
+		bytes += len(b)
+	}
+	var err error
+	for rest := s.pending; len(rest) > 0 && err == nil; {
+		n := min(len(rest), maxIovecs)
+		_, err = s.tr.Writev(rest[:n])
+		rest = rest[n:]
+		m.writes.Inc()
+	}
+	clear(s.pending)
+	if cap(s.pending) > 8 {
+		s.pending = nil // an idle connection keeps no large list
+	} else {
+		s.pending = s.pending[:0]
+	}
+	if err != nil {
+		// nbio closed the conn (overflow of WriteQueueBytes or a socket
+		// error); OnClose does the bookkeeping.
+		return
+	}
+	m.framesOut.Add(float64(frames))
+	m.bytesOut.Add(float64(bytes))
+}
+
+// closeWith sends /disconnect with code c (best effort) and closes.
+func (s *Session) closeWith(c pack.Code, reason string) {
+	s.closeFrame(pack.URIDisconnect, c, reason)
+}
+
+// closeFrame sends an error frame (uri /disconnect or /auth/failed) and
+// closes the connection; the first close wins.
+func (s *Session) closeFrame(uri string, c pack.Code, reason string) {
+	s.outMu.Lock()
+	if s.closeCode != 0 || s.closed.Load() {
+		s.outMu.Unlock()
+		return
+	}
+	s.closeCode = c
+	s.outMu.Unlock()
+	m := pack.ErrorMessage(uri, 0, c, reason)
+	if frame, err := pack.EncodeFrame(s.srv.cfg.ByteOrder, s.wireCodec(), &m); err == nil {
+		s.enqueue(frame)
+		s.flush()
+	}
+	s.srv.metrics.closes.WithLabelValues(codeLabel(c)).Inc()
+	_ = s.tr.Close()
+}
+
+// reply sends a non-fatal /error for request seq.
+func (s *Session) replyError(b *batch, seq int64, c pack.Code, reason string) {
+	m := pack.ErrorMessage(pack.URIError, seq, c, reason)
+	s.srv.metrics.errors.WithLabelValues(codeLabel(c)).Inc()
+	s.sendMsg(b, &m)
+}
+
+// sendMsg encodes m for this connection and adds it to batch b.
+func (s *Session) sendMsg(b *batch, m *pack.Message) {
+	frame, err := pack.EncodeFrame(s.srv.cfg.ByteOrder, s.wireCodec(), m)
+	if err != nil {
+		s.srv.log.Error("encode reply", "conn", s.id, "err", err)
+		return
+	}
+	b.add(s, frame)
+}

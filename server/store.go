@@ -1,0 +1,54 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// Store keeps persistent pushes per user until every device acked them or
+// their TTL passed. The memory store is the default; package cluster
+// implements it on NATS JetStream.
+//
+// Ack model (docs/protocol.md §Ack): each device of a user has a cursor,
+// the highest seq it acked (apps that do not ack advance their device's
+// cursor when a message is written to them). A message is dropped when its
+// TTL passes, when the per-user bound pushes it out (oldest first), or when
+// every device that has a cursor has acked it.
+type Store interface {
+	// Append stores m for uid, assigning the next seq (> every earlier seq
+	// of uid, starting at 1), and returns it.
+	Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq int64, err error)
+	// After returns up to limit stored messages of uid with seq > after, in
+	// seq order.
+	After(ctx context.Context, uid string, after int64, limit int) ([]pack.Message, error)
+	// Ack records that uid's device holds everything up to seq.
+	Ack(ctx context.Context, uid, device string, seq int64) error
+	// Cursor returns the seq the device acked last (0 if none).
+	Cursor(ctx context.Context, uid, device string) (int64, error)
+}
+
+// Bus connects the nodes of a cluster: a push accepted on one node reaches
+// users connected to others. Nil in Config means a single node.
+type Bus interface {
+	// Publish hands a push to the other nodes that hold its target.
+	Publish(ctx context.Context, d Delivery) error
+	// Subscribe and Unsubscribe tell the bus this node gained its first or
+	// lost its last connection of uid.
+	Subscribe(uid string) error
+	Unsubscribe(uid string) error
+	// Online reports whether uid is connected to any node of the cluster.
+	Online(uid string) bool
+	// Start begins delivering other nodes' pushes to deliver, until Close.
+	Start(node string, deliver func(Delivery)) error
+	Close() error
+}
+
+// Delivery is a push travelling between nodes.
+type Delivery struct {
+	Origin  string       `json:"origin"`
+	To      Target       `json:"to"`
+	Msg     pack.Message `json:"msg"`
+	Persist bool         `json:"persist,omitempty"`
+}
