@@ -1,0 +1,75 @@
+// plex C++ SDK: client configuration.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "plex/codec.hpp"
+#include "plex/frame.hpp"
+
+namespace plex {
+
+// TLS settings; used only when enabled (and the SDK was built with PLEX_TLS=ON,
+// else connect() fails with errc::tls_unavailable).
+struct TlsConfig {
+    // Dial with TLS.
+    bool enabled = false;
+    // Check the node's certificate chain and host name. Off only for tests.
+    bool verify_peer = true;
+    // PEM file of trusted CAs; empty = the system's default trust store.
+    std::string ca_file;
+    // Name for SNI and host-name verification; empty = the dialled host.
+    std::string server_name;
+};
+
+// Config describes one client. Every field has a working default except the
+// addresses: set addresses, discovery_url, or both.
+struct Config {
+    // Nodes to dial, "host:port" ("[v6]:port" for IPv6), tried round-robin.
+    // Used directly when discovery_url is empty, and as the fallback when
+    // discovery fails.
+    std::vector<std::string> addresses;
+    // Optional: "http://host:port/plex/v1/host" (a URL without a path gets
+    // /plex/v1/host). Asked before every connection attempt; its answer
+    // {"host":"ip:port"} is dialled. Plain http only.
+    std::string discovery_url;
+    // Sent as the body of /auth/server.
+    std::string token;
+    // Stable id of this device/installation (meta "device"); empty = not sent.
+    std::string device_id;
+    // Frame header byte order; must match the node's.
+    Order order = Order::big;
+    // Codec of every frame this client sends and receives.
+    Codec codec = Codec::json;
+    // How often to send /heartbeat when idle, until /auth/success announces
+    // the node's interval (heartbeat_ms), which then wins.
+    std::chrono::milliseconds heartbeat{30000};
+    // Nothing received for this long = the connection is dead (reconnect with
+    // errc::heartbeat_timeout). Replaced by the node's timeout_ms.
+    std::chrono::milliseconds heartbeat_timeout{75000};
+    // Reconnect delay: exponential from backoff_min to backoff_max, each
+    // delay drawn uniformly from [d/2, d] (jitter spreads a fleet's reconnects
+    // after a node restart).
+    std::chrono::milliseconds backoff_min{500};
+    std::chrono::milliseconds backoff_max{30000};
+    // Limit for discovery + TCP connect + TLS handshake, and separately for
+    // the node's answer to /auth/server.
+    std::chrono::milliseconds connect_timeout{10000};
+    // Largest frame body accepted from the node and sent to it (1 MiB, the
+    // node's default). A larger outgoing message is refused by send(); the
+    // node's own max_frame from /auth/success lowers the send limit.
+    std::uint32_t max_frame = default_limit;
+    // Ack persistent pushes (meta acks=1 on auth, cumulative /ack, resume on
+    // reconnect). Off: the node delivers each persistent push once, unacked.
+    bool acks = true;
+    // The highest persistent seq the app already holds (e.g. saved from
+    // Client::last_seq() before it last exited); sent as resume on auth.
+    std::int64_t resume_from = 0;
+    // Bound of bytes queued by send() and not yet written to the socket.
+    std::size_t max_queued_bytes = 8u << 20;
+    TlsConfig tls;
+};
+
+} // namespace plex

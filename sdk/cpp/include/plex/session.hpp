@@ -1,0 +1,168 @@
+// plex C++ SDK: the session state machine (sans-IO).
+//
+// Session holds every protocol decision of an app connection and none of
+// the I/O: the caller reports events (connected, bytes received, connection
+// lost, time passed, user calls) with the current time, and takes actions
+// out (connect, write these bytes, close the socket, deliver this message,
+// the state changed). It never reads a clock, never sleeps and never blocks;
+// tests drive it with a fake clock and bytes (tests/session_test.cpp), and
+// plex::Client drives it from its I/O thread.
+//
+//   closed --start--> connecting --connected--> authenticating --/auth/success--> online
+//     ^                  |  ^                        |                              |
+//     |                  v  |                        v                              v
+//     +-- close / 4xxx -- backoff <---------- failure, timeout, 3xxx, lost ---------+
+//
+// Heartbeat and reconnect semantics live here, in one place:
+// - any inbound frame proves liveness; nothing received for heartbeat_timeout
+//   closes the connection with errc::heartbeat_timeout and reconnects;
+// - /heartbeat is sent when nothing was sent for one interval, or nothing was
+//   received for one interval (the node's echo then proves liveness), at most
+//   once per interval; interval and timeout come from /auth/success;
+// - reconnect delays grow exponentially with jitter; a 4xxx code on
+//   /disconnect or /auth/failed is terminal (state closed, no reconnect).
+//
+// Not thread-safe: a Session belongs to one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+
+#include "plex/codec.hpp"
+#include "plex/config.hpp"
+#include "plex/frame.hpp"
+#include "plex/message.hpp"
+
+namespace plex {
+
+enum class State { connecting, authenticating, online, backoff, closed };
+
+const char* to_string(State s) noexcept;
+
+using Clock = std::chrono::steady_clock;
+
+// Session facts announced by the node in /auth/success.
+struct SessionInfo {
+    std::string uid;
+    std::string conn;
+    std::string node;
+    std::chrono::milliseconds heartbeat{0};
+    std::chrono::milliseconds timeout{0};
+    std::uint32_t max_frame = 0; // 0: not announced
+    bool acks = false;
+};
+
+namespace action {
+// Open a connection (discovery, then dial). attempt counts from 0 since the
+// last time the session was online; the driver picks the address with it.
+struct Connect {
+    std::uint64_t attempt = 0;
+};
+// Write these bytes (whole frames) to the connection, in order.
+struct Write {
+    std::string bytes;
+};
+// Close the connection (or abort the connection attempt).
+struct Disconnect {};
+// Hand this message to the application.
+struct Deliver {
+    Message message;
+};
+// The state changed; error says why (empty for a normal transition and for
+// a close the application asked for).
+struct StateChanged {
+    State state;
+    std::error_code error;
+};
+} // namespace action
+
+using Action =
+    std::variant<action::Connect, action::Write, action::Disconnect, action::Deliver, action::StateChanged>;
+
+class Session {
+public:
+    // rng returns uniform doubles in [0, 1) for backoff jitter; empty = a
+    // default engine seeded from std::random_device.
+    explicit Session(Config cfg, std::function<double()> rng = {});
+
+    // --- events ---
+    // closed -> connecting (no-op in any other state).
+    void start(Clock::time_point now);
+    // The connection the last Connect asked for is open.
+    void on_connected(Clock::time_point now);
+    // The connection attempt failed.
+    void on_connect_failed(Clock::time_point now, std::error_code ec);
+    // Bytes arrived on the connection. They need not stay valid afterwards.
+    void on_data(Clock::time_point now, const void* data, std::size_t n);
+    // The connection ended (EOF, reset, write error).
+    void on_closed(Clock::time_point now, std::error_code ec);
+    // Time passed; fires whatever deadline is due (call at next_deadline()).
+    void on_tick(Clock::time_point now);
+    // Sends an application message (upstream). Refuses reserved URIs,
+    // oversize messages and messages that cannot be encoded, and returns
+    // errc::not_connected unless online.
+    std::error_code send(Clock::time_point now, const Message& m);
+    // Sends an already encoded frame (see encode_upstream); dropped with
+    // errc::not_connected unless online.
+    std::error_code send_frame(Clock::time_point now, std::string frame);
+    // Ends the session: Disconnect, then closed. Idempotent.
+    void close(Clock::time_point now);
+
+    // --- outputs ---
+    // Moves the pending actions out, in the order they must be carried out.
+    std::deque<Action> take_actions();
+    bool has_actions() const noexcept { return !actions_.empty(); }
+    // When on_tick must be called next; nullopt: no deadline (closed).
+    std::optional<Clock::time_point> next_deadline() const;
+
+    State state() const noexcept { return state_; }
+    // Highest persistent seq delivered (dedup and ack watermark).
+    std::int64_t last_seq() const noexcept { return last_seq_; }
+    const SessionInfo& info() const noexcept { return info_; }
+    // Largest body this session may send: min(config, node's max_frame).
+    std::uint32_t send_limit() const noexcept;
+    const Config& config() const noexcept { return cfg_; }
+
+    // The reconnect delay before attempt n+1 after n failures (with jitter);
+    // exposed for tests.
+    std::chrono::milliseconds backoff_delay(std::uint64_t failures);
+
+private:
+    void set_state(State s, std::error_code ec = {});
+    void fail(Clock::time_point now, std::error_code ec, bool disconnect);
+    void handle(Clock::time_point now, Message& m, bool& ack_due);
+    void write(Clock::time_point now, const Message& m);
+    void handle_auth_success(Clock::time_point now, const Message& m);
+    void enter_backoff(Clock::time_point now, std::error_code ec);
+
+    Config cfg_;
+    std::function<double()> rng_;
+    State state_ = State::closed;
+    FrameDecoder decoder_;
+    std::deque<Action> actions_;
+    SessionInfo info_;
+    std::int64_t last_seq_ = 0;
+    std::uint64_t failures_ = 0; // consecutive failed attempts since online
+    std::chrono::milliseconds interval_;
+    std::chrono::milliseconds timeout_;
+    Clock::time_point deadline_{};     // connect / auth / backoff deadline
+    Clock::time_point last_recv_{};
+    Clock::time_point last_sent_{};
+    Clock::time_point last_heartbeat_{};
+    std::string pending_;              // frames produced in one event, one Write
+};
+
+// Encodes an upstream message for a session with this config and send limit:
+// the checks Session::send makes, without the session (so a caller's thread
+// can encode and report errors synchronously).
+std::error_code encode_upstream(const Config& cfg, std::uint32_t limit, const Message& m,
+                                std::string& frame);
+
+} // namespace plex

@@ -1,0 +1,321 @@
+#include "plex/session.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "plex/errc.hpp"
+
+namespace plex {
+
+const char* to_string(State s) noexcept {
+    switch (s) {
+    case State::connecting: return "connecting";
+    case State::authenticating: return "authenticating";
+    case State::online: return "online";
+    case State::backoff: return "backoff";
+    case State::closed: return "closed";
+    }
+    return "unknown";
+}
+
+namespace {
+
+// A wire code from meta "code" (decimal, 0..65535 as the node parses it), or
+// fallback when absent or malformed.
+int code_of(const Message& m, int fallback) {
+    std::string_view s = m.get(meta::code);
+    if (s.empty() || s.size() > 5) return fallback;
+    int v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return fallback;
+        v = v * 10 + (c - '0');
+    }
+    return v > 65535 ? fallback : v;
+}
+
+bool reserved_for_app(std::string_view u) {
+    return u == uri::auth || u == uri::auth_success || u == uri::auth_failed ||
+           u == uri::heartbeat || u == uri::ack || u == uri::error || u == uri::disconnect ||
+           u == uri::reply || uri::push_only(u);
+}
+
+std::function<double()> default_rng() {
+    auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+    return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+}
+
+} // namespace
+
+std::error_code encode_upstream(const Config& cfg, std::uint32_t limit, const Message& m,
+                                std::string& frame) {
+    if (m.uri.empty()) return errc::bad_request;
+    if (reserved_for_app(m.uri)) return errc::reserved_uri;
+    return append_frame(frame, cfg.order, cfg.codec, m, limit);
+}
+
+Session::Session(Config cfg, std::function<double()> rng)
+    : cfg_(std::move(cfg)), rng_(rng ? std::move(rng) : default_rng()),
+      decoder_(cfg_.order, cfg_.max_frame), interval_(cfg_.heartbeat),
+      timeout_(cfg_.heartbeat_timeout) {
+    last_seq_ = cfg_.resume_from;
+    if (cfg_.backoff_min.count() <= 0) cfg_.backoff_min = std::chrono::milliseconds(1);
+    if (cfg_.backoff_max < cfg_.backoff_min) cfg_.backoff_max = cfg_.backoff_min;
+}
+
+std::deque<Action> Session::take_actions() { return std::exchange(actions_, {}); }
+
+std::uint32_t Session::send_limit() const noexcept {
+    if (info_.max_frame != 0 && info_.max_frame < cfg_.max_frame) return info_.max_frame;
+    return cfg_.max_frame;
+}
+
+std::chrono::milliseconds Session::backoff_delay(std::uint64_t failures) {
+    using ms = std::chrono::milliseconds;
+    const auto min = cfg_.backoff_min.count();
+    const auto max = cfg_.backoff_max.count();
+    auto base = min;
+    for (std::uint64_t i = 0; i < failures && base < max; ++i) base *= 2;
+    base = std::min(base, max);
+    // Uniform in [base/2, base]: never zero, never above the cap.
+    double r = std::clamp(rng_(), 0.0, 1.0);
+    return ms(base / 2 + static_cast<ms::rep>(r * static_cast<double>(base - base / 2)));
+}
+
+void Session::set_state(State s, std::error_code ec) {
+    state_ = s;
+    actions_.emplace_back(action::StateChanged{s, ec});
+}
+
+void Session::start(Clock::time_point now) {
+    if (state_ != State::closed) return;
+    failures_ = 0;
+    info_ = SessionInfo{};
+    set_state(State::connecting);
+    deadline_ = now + cfg_.connect_timeout;
+    actions_.emplace_back(action::Connect{failures_});
+}
+
+void Session::on_connected(Clock::time_point now) {
+    if (state_ != State::connecting) return;
+    decoder_ = FrameDecoder(cfg_.order, cfg_.max_frame);
+    interval_ = cfg_.heartbeat;
+    timeout_ = cfg_.heartbeat_timeout;
+    info_ = SessionInfo{};
+    set_state(State::authenticating);
+    deadline_ = now + cfg_.connect_timeout;
+    last_recv_ = now;
+
+    Message auth;
+    auth.uri = uri::auth;
+    auth.body = cfg_.token;
+    auth.meta.emplace(meta::version, protocol_version);
+    if (!cfg_.device_id.empty()) auth.meta.emplace(meta::device, cfg_.device_id);
+    if (cfg_.acks) {
+        auth.meta.emplace(meta::acks, "1");
+        if (last_seq_ > 0) auth.meta.emplace(meta::resume, std::to_string(last_seq_));
+    }
+    std::string frame;
+    if (auto ec = append_frame(frame, cfg_.order, cfg_.codec, auth, default_auth_limit)) {
+        // A token that cannot be encoded (not UTF-8 on JSON, too long) will
+        // never work: stop instead of retrying forever.
+        actions_.emplace_back(action::Disconnect{});
+        set_state(State::closed, ec == errc::frame_too_large ? make_error_code(errc::invalid_config) : ec);
+        return;
+    }
+    send_frame(now, std::move(frame));
+}
+
+void Session::on_connect_failed(Clock::time_point now, std::error_code ec) {
+    if (state_ != State::connecting) return;
+    fail(now, ec ? ec : make_error_code(errc::connection_lost), true);
+}
+
+void Session::on_closed(Clock::time_point now, std::error_code ec) {
+    if (state_ != State::connecting && state_ != State::authenticating && state_ != State::online)
+        return;
+    fail(now, ec ? ec : make_error_code(errc::connection_lost), true);
+}
+
+void Session::fail(Clock::time_point now, std::error_code ec, bool disconnect) {
+    if (disconnect) actions_.emplace_back(action::Disconnect{});
+    if (is_terminal(ec)) {
+        set_state(State::closed, ec);
+        return;
+    }
+    enter_backoff(now, ec);
+}
+
+void Session::enter_backoff(Clock::time_point now, std::error_code ec) {
+    deadline_ = now + backoff_delay(failures_);
+    ++failures_;
+    set_state(State::backoff, ec);
+}
+
+void Session::on_data(Clock::time_point now, const void* data, std::size_t n) {
+    if (state_ != State::authenticating && state_ != State::online) return;
+    last_recv_ = now;
+    decoder_.feed(data, n);
+    bool ack_due = false;
+    std::string_view body;
+    std::error_code ec;
+    Message m;
+    while (decoder_.next(body, ec)) {
+        if (auto dec = decode(cfg_.codec, body, m)) {
+            // The node would close a peer for this (3007); a client cannot
+            // skip a frame it cannot read, so it reconnects.
+            fail(now, dec, true);
+            return;
+        }
+        handle(now, m, ack_due);
+        if (state_ != State::authenticating && state_ != State::online) return;
+    }
+    if (ec) {
+        fail(now, ec, true);
+        return;
+    }
+    if (ack_due && cfg_.acks && state_ == State::online) {
+        Message ack;
+        ack.seq = last_seq_;
+        ack.uri = uri::ack;
+        write(now, ack);
+    }
+}
+
+void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
+    if (m.uri == uri::heartbeat) return; // liveness was noted for every frame
+    if (m.uri == uri::auth_failed) {
+        fail(now, code_error(code_of(m, static_cast<int>(errc::auth_failed))), true);
+        return;
+    }
+    if (m.uri == uri::disconnect) {
+        fail(now, code_error(code_of(m, static_cast<int>(errc::internal))), true);
+        return;
+    }
+    if (m.uri == uri::auth_success) {
+        if (state_ == State::authenticating) handle_auth_success(now, m);
+        return;
+    }
+    if (state_ != State::online) return; // nothing else is valid before auth
+    if (m.seq > 0 && m.get(meta::persist) == "1") {
+        ack_due = true; // also for a duplicate: the node evidently lacks our ack
+        if (m.seq <= last_seq_) return;
+        last_seq_ = m.seq;
+    }
+    actions_.emplace_back(action::Deliver{std::move(m)});
+    m = Message{};
+}
+
+void Session::handle_auth_success(Clock::time_point now, const Message& m) {
+    auto j = nlohmann::json::parse(m.body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object()) { // older nodes sent no facts: keep the defaults
+        auto str = [&](const char* k, std::string& out) {
+            auto it = j.find(k);
+            if (it == j.end()) return;
+            if (it->is_string()) out = it->get<std::string>();
+            else if (it->is_number()) out = it->dump();
+        };
+        auto ms = [&](const char* k) -> std::int64_t {
+            auto it = j.find(k);
+            if (it == j.end() || !it->is_number_integer()) return 0;
+            return it->get<std::int64_t>();
+        };
+        str("uid", info_.uid);
+        str("conn", info_.conn);
+        str("node", info_.node);
+        if (auto v = ms("heartbeat_ms"); v > 0) info_.heartbeat = std::chrono::milliseconds(v);
+        if (auto v = ms("timeout_ms"); v > 0) info_.timeout = std::chrono::milliseconds(v);
+        if (auto v = ms("max_frame"); v > 0 && v <= 0xFFFFFFFF)
+            info_.max_frame = static_cast<std::uint32_t>(v);
+        if (auto it = j.find("acks"); it != j.end() && it->is_boolean()) info_.acks = it->get<bool>();
+    }
+    if (info_.heartbeat.count() > 0) interval_ = info_.heartbeat;
+    if (info_.timeout.count() > 0) timeout_ = info_.timeout;
+    failures_ = 0;
+    last_heartbeat_ = now;
+    set_state(State::online);
+}
+
+void Session::write(Clock::time_point now, const Message& m) {
+    std::string frame;
+    if (append_frame(frame, cfg_.order, cfg_.codec, m)) return; // control frames always encode
+    send_frame(now, std::move(frame));
+}
+
+std::error_code Session::send_frame(Clock::time_point now, std::string frame) {
+    if (state_ != State::online && state_ != State::authenticating) return errc::not_connected;
+    last_sent_ = now;
+    if (!actions_.empty()) {
+        if (auto* w = std::get_if<action::Write>(&actions_.back())) {
+            w->bytes += frame; // one write per event
+            return {};
+        }
+    }
+    actions_.emplace_back(action::Write{std::move(frame)});
+    return {};
+}
+
+std::error_code Session::send(Clock::time_point now, const Message& m) {
+    if (state_ != State::online) return errc::not_connected;
+    std::string frame;
+    if (auto ec = encode_upstream(cfg_, send_limit(), m, frame)) return ec;
+    return send_frame(now, std::move(frame));
+}
+
+void Session::on_tick(Clock::time_point now) {
+    switch (state_) {
+    case State::connecting:
+        if (now >= deadline_) fail(now, errc::connect_timeout, true);
+        return;
+    case State::authenticating:
+        if (now >= deadline_) fail(now, errc::auth_timeout, true);
+        return;
+    case State::backoff:
+        if (now >= deadline_) {
+            set_state(State::connecting);
+            deadline_ = now + cfg_.connect_timeout;
+            actions_.emplace_back(action::Connect{failures_});
+        }
+        return;
+    case State::online: {
+        if (now - last_recv_ >= timeout_) {
+            fail(now, errc::heartbeat_timeout, true);
+            return;
+        }
+        auto due = std::max(std::min(last_sent_, last_recv_) + interval_, last_heartbeat_ + interval_);
+        if (now >= due) {
+            last_heartbeat_ = now;
+            Message hb;
+            hb.uri = uri::heartbeat;
+            write(now, hb);
+        }
+        return;
+    }
+    case State::closed: return;
+    }
+}
+
+std::optional<Clock::time_point> Session::next_deadline() const {
+    switch (state_) {
+    case State::connecting:
+    case State::authenticating:
+    case State::backoff: return deadline_;
+    case State::online:
+        return std::min(last_recv_ + timeout_,
+                        std::max(std::min(last_sent_, last_recv_) + interval_,
+                                 last_heartbeat_ + interval_));
+    case State::closed: break;
+    }
+    return std::nullopt;
+}
+
+void Session::close(Clock::time_point) {
+    if (state_ == State::closed) return;
+    if (state_ != State::backoff) actions_.emplace_back(action::Disconnect{});
+    set_state(State::closed);
+}
+
+} // namespace plex
