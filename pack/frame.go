@@ -36,7 +36,11 @@ func AppendFrame(dst []byte, o Order, c Codec, m *Message) ([]byte, error) {
 	return out, nil
 }
 
-// EncodeFrame returns a new frame holding m.
+// EncodeFrame returns a new frame holding m, or nil and the error.
 func EncodeFrame(o Order, c Codec, m *Message) ([]byte, error) {
-	return AppendFrame(make([]byte, 0, 64+len(m.URI)+len(m.Body)), o, c, m)
+	b, err := AppendFrame(make([]byte, 0, 64+len(m.URI)+len(m.Body)), o, c, m)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }

@@ -133,9 +133,42 @@ func appendJSONString[S string | []byte](dst []byte, s S) ([]byte, error) {
 const maxJSONDepth = 10000
 
 type jsonParser struct {
-	b   []byte
-	i   int
-	tmp [32]byte // unescaped keys are short; avoids an allocation per key
+	b     []byte
+	i     int
+	owned bool     // the last str result was allocated here (not a view of b or tmp)
+	tmp   [32]byte // unescaped keys are short; avoids an allocation per key
+}
+
+// text returns s, the last string read, as a Go string: a view of an owned
+// buffer (nobody else can change it), a constant for the reserved URIs, or
+// a copy of the input.
+func (p *jsonParser) text(s []byte) string {
+	if p.owned {
+		return unsafeString(s)
+	}
+	return internURI(s)
+}
+
+// internURI returns the constant for a reserved URI (so the most frequent
+// frames, heartbeats and acks, decode without allocating) or a copy of s.
+func internURI(s []byte) string {
+	switch string(s) { // no allocation: compared in place
+	case URIHeartbeat:
+		return URIHeartbeat
+	case URIAck:
+		return URIAck
+	case URIAuth:
+		return URIAuth
+	case URIAuthSuccess:
+		return URIAuthSuccess
+	case URIReply:
+		return URIReply
+	case URIError:
+		return URIError
+	case URIDisconnect:
+		return URIDisconnect
+	}
+	return string(s)
 }
 
 func decodeJSON(b []byte, m *Message) error {
@@ -169,15 +202,18 @@ func decodeJSON(b []byte, m *Message) error {
 				var s []byte
 				var null bool
 				if s, null, err = p.stringOrNull(1); err == nil && !null {
-					m.URI = string(s)
+					m.URI = p.text(s)
 				}
 			case "body":
 				var s []byte
 				var null bool
 				if s, null, err = p.stringOrNull(1); err == nil && !null {
-					if len(s) == 0 {
+					switch {
+					case len(s) == 0:
 						m.Body = nil
-					} else {
+					case p.owned:
+						m.Body = s[:len(s):len(s)]
+					default:
 						m.Body = append([]byte(nil), s...)
 					}
 				}
@@ -248,6 +284,7 @@ func (p *jsonParser) stringOrNull(depth int) (s []byte, null bool, err error) {
 		s, err = p.str(nil)
 		return s, false, err
 	case 'n':
+		p.owned = false
 		return nil, true, p.literal("null")
 	}
 	if err := p.skip(depth); err != nil {
@@ -310,6 +347,7 @@ func (p *jsonParser) meta(m *Message) error {
 		if err != nil {
 			return err
 		}
+		key := p.text(k)
 		p.ws()
 		if !p.eat(':') {
 			return ErrBadJSON
@@ -322,7 +360,7 @@ func (p *jsonParser) meta(m *Message) error {
 		if m.Meta == nil {
 			m.Meta = make(map[string]string, 4)
 		}
-		m.Meta[string(k)] = string(v)
+		m.Meta[key] = p.text(v)
 		p.ws()
 		if p.eat(',') {
 			continue
@@ -335,8 +373,10 @@ func (p *jsonParser) meta(m *Message) error {
 }
 
 // str reads a JSON string at p.i (which is '"'). Without escapes it returns a
-// slice of the input; with escapes it unescapes into dst.
+// slice of the input; with escapes it unescapes into dst, first growing dst
+// once to a size that fits (then p.owned is true).
 func (p *jsonParser) str(dst []byte) ([]byte, error) {
+	p.owned = false
 	p.i++ // opening quote
 	start := p.i
 	for p.i < len(p.b) {
@@ -347,7 +387,12 @@ func (p *jsonParser) str(dst []byte) ([]byte, error) {
 			p.i++
 			return s, nil
 		case c == '\\':
-			return p.strEscaped(append(dst, p.b[start:p.i]...))
+			raw := p.b[start:p.i]
+			if need := len(raw) + p.escapedLen(); cap(dst)-len(dst) < need {
+				dst = append(make([]byte, 0, len(dst)+need), dst...)
+				p.owned = true
+			}
+			return p.strEscaped(append(dst, raw...))
 		case c < 0x20:
 			return nil, ErrBadJSON
 		case c < utf8.RuneSelf:
@@ -361,6 +406,22 @@ func (p *jsonParser) str(dst []byte) ([]byte, error) {
 		}
 	}
 	return nil, ErrBadJSON
+}
+
+// escapedLen returns the raw length of the rest of the string at p.i, up to
+// its closing quote. Unescaping never lengthens text (the longest escape,
+// \uXXXX, is 6 bytes for at most 3 of UTF-8; a surrogate pair is 12 for 4),
+// so it bounds the unescaped length.
+func (p *jsonParser) escapedLen() int {
+	for j := p.i; j < len(p.b); j++ {
+		switch p.b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j - p.i
+		}
+	}
+	return len(p.b) - p.i
 }
 
 func (p *jsonParser) strEscaped(dst []byte) ([]byte, error) {

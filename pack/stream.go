@@ -12,6 +12,7 @@ type Reader struct {
 	dec   *Decoder
 	codec Codec
 	buf   []byte
+	rerr  error // a read error that came with data, reported once the data is used
 }
 
 // NewReader reads frames of byte order o, codec c (AutoCodec: detected from
@@ -42,8 +43,15 @@ func (r *Reader) ReadMessage(m *Message) error {
 			}
 			return r.codec.Decode(body, m)
 		}
-		n, rerr := r.r.Read(r.buf)
+		n, rerr := 0, r.rerr
+		if rerr == nil {
+			n, rerr = r.r.Read(r.buf)
+		}
 		if n > 0 {
+			// io.Reader may return data together with an error (EOF
+			// included); use the data first and report the error on the
+			// next read instead of dropping it.
+			r.rerr = rerr
 			r.dec.Feed(r.buf[:n])
 			continue
 		}
