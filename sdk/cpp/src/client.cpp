@@ -1,1 +1,347 @@
-// TODO
+#include "plex/client.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include <poll.h>
+
+#include "discovery.hpp"
+#include "net.hpp"
+#include "tls.hpp"
+#include "transport.hpp"
+
+namespace plex {
+
+bool tls_available() noexcept { return detail::tls_built_in(); }
+
+namespace {
+
+struct StateEvent {
+    State state;
+    std::error_code error;
+};
+using Event = std::variant<Message, StateEvent>;
+
+} // namespace
+
+struct Client::Impl : std::enable_shared_from_this<Impl> {
+    explicit Impl(Config c) : cfg(std::move(c)), last_seq(cfg.resume_from) {}
+
+    const Config cfg;
+    std::shared_ptr<detail::TlsContext> tls;
+
+    // Callbacks, swapped under cb_mu and called with no lock held.
+    std::mutex cb_mu;
+    std::shared_ptr<const MessageHandler> on_msg;
+    std::shared_ptr<const StateHandler> on_st;
+
+    // Between callers and the I/O thread.
+    std::mutex mu;
+    std::deque<std::string> outq; // encoded frames for the I/O thread
+    std::size_t out_bytes = 0;
+    bool stop = false;
+    SessionInfo info;
+    detail::WakePipe wake;
+    std::atomic<State> state{State::closed};
+    std::atomic<std::int64_t> last_seq;
+    std::atomic<std::uint32_t> send_limit{0};
+    std::atomic<std::size_t> socket_pending{0};
+
+    std::mutex life_mu; // serialises connect/close/destruction
+    std::thread io;
+    std::thread::id io_id;
+
+    // Dispatcher.
+    std::mutex dq_mu;
+    std::condition_variable dq_cv;
+    std::deque<Event> dq;
+    bool dq_quit = false;
+    std::thread disp;
+    std::thread::id disp_id;
+
+    void post(Event e) {
+        {
+            std::lock_guard<std::mutex> lk(dq_mu);
+            dq.push_back(std::move(e));
+        }
+        dq_cv.notify_one();
+    }
+
+    // The dispatcher thread: events in order, callbacks without locks.
+    // Exits when told to quit and the queue is empty.
+    void dispatch() {
+        for (;;) {
+            Event e;
+            {
+                std::unique_lock<std::mutex> lk(dq_mu);
+                dq_cv.wait(lk, [&] { return dq_quit || !dq.empty(); });
+                if (dq.empty()) return;
+                e = std::move(dq.front());
+                dq.pop_front();
+            }
+            try {
+                if (auto* m = std::get_if<Message>(&e)) {
+                    std::shared_ptr<const MessageHandler> h;
+                    {
+                        std::lock_guard<std::mutex> lk(cb_mu);
+                        h = on_msg;
+                    }
+                    if (h && *h) (*h)(*m);
+                } else {
+                    auto& s = std::get<StateEvent>(e);
+                    std::shared_ptr<const StateHandler> h;
+                    {
+                        std::lock_guard<std::mutex> lk(cb_mu);
+                        h = on_st;
+                    }
+                    if (h && *h) (*h)(s.state, s.error);
+                }
+            } catch (...) {
+                // A throwing callback must not take the dispatcher down;
+                // the event is dropped and the next one is delivered.
+            }
+        }
+    }
+
+    bool take_stop_and_queue(std::deque<std::string>& frames) {
+        wake.drain();
+        std::lock_guard<std::mutex> lk(mu);
+        frames.swap(outq);
+        out_bytes = 0;
+        return stop;
+    }
+
+    // The I/O thread. Exits when the session is closed (close() or a
+    // terminal code); the socket is closed before it returns.
+    void run() {
+        Config scfg = cfg;
+        scfg.resume_from = last_seq.load();
+        Session s(scfg);
+        detail::Connection conn;
+        std::string in;
+        std::deque<std::string> frames;
+        s.start(Clock::now());
+
+        for (;;) {
+            // Carry out what the session asked for.
+            while (s.has_actions()) {
+                for (auto& a : s.take_actions()) {
+                    if (auto* c = std::get_if<action::Connect>(&a)) {
+                        open(s, conn, c->attempt);
+                    } else if (auto* w = std::get_if<action::Write>(&a)) {
+                        if (auto ec = conn.write(w->bytes)) s.on_closed(Clock::now(), ec);
+                    } else if (std::holds_alternative<action::Disconnect>(a)) {
+                        conn.close();
+                    } else if (auto* d = std::get_if<action::Deliver>(&a)) {
+                        last_seq.store(s.last_seq());
+                        post(std::move(d->message));
+                    } else if (auto* st = std::get_if<action::StateChanged>(&a)) {
+                        if (st->state == State::online) {
+                            std::lock_guard<std::mutex> lk(mu);
+                            info = s.info();
+                            send_limit.store(s.send_limit());
+                        }
+                        state.store(st->state);
+                        post(StateEvent{st->state, st->error});
+                    }
+                }
+            }
+            socket_pending.store(conn.pending_output());
+            if (s.state() == State::closed) break;
+
+            pollfd p[2] = {{wake.fd(), POLLIN, 0}, {conn.fd(), conn.events(), 0}};
+            nfds_t n = conn.is_open() ? 2 : 1;
+            auto deadline = s.next_deadline();
+            int timeout = detail::poll_timeout(Clock::now(), deadline ? &*deadline : nullptr);
+            int rc = ::poll(p, n, timeout);
+            auto now = Clock::now();
+            if (rc < 0 && errno != EINTR) {
+                s.on_closed(now, detail::last_error());
+                continue;
+            }
+            if (rc > 0 && (p[0].revents & POLLIN)) {
+                frames.clear();
+                if (take_stop_and_queue(frames)) {
+                    s.close(now);
+                    continue;
+                }
+                for (auto& f : frames) s.send_frame(now, std::move(f)); // dropped unless online
+            }
+            if (rc > 0 && n == 2 && p[1].revents) {
+                in.clear();
+                const bool was_ready = conn.ready();
+                auto r = conn.on_events(p[1].revents, in);
+                if (r.became_ready) s.on_connected(now);
+                if (!in.empty()) s.on_data(now, in.data(), in.size());
+                if (r.error) {
+                    if (was_ready || r.became_ready) s.on_closed(now, r.error);
+                    else s.on_connect_failed(now, r.error);
+                } else if (r.eof) {
+                    s.on_closed(now, errc::connection_lost);
+                }
+            }
+            s.on_tick(now);
+        }
+        conn.close();
+        socket_pending.store(0);
+    }
+
+    // Connect action: discovery (if configured), else/then the address list.
+    void open(Session& s, detail::Connection& conn, std::uint64_t attempt) {
+        auto now = Clock::now();
+        std::string addr;
+        std::error_code ec;
+        if (!cfg.discovery_url.empty()) {
+            bool stopped = false;
+            auto woken = [&] {
+                std::deque<std::string> ignored; // nothing is sendable before online
+                stopped = take_stop_and_queue(ignored);
+                return stopped;
+            };
+            ec = detail::discover(cfg.discovery_url, now + cfg.connect_timeout, wake.fd(), woken, addr);
+            if (stopped) {
+                s.close(Clock::now());
+                return;
+            }
+        }
+        if (addr.empty()) {
+            if (cfg.addresses.empty()) {
+                s.on_connect_failed(Clock::now(), ec ? ec : make_error_code(errc::discovery_failed));
+                return;
+            }
+            addr = cfg.addresses[attempt % cfg.addresses.size()];
+        }
+        if ((ec = conn.open(addr, tls, cfg.tls.server_name))) s.on_connect_failed(Clock::now(), ec);
+    }
+
+    std::error_code validate() {
+        if (!wake.ok()) return detail::last_error();
+        if (cfg.addresses.empty() && cfg.discovery_url.empty()) return errc::invalid_config;
+        for (const auto& a : cfg.addresses) {
+            detail::HostPort hp;
+            if (detail::split_host_port(a, hp)) return errc::invalid_config;
+        }
+        if (!cfg.discovery_url.empty()) {
+            detail::HttpUrl u;
+            if (detail::parse_http_url(cfg.discovery_url, u)) return errc::invalid_config;
+        }
+        if (cfg.max_frame == 0 || cfg.heartbeat.count() <= 0 || cfg.heartbeat_timeout.count() <= 0 ||
+            cfg.connect_timeout.count() <= 0)
+            return errc::invalid_config;
+        if (cfg.codec == Codec::protobuf && !protobuf_available()) return errc::protobuf_unavailable;
+        if (cfg.tls.enabled) {
+            if (!tls_available()) return errc::tls_unavailable;
+            if (!tls) {
+                if (auto ec = detail::make_tls_context(cfg.tls, tls)) return ec;
+            }
+        }
+        return {};
+    }
+};
+
+Client::Client(Config cfg) : impl_(std::make_shared<Impl>(std::move(cfg))) {}
+
+Client::~Client() {
+    close();
+    Impl& im = *impl_;
+    {
+        std::lock_guard<std::mutex> lk(im.dq_mu);
+        im.dq_quit = true;
+    }
+    im.dq_cv.notify_one();
+    if (im.disp.joinable()) {
+        if (std::this_thread::get_id() == im.disp_id) {
+            im.disp.detach(); // destroyed from a callback: it holds impl_ alive
+        } else {
+            im.disp.join();
+        }
+    }
+}
+
+void Client::on_message(MessageHandler h) {
+    auto p = std::make_shared<const MessageHandler>(std::move(h));
+    std::lock_guard<std::mutex> lk(impl_->cb_mu);
+    impl_->on_msg = std::move(p);
+}
+
+void Client::on_state(StateHandler h) {
+    auto p = std::make_shared<const StateHandler>(std::move(h));
+    std::lock_guard<std::mutex> lk(impl_->cb_mu);
+    impl_->on_st = std::move(p);
+}
+
+std::error_code Client::connect() {
+    Impl& im = *impl_;
+    std::lock_guard<std::mutex> life(im.life_mu);
+    if (im.io.joinable()) {
+        if (im.state.load() != State::closed) return {};
+        im.io.join(); // ended by a terminal code
+    }
+    if (auto ec = im.validate()) return ec;
+    if (!im.disp.joinable()) {
+        im.disp = std::thread([self = impl_] { self->dispatch(); });
+        im.disp_id = im.disp.get_id();
+    }
+    {
+        std::lock_guard<std::mutex> lk(im.mu);
+        im.stop = false;
+        im.outq.clear();
+        im.out_bytes = 0;
+    }
+    im.wake.drain();
+    im.state.store(State::connecting);
+    im.io = std::thread([self = impl_] { self->run(); });
+    im.io_id = im.io.get_id();
+    return {};
+}
+
+void Client::close() {
+    Impl& im = *impl_;
+    std::lock_guard<std::mutex> life(im.life_mu);
+    if (!im.io.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lk(im.mu);
+        im.stop = true;
+    }
+    im.wake.signal();
+    im.io.join(); // never called on the I/O thread: no user code runs there
+}
+
+std::error_code Client::send(std::string_view uri, std::string_view body) {
+    Message m;
+    m.uri = uri;
+    m.body = body;
+    return send(m);
+}
+
+std::error_code Client::send(const Message& m) {
+    Impl& im = *impl_;
+    if (im.state.load() != State::online) return errc::not_connected;
+    std::string frame;
+    if (auto ec = encode_upstream(im.cfg, im.send_limit.load(), m, frame)) return ec;
+    {
+        std::lock_guard<std::mutex> lk(im.mu);
+        if (im.stop) return errc::closed;
+        if (im.out_bytes + im.socket_pending.load() + frame.size() > im.cfg.max_queued_bytes)
+            return errc::queue_full;
+        im.out_bytes += frame.size();
+        im.outq.push_back(std::move(frame));
+    }
+    im.wake.signal();
+    return {};
+}
+
+State Client::state() const noexcept { return impl_->state.load(); }
+
+std::int64_t Client::last_seq() const noexcept { return impl_->last_seq.load(); }
+
+SessionInfo Client::info() const {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    return impl_->info;
+}
+
+} // namespace plex

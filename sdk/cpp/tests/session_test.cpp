@@ -1,1 +1,530 @@
+// The session state machine, driven with a fake clock and bytes: no sockets.
 #include <gtest/gtest.h>
+
+#include "plex/errc.hpp"
+#include "plex/session.hpp"
+#include "test_util.hpp"
+
+namespace plex {
+namespace {
+
+using namespace std::chrono_literals;
+using ms = std::chrono::milliseconds;
+
+// Runs a Session and records what it asks for.
+struct Harness {
+    Config cfg;
+    double rand = 0.5;
+    Clock::time_point now{};
+    std::unique_ptr<Session> s;
+    std::vector<Message> written;  // frames the session wrote, decoded
+    std::vector<Message> delivered;
+    std::vector<std::pair<State, std::error_code>> states;
+    int connects = 0;
+    int disconnects = 0;
+    std::uint64_t last_attempt = 0;
+
+    Harness() {
+        cfg.addresses = {"127.0.0.1:1"};
+        cfg.token = "alice";
+        cfg.device_id = "dev-1";
+    }
+    void make() { s = std::make_unique<Session>(cfg, [this] { return rand; }); }
+
+    void drain() {
+        for (auto& a : s->take_actions()) {
+            if (auto* c = std::get_if<action::Connect>(&a)) {
+                ++connects;
+                last_attempt = c->attempt;
+            } else if (auto* w = std::get_if<action::Write>(&a)) {
+                auto res = test::decode_stream(cfg.order, cfg.codec, 0, {w->bytes});
+                EXPECT_FALSE(res.err) << res.err.message();
+                for (auto& m : res.msgs) written.push_back(m);
+            } else if (std::holds_alternative<action::Disconnect>(a)) {
+                ++disconnects;
+            } else if (auto* d = std::get_if<action::Deliver>(&a)) {
+                delivered.push_back(d->message);
+            } else if (auto* st = std::get_if<action::StateChanged>(&a)) {
+                states.emplace_back(st->state, st->error);
+            }
+        }
+    }
+    void advance(ms d) {
+        now += d;
+        s->on_tick(now);
+        drain();
+    }
+    // Moves time to the session's next deadline and fires it.
+    void to_deadline() {
+        auto d = s->next_deadline();
+        ASSERT_TRUE(d.has_value());
+        now = *d;
+        s->on_tick(now);
+        drain();
+    }
+    void receive(const Message& m) {
+        std::string f;
+        ASSERT_FALSE(append_frame(f, cfg.order, cfg.codec, m));
+        s->on_data(now, f.data(), f.size());
+        drain();
+    }
+    void receive_raw(const std::string& bytes) {
+        s->on_data(now, bytes.data(), bytes.size());
+        drain();
+    }
+    void auth_success(std::string body = R"({"uid":"alice","conn":"c1","node":"n1","heartbeat_ms":1000,"timeout_ms":3000,"max_frame":4096,"acks":true})") {
+        Message m;
+        m.uri = "/auth/success";
+        m.body = std::move(body);
+        receive(m);
+    }
+    // start + connected + auth success.
+    void online() {
+        if (!s) make();
+        s->start(now);
+        drain();
+        s->on_connected(now);
+        drain();
+        auth_success();
+        ASSERT_EQ(s->state(), State::online);
+    }
+    State state() const { return s->state(); }
+    std::error_code last_error() const { return states.empty() ? std::error_code() : states.back().second; }
+};
+
+Message push(std::int64_t seq, std::string body, bool persist) {
+    Message m;
+    m.seq = seq;
+    m.uri = "/chat";
+    m.body = std::move(body);
+    if (persist) m.meta = {{"persist", "1"}, {"id", "m" + std::to_string(seq)}};
+    return m;
+}
+
+Message code_msg(std::string_view u, int code) {
+    Message m;
+    m.uri = u;
+    m.body = "reason";
+    m.meta = {{"code", std::to_string(code)}, {"reason", "reason"}};
+    return m;
+}
+
+TEST(Session, HandshakeSendsAuthWithMeta) {
+    Harness h;
+    h.make();
+    EXPECT_EQ(h.state(), State::closed);
+    h.s->start(h.now);
+    h.drain();
+    EXPECT_EQ(h.state(), State::connecting);
+    EXPECT_EQ(h.connects, 1);
+    h.s->on_connected(h.now);
+    h.drain();
+    EXPECT_EQ(h.state(), State::authenticating);
+    ASSERT_EQ(h.written.size(), 1u);
+    const Message& auth = h.written[0];
+    EXPECT_EQ(auth.uri, "/auth/server");
+    EXPECT_EQ(auth.body, "alice");
+    EXPECT_EQ(auth.meta, (std::map<std::string, std::string>{{"acks", "1"}, {"device", "dev-1"}, {"v", "1"}}));
+    h.auth_success();
+    EXPECT_EQ(h.state(), State::online);
+    EXPECT_EQ(h.s->info().uid, "alice");
+    EXPECT_EQ(h.s->info().conn, "c1");
+    EXPECT_EQ(h.s->info().heartbeat, 1000ms);
+    EXPECT_EQ(h.s->info().timeout, 3000ms);
+    EXPECT_EQ(h.s->send_limit(), 4096u);
+    std::vector<State> want = {State::connecting, State::authenticating, State::online};
+    ASSERT_EQ(h.states.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(h.states[i].first, want[i]);
+        EXPECT_FALSE(h.states[i].second);
+    }
+}
+
+TEST(Session, AuthSuccessWithoutFactsKeepsConfigDefaults) {
+    Harness h;
+    h.cfg.heartbeat = 7s;
+    h.make();
+    h.s->start(h.now);
+    h.s->on_connected(h.now);
+    h.drain();
+    h.auth_success(""); // the original plex sent no JSON facts
+    EXPECT_EQ(h.state(), State::online);
+    h.written.clear();
+    h.advance(6999ms);
+    EXPECT_TRUE(h.written.empty());
+    h.advance(1ms);
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].uri, "/heartbeat");
+}
+
+TEST(Session, HeartbeatAtTheAnnouncedInterval) {
+    Harness h;
+    h.online();
+    h.written.clear();
+    EXPECT_EQ(*h.s->next_deadline(), h.now + 1000ms);
+    h.advance(999ms);
+    EXPECT_TRUE(h.written.empty());
+    h.advance(1ms);
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].uri, "/heartbeat");
+    // The node echoes; the next one is one interval after the last send.
+    h.now += 10ms;
+    h.receive(Message{0, "/heartbeat", "", {}});
+    h.advance(989ms);
+    EXPECT_EQ(h.written.size(), 1u);
+    h.advance(1ms);
+    EXPECT_EQ(h.written.size(), 2u);
+    EXPECT_EQ(h.state(), State::online);
+}
+
+TEST(Session, SilenceFromTheNodeTriggersHeartbeatEvenWhileSending) {
+    Harness h;
+    h.online();
+    h.written.clear();
+    // Sending every 500 ms covers the node's side of liveness, but nothing
+    // comes back: after one interval of silence a heartbeat asks for an echo.
+    for (int i = 0; i < 2; ++i) {
+        h.advance(500ms);
+        ASSERT_FALSE(h.s->send(h.now, Message{0, "/up", "x", {}}));
+        h.drain();
+    }
+    std::vector<std::string> uris;
+    for (auto& m : h.written) uris.push_back(m.uri);
+    EXPECT_EQ(uris, (std::vector<std::string>{"/up", "/heartbeat", "/up"}));
+    // Not again before one more interval.
+    h.advance(999ms);
+    EXPECT_EQ(h.written.size(), 3u);
+    h.advance(1ms);
+    EXPECT_EQ(h.written.size(), 4u);
+}
+
+TEST(Session, ReceivingPostponesNothingWhenTheAppIsSilent) {
+    Harness h;
+    h.online();
+    h.written.clear();
+    // The node pushes every 400 ms; the app still owes the node a frame
+    // every interval.
+    h.now += 400ms;
+    h.receive(push(0, "x", false));
+    h.now += 400ms;
+    h.receive(push(0, "x", false));
+    h.advance(200ms);
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].uri, "/heartbeat");
+}
+
+TEST(Session, LivenessTimeoutReconnects) {
+    Harness h;
+    h.online();
+    h.advance(2999ms);
+    EXPECT_EQ(h.state(), State::online);
+    h.advance(1ms);
+    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.last_error(), errc::heartbeat_timeout);
+    EXPECT_EQ(h.disconnects, 1);
+    h.to_deadline();
+    EXPECT_EQ(h.state(), State::connecting);
+    EXPECT_EQ(h.connects, 2);
+}
+
+TEST(Session, AnyInboundFrameIsLiveness) {
+    Harness h;
+    h.online();
+    for (int i = 0; i < 10; ++i) {
+        h.now += 2000ms;
+        h.receive(push(0, "x", false));
+        h.s->on_tick(h.now);
+        h.drain();
+        ASSERT_EQ(h.state(), State::online) << i;
+    }
+}
+
+TEST(Session, BackoffIsExponentialJitteredAndCapped) {
+    Harness h;
+    h.cfg.backoff_min = 100ms;
+    h.cfg.backoff_max = 1000ms;
+    h.make();
+    h.rand = 0.0;
+    EXPECT_EQ(h.s->backoff_delay(0), 50ms);
+    EXPECT_EQ(h.s->backoff_delay(1), 100ms);
+    EXPECT_EQ(h.s->backoff_delay(3), 400ms);
+    EXPECT_EQ(h.s->backoff_delay(60), 500ms) << "capped, no overflow";
+    h.rand = 0.999999;
+    EXPECT_EQ(h.s->backoff_delay(0), 99ms);
+    EXPECT_EQ(h.s->backoff_delay(3), 799ms);
+    EXPECT_EQ(h.s->backoff_delay(10), 999ms);
+
+    // Consecutive failures grow the delay; attempts count up.
+    h.rand = 1.0;
+    h.s->start(h.now);
+    h.drain();
+    std::vector<ms> delays;
+    for (int i = 0; i < 6; ++i) {
+        h.s->on_connect_failed(h.now, std::make_error_code(std::errc::connection_refused));
+        h.drain();
+        ASSERT_EQ(h.state(), State::backoff);
+        EXPECT_EQ(h.last_error(), std::errc::connection_refused);
+        auto t0 = h.now;
+        h.to_deadline();
+        delays.push_back(std::chrono::duration_cast<ms>(h.now - t0));
+        EXPECT_EQ(h.last_attempt, std::uint64_t(i + 1));
+    }
+    EXPECT_EQ(delays, (std::vector<ms>{100ms, 200ms, 400ms, 800ms, 1000ms, 1000ms}));
+
+    // Online resets the count.
+    h.s->on_connected(h.now);
+    h.drain();
+    h.auth_success();
+    h.s->on_closed(h.now, {});
+    h.drain();
+    EXPECT_EQ(h.last_error(), errc::connection_lost);
+    auto t0 = h.now;
+    h.to_deadline();
+    EXPECT_EQ(h.now - t0, 100ms);
+    EXPECT_EQ(h.last_attempt, 1u) << "first retry after a drop: the next address";
+}
+
+TEST(Session, AuthFailedIsTerminal) {
+    Harness h;
+    h.make();
+    h.s->start(h.now);
+    h.s->on_connected(h.now);
+    h.drain();
+    h.receive(code_msg("/auth/failed", 4001));
+    EXPECT_EQ(h.state(), State::closed);
+    EXPECT_EQ(h.last_error(), errc::auth_failed);
+    EXPECT_EQ(h.disconnects, 1);
+    EXPECT_FALSE(h.s->next_deadline());
+    h.advance(1h);
+    EXPECT_EQ(h.connects, 1) << "no reconnect after a terminal code";
+}
+
+TEST(Session, AuthFailedWithoutCodeIsAuthFailed) {
+    Harness h;
+    h.make();
+    h.s->start(h.now);
+    h.s->on_connected(h.now);
+    h.drain();
+    h.receive(Message{0, "/auth/failed", "bad token", {}}); // the original node's shape
+    EXPECT_EQ(h.state(), State::closed);
+    EXPECT_EQ(h.last_error(), errc::auth_failed);
+}
+
+TEST(Session, CodesDecideReconnect) {
+    struct {
+        std::string_view uri;
+        int code;
+        State want;
+    } cases[] = {
+        {"/disconnect", 3000, State::backoff}, {"/disconnect", 3001, State::backoff},
+        {"/disconnect", 3999, State::backoff}, {"/disconnect", 4002, State::closed},
+        {"/disconnect", 4030, State::closed},  {"/disconnect", 4999, State::closed},
+        {"/auth/failed", 3005, State::backoff}, {"/auth/failed", 4005, State::closed},
+    };
+    for (const auto& c : cases) {
+        Harness h;
+        h.online();
+        h.receive(code_msg(c.uri, c.code));
+        EXPECT_EQ(h.state(), c.want) << c.uri << " " << c.code;
+        EXPECT_EQ(h.last_error(), code_error(c.code));
+        EXPECT_EQ(h.disconnects, 1);
+    }
+    Harness h; // a /disconnect without a code: internal, reconnect
+    h.online();
+    h.receive(Message{0, "/disconnect", "", {}});
+    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.last_error(), errc::internal);
+}
+
+TEST(Session, ErrorFramesAreDeliveredNotFatal) {
+    Harness h;
+    h.online();
+    h.receive(code_msg("/error", 4003));
+    EXPECT_EQ(h.state(), State::online);
+    ASSERT_EQ(h.delivered.size(), 1u);
+    EXPECT_EQ(h.delivered[0].uri, "/error");
+}
+
+TEST(Session, PersistentPushesAreAckedCumulativelyAndDeduplicated) {
+    Harness h;
+    h.online();
+    h.written.clear();
+    std::string two;
+    ASSERT_FALSE(append_frame(two, h.cfg.order, h.cfg.codec, push(1, "a", true)));
+    ASSERT_FALSE(append_frame(two, h.cfg.order, h.cfg.codec, push(2, "b", true)));
+    ASSERT_FALSE(append_frame(two, h.cfg.order, h.cfg.codec, push(0, "t", false)));
+    h.receive_raw(two);
+    ASSERT_EQ(h.delivered.size(), 3u);
+    ASSERT_EQ(h.written.size(), 1u) << "one cumulative ack per read";
+    EXPECT_EQ(h.written[0].uri, "/ack");
+    EXPECT_EQ(h.written[0].seq, 2);
+    EXPECT_EQ(h.s->last_seq(), 2);
+
+    h.receive(push(2, "b", true)); // redelivered: dropped, acked again
+    h.receive(push(1, "a", true));
+    EXPECT_EQ(h.delivered.size(), 3u);
+    EXPECT_EQ(h.written.size(), 3u);
+    EXPECT_EQ(h.written.back().seq, 2);
+
+    // A transient message with a seq (e.g. a request id) is not deduplicated.
+    h.receive(push(1, "r", false));
+    EXPECT_EQ(h.delivered.size(), 4u);
+
+    // Reconnect: resume from the last seq.
+    h.s->on_closed(h.now, {});
+    h.drain();
+    h.to_deadline();
+    h.written.clear();
+    h.s->on_connected(h.now);
+    h.drain();
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].get("resume"), "2");
+    EXPECT_EQ(h.written[0].get("acks"), "1");
+}
+
+TEST(Session, AcksOffSendsNoAckAndNoResume) {
+    Harness h;
+    h.cfg.acks = false;
+    h.cfg.resume_from = 5;
+    h.make();
+    h.online();
+    EXPECT_EQ(h.written[0].get("acks"), "");
+    EXPECT_EQ(h.written[0].get("resume"), "");
+    h.written.clear();
+    h.receive(push(6, "x", true));
+    EXPECT_EQ(h.delivered.size(), 1u);
+    EXPECT_TRUE(h.written.empty());
+}
+
+TEST(Session, ResumeFromConfig) {
+    Harness h;
+    h.cfg.resume_from = 41;
+    h.make();
+    h.online();
+    EXPECT_EQ(h.written[0].get("resume"), "41");
+    h.receive(push(41, "old", true));
+    EXPECT_TRUE(h.delivered.empty());
+    h.receive(push(42, "new", true));
+    EXPECT_EQ(h.delivered.size(), 1u);
+}
+
+TEST(Session, SendChecks) {
+    Harness h;
+    h.make();
+    EXPECT_EQ(h.s->send(h.now, Message{0, "/up", "x", {}}), errc::not_connected);
+    h.online();
+    h.written.clear();
+    EXPECT_EQ(h.s->send(h.now, Message{0, "", "x", {}}), errc::bad_request);
+    for (auto u : {"/auth/server", "/heartbeat", "/ack", "/inner/push", "/logic/send/msg", "/disconnect"})
+        EXPECT_EQ(h.s->send(h.now, Message{0, u, "x", {}}), errc::reserved_uri) << u;
+    EXPECT_EQ(h.s->send(h.now, Message{0, "/up", "\xff", {}}), errc::invalid_utf8);
+    // The node announced max_frame 4096.
+    EXPECT_EQ(h.s->send(h.now, Message{0, "/up", std::string(5000, 'x'), {}}), errc::frame_too_large);
+    EXPECT_FALSE(h.s->send(h.now, Message{0, "/room/join", "r1", {}}));
+    EXPECT_FALSE(h.s->send(h.now, Message{0, "/up", std::string(4000, 'x'), {}}));
+    h.drain();
+    ASSERT_EQ(h.written.size(), 2u);
+    EXPECT_EQ(h.written[0].uri, "/room/join");
+}
+
+TEST(Session, FramesSplitAcrossReads) {
+    Harness h;
+    h.online();
+    std::string f;
+    ASSERT_FALSE(append_frame(f, h.cfg.order, h.cfg.codec, push(0, "split", false)));
+    for (char c : f) h.receive_raw(std::string(1, c));
+    ASSERT_EQ(h.delivered.size(), 1u);
+    EXPECT_EQ(h.delivered[0].body, "split");
+}
+
+TEST(Session, OversizeOrGarbageFromNodeReconnects) {
+    Harness h;
+    h.cfg.max_frame = 256;
+    h.make();
+    h.online();
+    h.receive_raw(test::frame_of(Order::big, std::string(257, 'x')));
+    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.last_error(), errc::frame_too_large);
+
+    Harness g;
+    g.online();
+    g.receive_raw(test::frame_of(Order::big, "{nope"));
+    EXPECT_EQ(g.state(), State::backoff);
+    EXPECT_EQ(g.last_error(), errc::bad_json);
+}
+
+TEST(Session, ConnectAndAuthTimeouts) {
+    Harness h;
+    h.cfg.connect_timeout = 2s;
+    h.make();
+    h.s->start(h.now);
+    h.drain();
+    h.advance(1999ms);
+    EXPECT_EQ(h.state(), State::connecting);
+    h.advance(1ms);
+    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.last_error(), errc::connect_timeout);
+    h.to_deadline();
+    h.s->on_connected(h.now);
+    h.drain();
+    h.advance(2s);
+    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.last_error(), errc::auth_timeout);
+    EXPECT_EQ(h.disconnects, 2);
+}
+
+TEST(Session, CloseIsFinalAndIdempotent) {
+    Harness h;
+    h.online();
+    h.s->close(h.now);
+    h.drain();
+    EXPECT_EQ(h.state(), State::closed);
+    EXPECT_FALSE(h.last_error()) << "a close the app asked for has no error";
+    EXPECT_EQ(h.disconnects, 1);
+    h.s->close(h.now);
+    h.receive(push(1, "late", true));
+    h.s->on_closed(h.now, {});
+    h.advance(1h);
+    h.drain();
+    EXPECT_TRUE(h.delivered.empty());
+    EXPECT_EQ(h.states.back().first, State::closed);
+    EXPECT_EQ(h.connects, 1);
+    // And it can be started again.
+    h.s->start(h.now);
+    h.drain();
+    EXPECT_EQ(h.state(), State::connecting);
+}
+
+TEST(Session, CloseDuringBackoffNeedsNoDisconnect) {
+    Harness h;
+    h.online();
+    h.s->on_closed(h.now, {});
+    h.drain();
+    int d = h.disconnects;
+    h.s->close(h.now);
+    h.drain();
+    EXPECT_EQ(h.disconnects, d);
+    EXPECT_EQ(h.state(), State::closed);
+}
+
+TEST(Session, TokenThatCannotBeEncodedStops) {
+    Harness h;
+    h.cfg.token = "\xff";
+    h.make();
+    h.s->start(h.now);
+    h.s->on_connected(h.now);
+    h.drain();
+    EXPECT_EQ(h.state(), State::closed);
+    EXPECT_EQ(h.last_error(), errc::invalid_utf8);
+}
+
+TEST(Session, LittleEndianFrames) {
+    Harness h;
+    h.cfg.order = Order::little;
+    h.make();
+    h.online();
+    EXPECT_EQ(h.written[0].uri, "/auth/server");
+}
+
+} // namespace
+} // namespace plex
