@@ -382,6 +382,44 @@ TEST(Session, PersistentPushesAreAckedCumulativelyAndDeduplicated) {
     EXPECT_EQ(h.written[0].get("acks"), "1");
 }
 
+TEST(Session, NodeWhoseSequenceWasResetIsFollowedNotIgnored) {
+    Harness h;
+    h.online();
+    h.receive(push(1, "a", true));
+    h.receive(push(2, "b", true));
+    ASSERT_EQ(h.delivered.size(), 2u);
+    // The node restarts with an empty in-memory store: it numbers from 1
+    // again, with new message ids. Nothing may be lost.
+    h.s->on_closed(h.now, {});
+    h.drain();
+    h.to_deadline();
+    h.s->on_connected(h.now);
+    h.drain();
+    EXPECT_EQ(h.written.back().get("resume"), "2");
+    h.auth_success();
+    Message n1 = push(1, "new-1", true);
+    n1.meta["id"] = "other-node-1";
+    Message n2 = push(2, "new-2", true);
+    n2.meta["id"] = "other-node-2";
+    h.receive(n1);
+    h.receive(n2);
+    h.receive(n2); // a duplicate is still a duplicate
+    ASSERT_EQ(h.delivered.size(), 4u);
+    EXPECT_EQ(h.delivered[2].body, "new-1");
+    EXPECT_EQ(h.delivered[3].body, "new-2");
+    EXPECT_EQ(h.s->last_seq(), 2);
+    // A redelivery of a message already held (same id) on a new connection
+    // is dropped.
+    h.s->on_closed(h.now, {});
+    h.drain();
+    h.to_deadline();
+    h.s->on_connected(h.now);
+    h.drain();
+    h.auth_success();
+    h.receive(n2);
+    EXPECT_EQ(h.delivered.size(), 4u);
+}
+
 TEST(Session, AcksOffSendsNoAckAndNoResume) {
     Harness h;
     h.cfg.acks = false;
@@ -402,7 +440,9 @@ TEST(Session, ResumeFromConfig) {
     h.make();
     h.online();
     EXPECT_EQ(h.written[0].get("resume"), "41");
-    h.receive(push(41, "old", true));
+    Message old = push(41, "old", true);
+    old.meta.erase("id"); // without an id only the seq can tell
+    h.receive(old);
     EXPECT_TRUE(h.delivered.empty());
     h.receive(push(42, "new", true));
     EXPECT_EQ(h.delivered.size(), 1u);

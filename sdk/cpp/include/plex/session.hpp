@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_set>
 #include <variant>
 
 #include "plex/codec.hpp"
@@ -123,8 +124,11 @@ public:
     std::optional<Clock::time_point> next_deadline() const;
 
     State state() const noexcept { return state_; }
-    // Highest persistent seq delivered (dedup and ack watermark).
+    // Highest persistent seq delivered (dedup, ack and resume watermark).
     std::int64_t last_seq() const noexcept { return last_seq_; }
+    // How many message ids are remembered to tell a node whose sequence was
+    // reset from a duplicate (see docs/cpp.md §Delivery).
+    static constexpr std::size_t recent_ids_max = 1024;
     const SessionInfo& info() const noexcept { return info_; }
     // Largest body this session may send: min(config, node's max_frame).
     std::uint32_t send_limit() const noexcept;
@@ -156,7 +160,11 @@ private:
     Clock::time_point last_recv_{};
     Clock::time_point last_sent_{};
     Clock::time_point last_heartbeat_{};
-    std::string pending_;              // frames produced in one event, one Write
+    // Dedup of persistent pushes (see on_persistent in session.cpp).
+    std::int64_t conn_max_seq_ = 0;         // highest persistent seq on this connection
+    std::deque<std::string> recent_order_;  // ids of the last recent_ids_max pushes
+    std::unordered_set<std::string> recent_ids_;
+    bool accept_persistent(const Message& m);
 };
 
 // Encodes an upstream message for a session with this config and send limit:

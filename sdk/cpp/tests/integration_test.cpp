@@ -1,0 +1,278 @@
+// Integration tests against a real node: plexd started per test as
+// docs/contract-draft.md describes it. They need the plexd binary in the
+// PLEXD environment variable (ctest sets it from -DPLEX_PLEXD=...); without
+// it every test here is reported as SKIPPED, never as passed.
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "node.hpp"
+#include "plex/client.hpp"
+#include "plex/errc.hpp"
+#ifdef PLEX_TEST_TLS
+#include "tls_cert.hpp"
+#endif
+
+namespace plex {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Node;
+using test::Recorder;
+
+class Integration : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (test::plexd_path().empty())
+            GTEST_SKIP() << "PLEXD is not set: integration tests need the node. Build it with "
+                            "`go build -o _build/cpp/plexd ./cmd/plexd` and configure with "
+                            "-DPLEX_PLEXD=<path> (sdk/cpp/ci.sh does both)";
+        ASSERT_EQ(::access(test::plexd_path().c_str(), X_OK), 0) << "PLEXD=" << test::plexd_path()
+                                                                  << " is not executable";
+    }
+    void TearDown() override {
+        if (HasFailure()) std::cerr << "plexd log:\n" << node.log() << "\n";
+    }
+
+    void start_node(const std::vector<std::string>& extra = {}) {
+        ASSERT_TRUE(node.start(extra)) << "plexd did not start:\n" << node.log();
+    }
+
+    Config config(std::string token = "alice") {
+        Config c;
+        c.addresses = {node.addr()};
+        c.token = std::move(token);
+        c.device_id = "cpp-test";
+        c.backoff_min = 50ms;
+        c.backoff_max = 500ms;
+        c.connect_timeout = 3s;
+        return c;
+    }
+
+    Node node;
+};
+
+TEST_F(Integration, AuthSuccess) {
+    start_node();
+    Client c(config());
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    EXPECT_EQ(c.state(), State::online);
+    auto info = c.info();
+    EXPECT_EQ(info.uid, "alice");
+    EXPECT_EQ(info.heartbeat, 1000ms);
+    EXPECT_EQ(info.timeout, 3000ms);
+    EXPECT_TRUE(info.acks);
+    c.close();
+    EXPECT_EQ(c.state(), State::closed);
+    ASSERT_TRUE(r.wait_state(State::closed)) << r.describe();
+    EXPECT_FALSE(r.states().back().second) << "close() reports no error";
+}
+
+TEST_F(Integration, AuthFailureIsTerminal) {
+    start_node();
+    Client c(config("bad token!"));
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::closed)) << r.describe();
+    EXPECT_EQ(r.states().back().second, errc::auth_failed) << r.describe();
+    EXPECT_EQ(c.state(), State::closed);
+    std::this_thread::sleep_for(1500ms); // well past any backoff
+    EXPECT_EQ(Recorder::count(r.states(), State::connecting), 1u) << "no reconnect: " << r.describe();
+    EXPECT_EQ(Recorder::count(r.states(), State::backoff), 0u) << r.describe();
+}
+
+TEST_F(Integration, PushReceived) {
+    start_node();
+    Client c(config());
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+
+    auto out = test::push(node, R"({"uid":"alice","uri":"/x","body":"hi","persist":true})");
+    ASSERT_FALSE(out.empty()) << "push refused";
+    auto j = nlohmann::json::parse(out);
+    EXPECT_EQ(j.value("delivered", 0), 1) << out;
+    ASSERT_TRUE(r.wait_message([](const Message& m) { return m.uri == "/x"; })) << r.describe();
+    auto m = r.messages().back();
+    EXPECT_EQ(m.body, "hi");
+    EXPECT_GT(m.seq, 0);
+    EXPECT_EQ(m.get(meta::persist), "1");
+    EXPECT_FALSE(m.get(meta::id).empty());
+    EXPECT_EQ(c.last_seq(), m.seq);
+
+    // A transient push: no seq, no persist.
+    ASSERT_FALSE(test::push(node, R"({"uid":"alice","uri":"/t","body":"now"})").empty());
+    ASSERT_TRUE(r.wait_message([](const Message& m) { return m.uri == "/t"; })) << r.describe();
+    EXPECT_EQ(r.messages().back().get(meta::persist), "");
+}
+
+TEST_F(Integration, UpstreamSendComesBackViaEcho) {
+    start_node();
+    Client c(config());
+    Recorder r;
+    r.attach(c);
+    EXPECT_EQ(c.send("/up", "too early"), errc::not_connected);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    ASSERT_FALSE(c.send("/up", "ping <&> \xe2\x80\xa8 \xf0\x9f\x98\x80"));
+    ASSERT_TRUE(r.wait_message([](const Message& m) { return m.uri == "/up"; })) << r.describe();
+    EXPECT_EQ(r.messages().back().body, "ping <&> \xe2\x80\xa8 \xf0\x9f\x98\x80");
+    EXPECT_EQ(c.send("/inner/push", "x"), errc::reserved_uri);
+    EXPECT_EQ(c.send("/up", std::string(c.info().max_frame + 1, 'x')), errc::frame_too_large);
+}
+
+TEST_F(Integration, IdleConnectionStaysAliveThanksToHeartbeats) {
+    start_node();
+    Client c(config());
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    std::this_thread::sleep_for(4500ms); // the node closes silent peers after 3 s
+    EXPECT_EQ(c.state(), State::online);
+    EXPECT_EQ(r.states().size(), 3u) << "connecting, authenticating, online only: " << r.describe();
+    // And the connection still works.
+    ASSERT_FALSE(c.send("/up", "still here"));
+    EXPECT_TRUE(r.wait_message([](const Message& m) { return m.body == "still here"; })) << r.describe();
+}
+
+TEST_F(Integration, NodeKilledAndRestartedResumesWithoutLossOrDuplicate) {
+    start_node();
+    const std::string addr = node.addr();
+    Client c(config());
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+
+    for (int i = 1; i <= 3; ++i)
+        ASSERT_FALSE(test::push(node, R"({"uid":"alice","uri":"/p","persist":true,"body":"before-)" +
+                                          std::to_string(i) + "\"}").empty());
+    ASSERT_TRUE(r.wait([](auto& ms, auto&) { return ms.size() >= 3; })) << r.describe();
+    std::this_thread::sleep_for(300ms); // the cumulative /ack reaches the node
+
+    node.stop(SIGKILL);
+    ASSERT_TRUE(r.wait_state(State::backoff)) << r.describe();
+    std::this_thread::sleep_for(600ms); // a few failed attempts while it is down
+    ASSERT_TRUE(node.start({}, addr)) << "plexd did not restart on " << addr << ":\n" << node.log();
+    ASSERT_TRUE(r.wait_state(State::online, 15s, 2)) << r.describe();
+
+    for (int i = 1; i <= 3; ++i)
+        ASSERT_FALSE(test::push(node, R"({"uid":"alice","uri":"/p","persist":true,"body":"after-)" +
+                                          std::to_string(i) + "\"}").empty());
+    ASSERT_TRUE(r.wait([](auto& ms, auto&) { return ms.size() >= 6; })) << r.describe();
+    std::this_thread::sleep_for(300ms); // nothing more may arrive
+
+    auto msgs = r.messages();
+    std::vector<std::string> bodies;
+    std::set<std::string> ids;
+    for (auto& m : msgs) {
+        bodies.push_back(m.body);
+        EXPECT_TRUE(ids.insert(std::string(m.get(meta::id))).second) << "duplicate id " << m.get(meta::id);
+    }
+    EXPECT_EQ(bodies, (std::vector<std::string>{"before-1", "before-2", "before-3", "after-1", "after-2",
+                                                "after-3"}))
+        << r.describe();
+    // Backoff in between: it reconnected by itself.
+    EXPECT_GE(Recorder::count(r.states(), State::backoff), 1u);
+}
+
+TEST_F(Integration, DiscoveryFindsTheNode) {
+    start_node();
+    Config cfg = config();
+    cfg.addresses.clear();
+    cfg.discovery_url = "http://" + node.http() + "/plex/v1/host";
+    Client c(cfg);
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    ASSERT_FALSE(c.send("/up", "via discovery"));
+    EXPECT_TRUE(r.wait_message([](const Message& m) { return m.body == "via discovery"; })) << r.describe();
+}
+
+TEST_F(Integration, DiscoveryFailureFallsBackToAddresses) {
+    start_node();
+    Config cfg = config();
+    cfg.discovery_url = "http://127.0.0.1:1/plex/v1/host"; // nothing listens on port 1
+    Client c(cfg);
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+}
+
+TEST_F(Integration, LittleEndianNode) {
+    start_node({"-order", "little"});
+    Config cfg = config();
+    cfg.order = Order::little;
+    Client c(cfg);
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    ASSERT_FALSE(c.send("/up", "le"));
+    EXPECT_TRUE(r.wait_message([](const Message& m) { return m.body == "le"; })) << r.describe();
+}
+
+#ifdef PLEX_TEST_PROTOBUF
+TEST_F(Integration, ProtobufCodec) {
+    start_node();
+    Config cfg = config();
+    cfg.codec = Codec::protobuf;
+    Client c(cfg);
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    EXPECT_EQ(c.info().uid, "alice");
+    ASSERT_FALSE(c.send("/up", std::string("bin\x00\xff", 5)));
+    EXPECT_TRUE(r.wait_message([](const Message& m) { return m.uri == "/up"; })) << r.describe();
+    EXPECT_EQ(r.messages().back().body, std::string("bin\x00\xff", 5));
+    ASSERT_FALSE(test::push(node, R"({"uid":"alice","uri":"/x","body":"pb","persist":true})").empty());
+    EXPECT_TRUE(r.wait_message([](const Message& m) { return m.body == "pb"; })) << r.describe();
+}
+#endif
+
+#ifdef PLEX_TEST_TLS
+TEST_F(Integration, Tls) {
+    test::SelfSigned cert;
+    ASSERT_TRUE(cert.write(node.dir())) << "cannot write the test certificate";
+    start_node({"-tls-cert", cert.cert_file, "-tls-key", cert.key_file});
+    Config cfg = config();
+    cfg.tls.enabled = true;
+    cfg.tls.ca_file = cert.cert_file;
+    Client c(cfg);
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    ASSERT_FALSE(c.send("/up", "over tls"));
+    EXPECT_TRUE(r.wait_message([](const Message& m) { return m.body == "over tls"; })) << r.describe();
+}
+
+TEST_F(Integration, TlsWithUntrustedCertificateFails) {
+    test::SelfSigned cert, other;
+    ASSERT_TRUE(cert.write(node.dir()));
+    ASSERT_TRUE(other.write(node.dir() + "/other"));
+    start_node({"-tls-cert", cert.cert_file, "-tls-key", cert.key_file});
+    Config cfg = config();
+    cfg.tls.enabled = true;
+    cfg.tls.ca_file = other.cert_file; // trusts a different certificate
+    Client c(cfg);
+    Recorder r;
+    r.attach(c);
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::backoff)) << r.describe();
+    EXPECT_EQ(r.states().back().second, errc::tls_failed) << r.describe();
+}
+#endif
+
+} // namespace
+} // namespace plex
