@@ -1,0 +1,31 @@
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Test hooks for the external tests (package client_test).
+
+// KillConnection closes the Conn's current TCP connection from the client
+// side, as a network failure would; false when it has none.
+func (c *Conn) KillConnection() bool {
+	l := c.cur.Load()
+	if l == nil {
+		return false
+	}
+	_ = l.nc.Close()
+	return true
+}
+
+// BackoffDelay exposes Backoff.delay.
+func BackoffDelay(b Backoff, attempt int) time.Duration { return b.delay(attempt) }
+
+// PushRequestJSON is the /inner/push body Send would write.
+func PushRequestJSON(uid, uri string, body []byte, opts ...SendOption) ([]byte, error) {
+	r := pushRequest{UID: uid, URI: uri, Body: string(body)}
+	for _, o := range opts {
+		o(&r)
+	}
+	return json.Marshal(&r)
+}

@@ -1,0 +1,157 @@
+package client
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/plog"
+)
+
+// Config configures a PlexClient. The zero value of every field but one of
+// Addrs/DiscoveryURL and Secret is valid; each field says what zero means.
+type Config struct {
+	// Addrs are the nodes' TCP addresses (host:port). The client keeps one
+	// connection to each and spreads requests over them round-robin.
+	Addrs []string
+	// DiscoveryURL, used when Addrs is empty, is a node's HTTP API
+	// ("http://host:port", or the full URL of GET /plex/v1/host): before
+	// each connection attempt the client asks it which node to dial.
+	DiscoveryURL string
+	// Secret is the nodes' inner secret (server.Config.InnerSecret). It is a
+	// plog.Secret so that it never reaches a log or a %v.
+	Secret plog.Secret
+
+	// DialTimeout bounds one connection attempt: dial plus inner auth.
+	// Zero: 5s.
+	DialTimeout time.Duration
+	// RequestTimeout bounds each of the two waits of a request: for a
+	// connected node to take it (ErrNoNode after that), and for its reply
+	// once written. A node that leaves a request unanswered this long is
+	// stalled: its connection is closed and redialled, and requests it had
+	// not written yet go to another node. Zero: 10s.
+	RequestTimeout time.Duration
+	// MaxPending bounds the requests waiting for a node while none is
+	// connected (more fail at once with ErrQueueFull) and the requests one
+	// node connection holds (a full node is skipped). Zero: 16384, room for
+	// a burst to 10,000 users in flight at once.
+	MaxPending int
+
+	// ByteOrder of frame headers; it must match the nodes'. Zero: big-endian.
+	ByteOrder pack.Order
+	// Codec of the frames. Zero (AutoCodec): JSON.
+	Codec pack.Codec
+	// Backoff between reconnect attempts to a node. Zero: see Backoff.
+	Backoff Backoff
+	// Logger receives connection lifecycle logs. Nil: silent.
+	Logger *slog.Logger
+}
+
+// PlexClient defaults.
+const (
+	DefaultDialTimeout    = 5 * time.Second
+	DefaultRequestTimeout = 10 * time.Second
+	DefaultMaxPending     = 16384
+)
+
+func (c Config) withDefaults() Config {
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+	c.Backoff = c.Backoff.withDefaults()
+	return c
+}
+
+// Result says what a node did with a push; it mirrors server.Outcome.
+type Result struct {
+	// Delivered is the number of connections the push was written to.
+	Delivered int `json:"delivered"`
+	// Stored is the number of users for whom the push waits in the node's
+	// store (persistent pushes).
+	Stored int `json:"stored"`
+	// Offline is the number of targeted users with no connection.
+	Offline int `json:"offline"`
+	// Seq is the push's sequence for a persistent push to one user.
+	Seq int64 `json:"seq,omitempty"`
+}
+
+// SendOption adjusts one push.
+type SendOption func(*pushRequest)
+
+// Persist makes the push persistent: the node stores it until every device
+// of the user acked it or ttl passed (zero ttl: the node's default), and
+// replays it after reconnects. Only for pushes to users.
+func Persist(ttl time.Duration) SendOption {
+	return func(r *pushRequest) { r.Persist, r.TTLMS = true, ttl.Milliseconds() }
+}
+
+// Meta adds a meta header that the app receives with the push.
+func Meta(key, value string) SendOption {
+	return func(r *pushRequest) {
+		if r.Meta == nil {
+			r.Meta = make(map[string]string, 1)
+		}
+		r.Meta[key] = value
+	}
+}
+
+// pushRequest is the JSON body of /inner/push, the same shape as
+// server.PushRequest (a test checks they agree). The client defines its own
+// so that a push client binary does not link the server and its
+// dependencies.
+type pushRequest struct {
+	UID     string            `json:"uid,omitempty"`
+	UIDs    []string          `json:"uids,omitempty"`
+	Room    string            `json:"room,omitempty"`
+	All     bool              `json:"all,omitempty"`
+	URI     string            `json:"uri"`
+	Body    string            `json:"body,omitempty"`
+	Persist bool              `json:"persist,omitempty"`
+	TTLMS   int64             `json:"ttl_ms,omitempty"`
+	Meta    map[string]string `json:"meta,omitempty"`
+}
+
+// legacyPush is the body of the original /logic/send/msg.
+type legacyPush struct {
+	UID  string `json:"uid"`
+	URI  string `json:"uri"`
+	Body string `json:"body"`
+}
+
+// badRequest is the error for a push the client refuses before sending:
+// the same code a node would answer.
+func badRequest(reason string) error {
+	return &pack.CodeError{Code: pack.CodeBadRequest, Reason: "client: " + reason}
+}
+
+// checkPush refuses what a node would refuse, without a round trip.
+func checkPush(uri string, body []byte) error {
+	switch {
+	case uri == "":
+		return badRequest("push needs a uri")
+	case pack.Reserved(uri):
+		return badRequest("uri " + uri + " is reserved by the protocol")
+	case !utf8.Valid(body):
+		// JSON carries the body as a string; encoding/json would silently
+		// replace invalid bytes, so refuse them instead.
+		return badRequest("body is not UTF-8")
+	}
+	return nil
+}
+
+// encodeRequest returns the frame of request id carrying v as JSON.
+func encodeRequest(w wire, id int64, uri string, v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return pack.EncodeFrame(w.order, w.codec, &pack.Message{Seq: id, URI: uri, Body: body})
+}
