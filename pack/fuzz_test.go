@@ -197,7 +197,11 @@ func FuzzProtobuf(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m Message
-		if err := Protobuf.Decode(data, &m); err != nil {
+		err := Protobuf.Decode(data, &m)
+		if diff := protoDifferential(data); diff != "" {
+			t.Fatalf("differential: %s", diff)
+		}
+		if err != nil {
 			if !isSentinel(err) {
 				t.Fatalf("Decode: got %v, want a pack sentinel", err)
 			}

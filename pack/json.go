@@ -50,12 +50,8 @@ func appendJSON(dst []byte, m *Message) ([]byte, error) {
 	if len(m.Meta) > 0 {
 		field("meta")
 		dst = append(dst, '{')
-		keys := make([]string, 0, len(m.Meta))
-		for k := range m.Meta {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // deterministic bytes, as encoding/json sorts map keys
-		for i, k := range keys {
+		var arr [8]string
+		for i, k := range sortedKeys(arr[:0], m.Meta) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -70,6 +66,18 @@ func appendJSON(dst []byte, m *Message) ([]byte, error) {
 		dst = append(dst, '}')
 	}
 	return append(dst, '}'), nil
+}
+
+// sortedKeys appends meta's keys to dst in ascending byte order, the order
+// both codecs write them in (as encoding/json and deterministic protobuf
+// do). A small dst on the caller's stack avoids an allocation for the few
+// keys a message usually has.
+func sortedKeys(dst []string, meta map[string]string) []string {
+	for k := range meta {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 // appendJSONString quotes s the way encoding/json does with HTML escaping on.
