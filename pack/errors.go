@@ -3,7 +3,8 @@ package pack
 import "errors"
 
 // Decoding and encoding errors. Each invalid golden vector names one of these
-// by its text (testdata/vectors.json "error").
+// (testdata/vectors.json "error": frame_too_large, truncated, empty_body,
+// bad_json, wrong_type, invalid_utf8, bad_protobuf; docs/protocol.md §16).
 var (
 	// ErrFrameTooLarge: a frame's declared length is over the decoder's limit.
 	// Detected from the 4 header bytes alone, before anything is allocated.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"testing/iotest"
 
 	"github.com/plexpush/plex/pack"
 )
@@ -113,6 +114,21 @@ func ExampleWriter() {
 	// protobuf 1 /chat message 1
 	// protobuf 2 /chat message 2
 	// protobuf 3 /chat message 3
+}
+
+// Reader reads from any io.Reader, however it splits the stream; a stream
+// that ends inside a frame is ErrTruncated, at a frame boundary io.EOF.
+func ExampleReader() {
+	frame, _ := pack.EncodeFrame(pack.LittleEndian, pack.JSON, &pack.Message{URI: pack.URIHeartbeat})
+	stream := append(frame, frame[:6]...) // a whole frame, then a cut one
+
+	r := pack.NewReader(iotest.OneByteReader(bytes.NewReader(stream)), pack.LittleEndian, pack.AutoCodec, 0)
+	var m pack.Message
+	fmt.Println(r.ReadMessage(&m), m.URI)
+	fmt.Println(r.ReadMessage(&m))
+	// Output:
+	// <nil> /heartbeat
+	// pack: truncated frame
 }
 
 // A broadcast is encoded once per codec and the same bytes are queued for
