@@ -59,8 +59,8 @@ TEST(Client, RefusedConnectionBacksOffUntilClosed) {
     c.addresses = {"127.0.0.1:1"};
     c.backoff_min = 10ms;
     c.backoff_max = 40ms;
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client client(c);
-    Recorder r;
     r.attach(client);
     ASSERT_FALSE(client.connect());
     EXPECT_FALSE(client.connect()) << "a second connect() is a no-op";
@@ -167,8 +167,8 @@ Config fake_config(const FakeNode& n) {
 
 TEST(Client, ConcurrentSendsKeepPerThreadOrder) {
     FakeNode node;
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client client(fake_config(node));
-    Recorder r;
     r.attach(client);
     ASSERT_FALSE(client.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -195,10 +195,10 @@ TEST(Client, ConcurrentSendsKeepPerThreadOrder) {
 
 TEST(Client, CloseFromACallbackDoesNotDeadlock) {
     FakeNode node;
-    Client client(fake_config(node));
-    Recorder r;
-    r.attach(client);
+    Recorder r; // outlives the client: its destructor delivers the final state
     std::atomic<bool> closed{false};
+    Client client(fake_config(node));
+    r.attach(client);
     client.on_message([&](const Message&) {
         client.close();
         closed = true;
@@ -234,8 +234,8 @@ TEST(Client, DestroyedFromItsOwnCallback) {
 TEST(Client, ReconnectsWhenTheNodeDropsTheConnection) {
     auto node = std::make_unique<FakeNode>();
     Config cfg = fake_config(*node);
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client client(cfg);
-    Recorder r;
     r.attach(client);
     ASSERT_FALSE(client.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();

@@ -55,8 +55,8 @@ protected:
 
 TEST_F(Integration, AuthSuccess) {
     start_node();
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(config());
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -74,8 +74,8 @@ TEST_F(Integration, AuthSuccess) {
 
 TEST_F(Integration, AuthFailureIsTerminal) {
     start_node();
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(config("bad token!"));
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::closed)) << r.describe();
@@ -88,8 +88,8 @@ TEST_F(Integration, AuthFailureIsTerminal) {
 
 TEST_F(Integration, PushReceived) {
     start_node();
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(config());
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -114,8 +114,8 @@ TEST_F(Integration, PushReceived) {
 
 TEST_F(Integration, UpstreamSendComesBackViaEcho) {
     start_node();
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(config());
-    Recorder r;
     r.attach(c);
     EXPECT_EQ(c.send("/up", "too early"), errc::not_connected);
     ASSERT_FALSE(c.connect());
@@ -129,8 +129,8 @@ TEST_F(Integration, UpstreamSendComesBackViaEcho) {
 
 TEST_F(Integration, IdleConnectionStaysAliveThanksToHeartbeats) {
     start_node();
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(config());
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -145,8 +145,8 @@ TEST_F(Integration, IdleConnectionStaysAliveThanksToHeartbeats) {
 TEST_F(Integration, NodeKilledAndRestartedResumesWithoutLossOrDuplicate) {
     start_node();
     const std::string addr = node.addr();
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(config());
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -188,8 +188,8 @@ TEST_F(Integration, DiscoveryFindsTheNode) {
     Config cfg = config();
     cfg.addresses.clear();
     cfg.discovery_url = "http://" + node.http() + "/plex/v1/host";
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(cfg);
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -201,8 +201,8 @@ TEST_F(Integration, DiscoveryFailureFallsBackToAddresses) {
     start_node();
     Config cfg = config();
     cfg.discovery_url = "http://127.0.0.1:1/plex/v1/host"; // nothing listens on port 1
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(cfg);
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -212,8 +212,8 @@ TEST_F(Integration, LittleEndianNode) {
     start_node({"-order", "little"});
     Config cfg = config();
     cfg.order = Order::little;
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(cfg);
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -226,8 +226,8 @@ TEST_F(Integration, ProtobufCodec) {
     start_node();
     Config cfg = config();
     cfg.codec = Codec::protobuf;
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(cfg);
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -248,8 +248,8 @@ TEST_F(Integration, Tls) {
     Config cfg = config();
     cfg.tls.enabled = true;
     cfg.tls.ca_file = cert.cert_file;
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(cfg);
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
@@ -265,8 +265,8 @@ TEST_F(Integration, TlsWithUntrustedCertificateFails) {
     Config cfg = config();
     cfg.tls.enabled = true;
     cfg.tls.ca_file = other.cert_file; // trusts a different certificate
+    Recorder r; // outlives the client: its destructor delivers the final state
     Client c(cfg);
-    Recorder r;
     r.attach(c);
     ASSERT_FALSE(c.connect());
     ASSERT_TRUE(r.wait_state(State::backoff)) << r.describe();
