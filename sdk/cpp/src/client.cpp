@@ -29,7 +29,7 @@ using Event = std::variant<Message, StateEvent>;
 } // namespace
 
 struct Client::Impl : std::enable_shared_from_this<Impl> {
-    explicit Impl(Config c) : cfg(std::move(c)), last_seq(cfg.resume_from) {}
+    explicit Impl(Config c) : cfg(std::move(c)), queued_seq(cfg.resume_from), delivered(cfg.resume_from) {}
 
     const Config cfg;
     std::shared_ptr<detail::TlsContext> tls;
@@ -47,7 +47,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     SessionInfo info;
     detail::WakePipe wake;
     std::atomic<State> state{State::closed};
-    std::atomic<std::int64_t> last_seq;
+    std::atomic<std::int64_t> queued_seq; // highest persistent seq handed to the dispatcher
+    std::atomic<std::int64_t> delivered;  // highest persistent seq whose callback returned
     std::atomic<std::uint32_t> send_limit{0};
     std::atomic<std::size_t> socket_pending{0};
 
@@ -73,11 +74,18 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
 
     // The dispatcher thread: events in order, callbacks without locks.
     // Exits when told to quit and the queue is empty.
+    // After each batch (the queue ran empty) the I/O thread is told the
+    // highest persistent seq processed: it sends one cumulative /ack.
     void dispatch() {
+        std::int64_t processed = delivered.load();
         for (;;) {
             Event e;
             {
                 std::unique_lock<std::mutex> lk(dq_mu);
+                if (dq.empty() && processed > delivered.load()) {
+                    delivered.store(processed);
+                    wake.signal();
+                }
                 dq_cv.wait(lk, [&] { return dq_quit || !dq.empty(); });
                 if (dq.empty()) return;
                 e = std::move(dq.front());
@@ -91,6 +99,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                         h = on_msg;
                     }
                     if (h && *h) (*h)(*m);
+                    if (m->seq > processed && m->get(meta::persist) == "1") processed = m->seq;
                 } else {
                     auto& s = std::get<StateEvent>(e);
                     std::shared_ptr<const StateHandler> h;
@@ -101,8 +110,11 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                     if (h && *h) (*h)(s.state, s.error);
                 }
             } catch (...) {
-                // A throwing callback must not take the dispatcher down;
-                // the event is dropped and the next one is delivered.
+                // A throwing callback must not take the dispatcher down; the
+                // event counts as handled and the next one is delivered.
+                if (auto* m = std::get_if<Message>(&e)) {
+                    if (m->seq > processed && m->get(meta::persist) == "1") processed = m->seq;
+                }
             }
         }
     }
@@ -119,7 +131,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     // terminal code); the socket is closed before it returns.
     void run() {
         Config scfg = cfg;
-        scfg.resume_from = last_seq.load();
+        scfg.resume_from = queued_seq.load();
         Session s(scfg);
         detail::Connection conn;
         std::string in;
@@ -137,7 +149,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                     } else if (std::holds_alternative<action::Disconnect>(a)) {
                         conn.close();
                     } else if (auto* d = std::get_if<action::Deliver>(&a)) {
-                        last_seq.store(s.last_seq());
+                        queued_seq.store(s.last_seq());
                         post(std::move(d->message));
                     } else if (auto* st = std::get_if<action::StateChanged>(&a)) {
                         if (st->state == State::online) {
@@ -170,6 +182,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                     continue;
                 }
                 for (auto& f : frames) s.send_frame(now, std::move(f)); // dropped unless online
+                s.on_delivered(now, delivered.load());
             }
             if (rc > 0 && n == 2 && p[1].revents) {
                 in.clear();
@@ -337,7 +350,7 @@ std::error_code Client::send(const Message& m) {
 
 State Client::state() const noexcept { return impl_->state.load(); }
 
-std::int64_t Client::last_seq() const noexcept { return impl_->last_seq.load(); }
+std::int64_t Client::last_seq() const noexcept { return impl_->delivered.load(); }
 
 SessionInfo Client::info() const {
     std::lock_guard<std::mutex> lk(impl_->mu);

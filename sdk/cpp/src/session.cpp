@@ -62,6 +62,7 @@ Session::Session(Config cfg, std::function<double()> rng)
       decoder_(cfg_.order, cfg_.max_frame), interval_(cfg_.heartbeat),
       timeout_(cfg_.heartbeat_timeout) {
     last_seq_ = cfg_.resume_from;
+    delivered_ = cfg_.resume_from;
     if (cfg_.backoff_min.count() <= 0) cfg_.backoff_min = std::chrono::milliseconds(1);
     if (cfg_.backoff_max < cfg_.backoff_min) cfg_.backoff_max = cfg_.backoff_min;
 }
@@ -105,7 +106,7 @@ void Session::on_connected(Clock::time_point now) {
     interval_ = cfg_.heartbeat;
     timeout_ = cfg_.heartbeat_timeout;
     info_ = SessionInfo{};
-    conn_max_seq_ = 0;
+    acked_ = 0;
     set_state(State::authenticating);
     deadline_ = now + cfg_.connect_timeout;
     last_recv_ = now;
@@ -178,12 +179,23 @@ void Session::on_data(Clock::time_point now, const void* data, std::size_t n) {
         fail(now, ec, true);
         return;
     }
-    if (ack_due && cfg_.acks && state_ == State::online) {
-        Message ack;
-        ack.seq = last_seq_;
-        ack.uri = uri::ack;
-        write(now, ack);
-    }
+    if (ack_due) send_ack(now, /*again=*/true);
+}
+
+void Session::on_delivered(Clock::time_point now, std::int64_t seq) {
+    if (seq <= delivered_) return;
+    delivered_ = seq;
+    send_ack(now, /*again=*/false);
+}
+
+void Session::send_ack(Clock::time_point now, bool again) {
+    if (!cfg_.acks || state_ != State::online || delivered_ <= 0) return;
+    if (delivered_ <= acked_ && !again) return;
+    acked_ = delivered_;
+    Message ack;
+    ack.seq = delivered_;
+    ack.uri = uri::ack;
+    write(now, ack);
 }
 
 void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
@@ -202,37 +214,17 @@ void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
     }
     if (state_ != State::online) return; // nothing else is valid before auth
     if (m.seq > 0 && m.get(meta::persist) == "1") {
-        ack_due = true; // also for a duplicate: the node evidently lacks our ack
-        if (!accept_persistent(m)) return;
+        // docs/protocol.md §12: a persistent seq at or below the highest one
+        // already processed is a duplicate and must be dropped. The node
+        // evidently lacks an ack: repeat it.
+        if (m.seq <= last_seq_) {
+            ack_due = true;
+            return;
+        }
+        last_seq_ = m.seq;
     }
     actions_.emplace_back(action::Deliver{std::move(m)});
     m = Message{};
-}
-
-// Decides whether a persistent push is new. A conforming node sends each
-// seq once per connection, in increasing order, and after a resume only
-// seqs above it; so a seq at or below this connection's highest is a
-// duplicate. A seq at or below the watermark of an earlier connection is a
-// duplicate too -- unless its message id was never seen: then the node's
-// sequence was reset (its store was lost, e.g. a restarted node with an
-// in-memory store numbers from 1 again) and dropping the message would lose
-// it. It is delivered and the watermark follows the node's new sequence.
-bool Session::accept_persistent(const Message& m) {
-    std::string_view id = m.get(meta::id);
-    bool known_id = !id.empty() && recent_ids_.count(std::string(id)) > 0;
-    if (m.seq <= conn_max_seq_) return false;
-    conn_max_seq_ = m.seq;
-    if (m.seq <= last_seq_ && (id.empty() || known_id)) return false;
-    last_seq_ = m.seq; // raised, or lowered after a reset
-    if (!id.empty() && !known_id) {
-        recent_order_.emplace_back(id);
-        recent_ids_.emplace(id);
-        if (recent_order_.size() > recent_ids_max) {
-            recent_ids_.erase(recent_order_.front());
-            recent_order_.pop_front();
-        }
-    }
-    return true;
 }
 
 void Session::handle_auth_success(Clock::time_point now, const Message& m) {

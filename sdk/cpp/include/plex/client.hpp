@@ -74,7 +74,9 @@ public:
     std::error_code send(const Message& m);
 
     State state() const noexcept;
-    // Highest persistent seq delivered so far (save it to resume after a restart).
+    // Highest persistent seq whose on_message has returned (it is acked to
+    // the node after that). Save it and pass it as Config::resume_from to
+    // resume after the process restarts.
     std::int64_t last_seq() const noexcept;
     // Facts of the current (or last) session from /auth/success.
     SessionInfo info() const;

@@ -33,7 +33,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <unordered_set>
 #include <variant>
 
 #include "plex/codec.hpp"
@@ -113,6 +112,10 @@ public:
     // Sends an already encoded frame (see encode_upstream); dropped with
     // errc::not_connected unless online.
     std::error_code send_frame(Clock::time_point now, std::string frame);
+    // The application has processed every persistent push up to seq (its
+    // callback returned). The cumulative /ack follows from here, so a push
+    // is acked only once the app has it; call it once per batch.
+    void on_delivered(Clock::time_point now, std::int64_t seq);
     // Ends the session: Disconnect, then closed. Idempotent.
     void close(Clock::time_point now);
 
@@ -124,11 +127,11 @@ public:
     std::optional<Clock::time_point> next_deadline() const;
 
     State state() const noexcept { return state_; }
-    // Highest persistent seq delivered (dedup, ack and resume watermark).
+    // Highest persistent seq handed out in a Deliver action (dedup and
+    // resume watermark).
     std::int64_t last_seq() const noexcept { return last_seq_; }
-    // How many message ids are remembered to tell a node whose sequence was
-    // reset from a duplicate (see docs/cpp.md §Delivery).
-    static constexpr std::size_t recent_ids_max = 1024;
+    // Highest persistent seq the application has processed (acked).
+    std::int64_t delivered_seq() const noexcept { return delivered_; }
     const SessionInfo& info() const noexcept { return info_; }
     // Largest body this session may send: min(config, node's max_frame).
     std::uint32_t send_limit() const noexcept;
@@ -160,11 +163,9 @@ private:
     Clock::time_point last_recv_{};
     Clock::time_point last_sent_{};
     Clock::time_point last_heartbeat_{};
-    // Dedup of persistent pushes (see on_persistent in session.cpp).
-    std::int64_t conn_max_seq_ = 0;         // highest persistent seq on this connection
-    std::deque<std::string> recent_order_;  // ids of the last recent_ids_max pushes
-    std::unordered_set<std::string> recent_ids_;
-    bool accept_persistent(const Message& m);
+    std::int64_t delivered_ = 0; // highest persistent seq the app has processed
+    std::int64_t acked_ = 0;     // highest seq sent in /ack on this connection
+    void send_ack(Clock::time_point now, bool again);
 };
 
 // Encodes an upstream message for a session with this config and send limit:
