@@ -186,8 +186,11 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 		b.add(s, s.frame(sh))
 		last = msgs[i].Seq
 	}
-	if last > 0 && !s.acks {
-		_ = srv.store.Ack(srv.baseCtx, s.uid, s.device, last)
+	switch {
+	case !s.acks && last > 0:
+		_ = srv.store.Ack(srv.baseCtx, s.uid, s.device, last) // written = delivered
+	case s.acks:
+		_ = srv.store.Ack(srv.baseCtx, s.uid, s.device, from) // registers the device's cursor
 	}
 	srv.metrics.replayed.Add(float64(len(msgs)))
 	lock.Unlock()

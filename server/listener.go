@@ -88,40 +88,45 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 		srv.refuse(nc, pack.CodeTooManyConnections)
 		return
 	}
-	s := &Session{srv: srv, id: srv.connIDs.Add(1), innerOnly: innerOnly, codec: srv.cfg.Codec}
+	s := &Session{srv: srv, id: srv.connIDs.Add(1), innerOnly: innerOnly}
+	s.codec.Store(uint32(srv.cfg.Codec))
 	now := time.Now()
 	s.accepted = now.UnixNano()
 	s.lastRead.Store(s.accepted)
 	s.dec = *pack.NewDecoder(srv.cfg.ByteOrder, srv.cfg.AuthMaxFrame)
-
+	var tt *tlsTransport
+	var nb *nbio.Conn
 	if srv.cfg.TLS != nil {
-		t := newTLSTransport(tls.Server(nc, srv.cfg.TLS), srv.cfg.WriteQueueBytes, srv.cfg.WriteTimeout)
-		s.tr = t
-		if !srv.register(s) {
-			nc.Close()
-			return
-		}
-		srv.loops.Go(func() { srv.readTLS(s, t) })
+		tt = newTLSTransport(tls.Server(nc, srv.cfg.TLS), srv.cfg.WriteQueueBytes, srv.cfg.WriteTimeout)
+		s.tr = tt
 	} else {
-		c, err := nbio.NBConn(nc) // dup the fd into a non-blocking nbio conn; nc is closed
-		if err != nil {
+		var err error
+		if nb, err = nbio.NBConn(nc); err != nil { // dups the fd into a non-blocking conn; closes nc
 			srv.log.Error("event loop: adopt conn", "err", err)
 			nc.Close()
 			return
 		}
-		c.SetSession(s)
-		s.tr = c
-		if !srv.register(s) {
-			c.Close()
-			return
-		}
-		if _, err := srv.engine.AddConn(c); err != nil {
+		s.tr = nb
+	}
+	// Publish the initialised session: the poller goroutine receives the
+	// conn through epoll, which the Go memory model does not see; its first
+	// access is state.Load, which pairs with this store.
+	s.state.Store(stateNew)
+	if !srv.register(s) {
+		s.tr.Close()
+		return
+	}
+	if tt != nil {
+		srv.loops.Go(func() { srv.readTLS(s, tt) })
+	} else {
+		nb.SetSession(s)
+		if _, err := srv.engine.AddConn(nb); err != nil {
 			// nbio closed it and ran OnClose, which unregistered s
 			srv.log.Error("event loop: add conn", "err", err)
 			return
 		}
 	}
-	srv.wheel.add(s, now.Add(srv.cfg.AuthTimeout))
+	srv.wheel.add(s, now.Add(min(srv.cfg.AuthTimeout, srv.cfg.HeartbeatTimeout)))
 }
 
 // refuse tells a connection why it is refused (best effort, it is not
@@ -155,14 +160,13 @@ func (srv *Server) register(s *Session) bool {
 // closed is the one place a session ends, whoever closed it: unregister,
 // presence transition, metrics.
 func (srv *Server) closed(s *Session, err error) {
+	// May run synchronously inside nbio's Close or Writev, i.e. with inMu
+	// or outMu held by this goroutine: take neither here.
+	state := s.state.Load()
 	if s.closed.Swap(true) {
 		return
 	}
-	s.outMu.Lock()
-	clear(s.pending)
-	s.pending = nil
-	code := s.closeCode
-	s.outMu.Unlock()
+	code := pack.Code(s.closeCode.Load())
 	if code == 0 && isOverflow(err) {
 		code = pack.CodeSlowConsumer
 		srv.metrics.closes.WithLabelValues(codeLabel(code)).Inc()
@@ -173,7 +177,7 @@ func (srv *Server) closed(s *Session, err error) {
 	srv.mu.Unlock()
 	srv.conns.Add(-1)
 	srv.metrics.connections.Dec()
-	if s.state.Load() == stateApp {
+	if state == stateApp {
 		// The order lock makes removal atomic with deliveries to this uid.
 		lock := srv.hub.orderLock(s.uid)
 		lock.Lock()

@@ -148,7 +148,7 @@ func (s *MemoryStore) Ack(_ context.Context, uid, device string, seq int64) erro
 	if seq > l.next {
 		seq = l.next // never ack what was not stored yet
 	}
-	if seq <= l.cursors[device] {
+	if cur, known := l.cursors[device]; known && seq <= cur {
 		return nil
 	}
 	l.cursors[device] = seq

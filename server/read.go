@@ -9,6 +9,9 @@ import (
 // onData is the read path: bytes from the socket → decoder → frames →
 // handle. It runs on the poller goroutine (or the TLS reader goroutine).
 func (s *Session) onData(data []byte) {
+	if s.state.Load() == stateClosed { // also pairs with accept's publishing store
+		return
+	}
 	s.lastRead.Store(time.Now().UnixNano())
 	s.srv.metrics.bytesIn.Add(float64(len(data)))
 	s.inMu.Lock()
@@ -49,14 +52,16 @@ func (s *Session) drain() {
 		if !ok {
 			break
 		}
-		if s.codec == pack.AutoCodec {
-			if s.codec, err = pack.Detect(body); err != nil {
+		codec := s.Codec()
+		if codec == pack.AutoCodec {
+			if codec, err = pack.Detect(body); err != nil {
 				b.flush()
 				s.badFrame(err)
 				return
 			}
+			s.codec.Store(uint32(codec))
 		}
-		if err := s.codec.Decode(body, &m); err != nil {
+		if err := codec.Decode(body, &m); err != nil {
 			b.flush()
 			s.badFrame(err)
 			return

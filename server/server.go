@@ -93,8 +93,14 @@ func New(cfg Config) (*Server, error) {
 		MaxWriteBufferSize: cfg.WriteQueueBytes,
 	})
 	srv.engine.OnData(func(c *nbio.Conn, data []byte) {
-		if s, ok := c.Session().(*Session); ok {
+		switch s := c.Session().(type) {
+		case *Session:
 			s.onData(data)
+		case *pollerProbe:
+			select {
+			case s.seen <- struct{}{}:
+			default:
+			}
 		}
 	})
 	srv.engine.OnClose(func(c *nbio.Conn, err error) {
@@ -103,6 +109,10 @@ func New(cfg Config) (*Server, error) {
 		}
 	})
 	if err := srv.engine.Start(); err != nil {
+		return nil, err
+	}
+	if err := waitPollers(srv.engine, cfg.Pollers); err != nil {
+		srv.engine.Stop()
 		return nil, err
 	}
 	srv.wheel = newWheel(wheelTick(&srv.cfg), max(cfg.AuthTimeout, cfg.HeartbeatTimeout))

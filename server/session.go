@@ -43,7 +43,7 @@ type Session struct {
 	// read side, owned by whoever holds inMu (the poller, or the auth goroutine)
 	inMu   sync.Mutex
 	dec    pack.Decoder
-	codec  pack.Codec
+	codec  atomic.Uint32 // pack.Codec; set once from the first frame, read by writers
 	uid    string
 	device string
 	acks   bool
@@ -51,7 +51,7 @@ type Session struct {
 	// write side
 	outMu     sync.Mutex
 	pending   [][]byte
-	closeCode pack.Code // why the node closed it (0: the peer went away)
+	closeCode atomic.Uint32 // pack.Code of why the node closed it (0: the peer went away)
 	closed    atomic.Bool
 }
 
@@ -71,7 +71,7 @@ func (s *Session) RemoteAddr() net.Addr { return s.tr.RemoteAddr() }
 func (s *Session) Acks() bool { return s.acks }
 
 // Codec returns the connection's codec (AutoCodec until the first frame).
-func (s *Session) Codec() pack.Codec { return s.codec }
+func (s *Session) Codec() pack.Codec { return pack.Codec(s.codec.Load()) }
 
 // Send writes m to this connection now (e.g. a reply from OnUpstream).
 func (s *Session) Send(m *pack.Message) error {
@@ -90,10 +90,10 @@ func (s *Session) Send(m *pack.Message) error {
 func (s *Session) Close(c pack.Code, reason string) { s.closeWith(c, reason) }
 
 func (s *Session) wireCodec() pack.Codec {
-	if s.codec == pack.AutoCodec {
-		return pack.JSON
+	if c := s.Codec(); c != pack.AutoCodec {
+		return c
 	}
-	return s.codec
+	return pack.JSON
 }
 
 // frame returns m's encoding for this connection from the shared encoding.
@@ -124,7 +124,12 @@ const maxIovecs = 1024
 func (s *Session) flush() {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
-	if len(s.pending) == 0 || s.closed.Load() {
+	if len(s.pending) == 0 {
+		return
+	}
+	if s.closed.Load() {
+		clear(s.pending)
+		s.pending = nil
 		return
 	}
 	m := s.srv.metrics
@@ -164,13 +169,9 @@ func (s *Session) closeWith(c pack.Code, reason string) {
 // closeFrame sends an error frame (uri /disconnect or /auth/failed) and
 // closes the connection; the first close wins.
 func (s *Session) closeFrame(uri string, c pack.Code, reason string) {
-	s.outMu.Lock()
-	if s.closeCode != 0 || s.closed.Load() {
-		s.outMu.Unlock()
+	if s.closed.Load() || !s.closeCode.CompareAndSwap(0, uint32(c)) {
 		return
 	}
-	s.closeCode = c
-	s.outMu.Unlock()
 	m := pack.ErrorMessage(uri, 0, c, reason)
 	if frame, err := pack.EncodeFrame(s.srv.cfg.ByteOrder, s.wireCodec(), &m); err == nil {
 		s.enqueue(frame)

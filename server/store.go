@@ -23,7 +23,9 @@ type Store interface {
 	// After returns up to limit stored messages of uid with seq > after, in
 	// seq order.
 	After(ctx context.Context, uid string, after int64, limit int) ([]pack.Message, error)
-	// Ack records that uid's device holds everything up to seq.
+	// Ack records that uid's device holds everything up to seq. The first
+	// Ack of a device (even with seq 0) registers it, so messages it has not
+	// acked are kept for it.
 	Ack(ctx context.Context, uid, device string, seq int64) error
 	// Cursor returns the seq the device acked last (0 if none).
 	Cursor(ctx context.Context, uid, device string) (int64, error)

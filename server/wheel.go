@@ -82,7 +82,9 @@ func (srv *Server) checkDeadline(s *Session, now time.Time) (time.Time, bool) {
 			s.closeFrame(pack.URIDisconnect, pack.CodeAuthTimeout, "no auth within "+srv.cfg.AuthTimeout.String())
 			return time.Time{}, false
 		}
-		return deadline, true
+		// look again no later than a heartbeat timeout from now, so that a
+		// connection that authenticates meanwhile gets its heartbeat deadline
+		return minTime(deadline, now.Add(srv.cfg.HeartbeatTimeout)), true
 	default:
 		deadline := time.Unix(0, s.lastRead.Load()).Add(srv.cfg.HeartbeatTimeout)
 		if !now.Before(deadline) {
@@ -92,4 +94,11 @@ func (srv *Server) checkDeadline(s *Session, now time.Time) (time.Time, bool) {
 		}
 		return deadline, true
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -1,0 +1,235 @@
+package server_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+func header(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
+
+func TestOversizedFrameBeforeAuth(t *testing.T) {
+	n := startNode(t, server.Config{})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	p := dial(t, n.addr)
+	p.sendRaw(header(0xFFFFFFFF)) // declares 4 GiB
+	p.expectClosed(pack.URIDisconnect, pack.CodeFrameTooLarge)
+	runtime.ReadMemStats(&after)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "a declared length must not be allocated")
+}
+
+func TestOversizedFrameAfterAuth(t *testing.T) {
+	n := startNode(t, server.Config{MaxFrame: 1024})
+	p := app(t, n.addr, "alice", nil)
+	p.sendRaw(header(1025))
+	p.expectClosed(pack.URIDisconnect, pack.CodeFrameTooLarge)
+	// exactly the limit is fine (an upstream message)
+	q := app(t, n.addr, "bob", nil)
+	body := fmt.Sprintf(`{"uri":"/x","body":"%s"}`, make([]byte, 0))
+	pad := 1024 - len(body)
+	q.send(pack.Message{URI: "/x", Body: []byte(fmt.Sprintf("%0*d", pad, 0))})
+	q.send(pack.Message{URI: pack.URIHeartbeat})
+	require.Equal(t, pack.URIHeartbeat, q.recv().URI, "connection still serves after a max-size frame")
+}
+
+func TestAuthFrameLimitIsSmall(t *testing.T) {
+	n := startNode(t, server.Config{AuthMaxFrame: 100})
+	p := dial(t, n.addr)
+	p.send(pack.Message{URI: pack.URIAuth, Body: make([]byte, 200)})
+	p.expectClosed(pack.URIDisconnect, pack.CodeFrameTooLarge)
+}
+
+func TestTruncatedFrameThenClose(t *testing.T) {
+	n := startNode(t, server.Config{})
+	p := app(t, n.addr, "alice", nil)
+	p.sendRaw(append(header(100), `{"uri":"/x"`...)) // 11 of 100 bytes, then EOF
+	require.NoError(t, p.c.(*net.TCPConn).CloseWrite())
+	p.expectEOF()
+	eventually(t, func() bool { return !n.Online("alice") }, "truncated peer unregistered")
+}
+
+func TestGarbageBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		raw   []byte
+		codec pack.Codec // the codec the node answers in
+	}{
+		{"json garbage", append(header(9), "{garbage}"...), pack.JSON},
+		{"not utf8", append(header(22), "{\"uri\":\"/auth/server\xff\"}"...), pack.JSON},
+		{"protobuf garbage", append(header(3), 0x0a, 0xff, 0xff), pack.Protobuf},
+		{"empty first body", header(0), pack.JSON},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := startNode(t, server.Config{})
+			p := dialWith(t, n.addr, pack.BigEndian, tc.codec)
+			p.sendRaw(tc.raw)
+			p.expectClosed(pack.URIDisconnect, pack.CodeBadFrame)
+		})
+	}
+}
+
+func TestWrongCodecMidStream(t *testing.T) {
+	n := startNode(t, server.Config{})
+	p := app(t, n.addr, "alice", nil) // JSON
+	pb, err := pack.EncodeFrame(pack.BigEndian, pack.Protobuf, &pack.Message{URI: pack.URIHeartbeat})
+	require.NoError(t, err)
+	p.sendRaw(pb)
+	p.expectClosed(pack.URIDisconnect, pack.CodeBadFrame)
+}
+
+func TestPushURIsRefusedFromApps(t *testing.T) {
+	// Original defect: any user could send /logic/send/msg.
+	n := startNode(t, server.Config{})
+	victim := app(t, n.addr, "bob", nil)
+	attacker := app(t, n.addr, "mallory", nil)
+	for i, uri := range []string{pack.URILegacyPush, pack.URIPush, "/inner/anything", "/logic/other"} {
+		attacker.send(pack.Message{Seq: int64(i + 1), URI: uri, Body: []byte(`{"uid":"bob","uri":"/x","body":"pwned"}`)})
+		m := attacker.recv()
+		require.Equal(t, pack.URIError, m.URI)
+		require.Equal(t, int64(i+1), m.Seq)
+		require.Equal(t, pack.CodeForbidden, pack.ErrorOf(&m).Code)
+	}
+	// the connection stays usable and bob got nothing
+	attacker.send(pack.Message{URI: pack.URIHeartbeat})
+	require.Equal(t, pack.URIHeartbeat, attacker.recv().URI)
+	_, err := victim.tryRecv(200 * time.Millisecond)
+	require.Error(t, err, "victim must receive nothing")
+}
+
+func TestReservedURIsFromApps(t *testing.T) {
+	n := startNode(t, server.Config{})
+	p := app(t, n.addr, "alice", nil)
+	for _, uri := range []string{pack.URIReply, pack.URIAuthSuccess, pack.URIDisconnect, pack.URIAuth} {
+		p.send(pack.Message{Seq: 9, URI: uri})
+		m := p.recv()
+		require.Equal(t, pack.URIError, m.URI, uri)
+		require.Equal(t, pack.CodeBadRequest, pack.ErrorOf(&m).Code, uri)
+	}
+}
+
+func TestHeartbeatEchoAndTimeout(t *testing.T) {
+	n := startNode(t, server.Config{HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 300 * time.Millisecond})
+	p := app(t, n.addr, "alice", nil)
+	// any frame keeps it alive: send heartbeats for longer than the timeout
+	for range 8 {
+		p.send(pack.Message{URI: pack.URIHeartbeat})
+		require.Equal(t, pack.URIHeartbeat, p.recv().URI)
+		time.Sleep(80 * time.Millisecond)
+	}
+	// then go silent (a half-open peer looks exactly like this)
+	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
+	eventually(t, func() bool { return !n.Online("alice") }, "dead peer unregistered")
+}
+
+func TestSilentConnectionsClosedAtAuthTimeout(t *testing.T) {
+	n := startNode(t, server.Config{AuthTimeout: 300 * time.Millisecond})
+	const count = 1000
+	conns := make([]net.Conn, 0, count)
+	for range count {
+		c, err := net.Dial("tcp", n.addr)
+		require.NoError(t, err)
+		conns = append(conns, c)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	eventually(t, func() bool { return n.Stats().Connections == 0 }, "every silent connection closed")
+	// each got its code and EOF
+	var wg sync.WaitGroup
+	errs := make(chan error, count)
+	for _, c := range conns {
+		wg.Go(func() {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			r := pack.NewReader(c, pack.BigEndian, pack.JSON, 0)
+			var m pack.Message
+			if err := r.ReadMessage(&m); err != nil {
+				errs <- err
+				return
+			}
+			if pack.ErrorOf(&m).Code != pack.CodeAuthTimeout {
+				errs <- fmt.Errorf("got %+v", m)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	// Original defect: MaxConnection was ignored.
+	n := startNode(t, server.Config{MaxConnections: 3})
+	for i := range 3 {
+		app(t, n.addr, fmt.Sprintf("u%d", i), nil)
+	}
+	p := dial(t, n.addr)
+	p.expectClosed(pack.URIDisconnect, pack.CodeTooManyConnections)
+	require.Equal(t, 3, n.Stats().Connections)
+}
+
+func TestConnectionFilter(t *testing.T) {
+	n := startNode(t, server.Config{Filter: func(a net.Addr) bool {
+		return a.(*net.TCPAddr).IP.Equal(net.ParseIP("127.0.0.1"))
+	}})
+	app(t, n.addr, "alice", nil)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	c, err := d.Dial("tcp", n.addr)
+	require.NoError(t, err)
+	p := &peer{t: t, c: c, r: pack.NewReader(c, pack.BigEndian, pack.JSON, 0), w: pack.NewWriter(c, pack.BigEndian, pack.JSON)}
+	p.expectClosed(pack.URIDisconnect, pack.CodeRefused)
+}
+
+// emfileListener fails Accept with EMFILE a few times, like a process at
+// its file limit, then serves normally.
+type emfileListener struct {
+	net.Listener
+	mu    sync.Mutex
+	fails int
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.fails > 0 {
+		l.fails--
+		l.mu.Unlock()
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	l.mu.Unlock()
+	return l.Listener.Accept()
+}
+
+func TestAcceptEMFILEBacksOff(t *testing.T) {
+	srv, err := server.New(server.Config{Authenticator: nilAuthOK{}})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	el := &emfileListener{Listener: ln, fails: 5}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(el) }()
+	p := dial(t, ln.Addr().String())
+	p.auth("alice", nil) // served once the errors pass
+	require.NoError(t, srv.Close())
+	require.ErrorIs(t, <-done, server.ErrServerClosed)
+}
+
+type nilAuthOK struct{}
+
+func (nilAuthOK) Authenticate(_ context.Context, token string, _ net.Addr) (string, error) {
+	return token, nil
+}
