@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/plexpush/plex/pack"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func noEnv(string) string { return "" }
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuf
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-inner-secret", "s3cret",
+			"-upstream", "echo", "-ready-file", ready}, noEnv, &stdout, &stderr)
+	}()
+	var addrs map[string]string
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(ready)
+		return err == nil && json.Unmarshal(b, &addrs) == nil
+	}, 5*time.Second, 10*time.Millisecond)
+
+	c, err := net.Dial("tcp", addrs["addr"])
+	require.NoError(t, err)
+	defer c.Close()
+	w := pack.NewWriter(c, pack.BigEndian, pack.JSON)
+	r := pack.NewReader(c, pack.BigEndian, pack.JSON, 0)
+	require.NoError(t, w.WriteMessage(&pack.Message{URI: pack.URIAuth, Body: []byte("alice")}))
+	require.NoError(t, w.WriteMessage(&pack.Message{URI: "/echo", Body: []byte("hi")}))
+	require.NoError(t, w.Flush())
+	var m pack.Message
+	require.NoError(t, r.ReadMessage(&m))
+	require.Equal(t, pack.URIAuthSuccess, m.URI)
+	require.NoError(t, r.ReadMessage(&m))
+	require.Equal(t, "/echo", m.URI, "upstream echo")
+
+	req, _ := http.NewRequest("POST", "http://"+addrs["http"]+"/plex/v1/push",
+		strings.NewReader(`{"uid":"alice","uri":"/hello","body":"world"}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.NoError(t, r.ReadMessage(&m))
+	require.Equal(t, "world", string(m.Body))
+
+	cancel() // SIGTERM
+	require.NoError(t, r.ReadMessage(&m))
+	require.Equal(t, pack.URIDisconnect, m.URI)
+	require.Equal(t, pack.CodeShutdown, pack.ErrorOf(&m).Code)
+	require.Equal(t, 0, <-code, stderr.String())
+	require.Contains(t, stdout.String(), "listening")
+	require.NotContains(t, stdout.String()+stderr.String(), "s3cret", "a configured secret is never printed")
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func TestAuthNoneRefusesPublicAddress(t *testing.T) {
+	var stderr syncBuf
+	code := run(context.Background(), []string{"-addr", "0.0.0.0:0", "-http", ""}, noEnv, &syncBuf{}, &stderr)
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr.String(), "-force")
+}
+
+func TestOptionsPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "plexd.json")
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"max-frame": 2097152, "order": "little", "heartbeat": "5s", "node": "file"}`), 0o600))
+	env := map[string]string{"PLEX_NODE": "env", "PLEX_ORDER": "big"}
+	o, err := parseOptions([]string{"-config", cfg, "-order", "little"}, func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, 2097152, o.MaxFrame, "file")
+	require.Equal(t, 5*time.Second, o.Heartbeat, "file")
+	require.Equal(t, "env", o.Node, "env beats file")
+	require.Equal(t, "little", o.Order, "flag beats env")
+
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"no-such-flag": 1}`), 0o600))
+	_, err = parseOptions([]string{"-config", cfg}, noEnv)
+	require.ErrorContains(t, err, "unknown key")
+	_, err = parseOptions([]string{"-heartbeat", "x"}, noEnv)
+	require.Error(t, err)
+}
+
+func TestBadSettingsFail(t *testing.T) {
+	for _, args := range [][]string{
+		{"-order", "middle"},
+		{"-codec", "xml"},
+		{"-auth", "magic"},
+		{"-upstream", "nowhere"},
+		{"-auth", "jwt"}, // no key
+		{"-log-level", "loud"},
+	} {
+		var stderr syncBuf
+		code := run(context.Background(), append(args, "-addr", "127.0.0.1:0", "-http", ""), noEnv, &syncBuf{}, &stderr)
+		require.NotEqual(t, 0, code, "%v", args)
+		require.NotEmpty(t, stderr.String(), "%v", args)
+	}
+}

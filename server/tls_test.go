@@ -1,0 +1,63 @@
+package server_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+// selfSigned returns a server certificate for 127.0.0.1 and a pool trusting it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "plex test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+func TestTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	n := startNode(t, server.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	c, err := tls.Dial("tcp", n.addr, &tls.Config{RootCAs: pool})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	p := &peer{t: t, c: c, r: pack.NewReader(c, pack.BigEndian, pack.JSON, 0), w: pack.NewWriter(c, pack.BigEndian, pack.JSON)}
+	require.Equal(t, "alice", p.auth("alice", nil).UID)
+	for i := range 100 {
+		_, err := n.Push(t.Context(), server.User("alice"), pack.Message{URI: "/tls", Body: []byte{byte('a' + i%26)}})
+		require.NoError(t, err)
+	}
+	for i := range 100 {
+		require.Equal(t, []byte{byte('a' + i%26)}, p.recv().Body)
+	}
+	// a plain-TCP client gets nowhere with a TLS node
+	plain := dial(t, n.addr)
+	plain.send(pack.Message{URI: pack.URIAuth, Body: []byte("bob")})
+	plain.expectEOF()
+}
