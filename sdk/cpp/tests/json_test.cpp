@@ -94,7 +94,7 @@ TEST(JsonDecode, WrongTypeOnlyAfterTheValueProvedValid) {
 
 TEST(JsonDecode, MetaNullAndDuplicates) {
     auto m = dec(R"({"meta":{"a":"1"},"meta":{"b":null}})");
-    EXPECT_EQ(m.meta, (std::map<std::string, std::string>{{"a", "1"}, {"b", ""}}));
+    EXPECT_EQ(m.meta, (Meta{{"a", "1"}, {"b", ""}}));
     m = dec(R"({"meta":{"a":"1"},"meta":null})");
     EXPECT_TRUE(m.meta.empty());
     m = dec(R"({"uri":"/a","uri":null})");

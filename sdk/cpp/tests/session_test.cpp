@@ -136,7 +136,7 @@ TEST(Session, HandshakeSendsAuthWithMeta) {
     const Message& auth = h.written[0];
     EXPECT_EQ(auth.uri, "/auth/server");
     EXPECT_EQ(auth.body, "alice");
-    EXPECT_EQ(auth.meta, (std::map<std::string, std::string>{{"acks", "1"}, {"device", "dev-1"}, {"v", "1"}}));
+    EXPECT_EQ(auth.meta, (Meta{{"acks", "1"}, {"device", "dev-1"}, {"v", "1"}}));
     h.auth_success();
     EXPECT_EQ(h.state(), State::online);
     EXPECT_EQ(h.s->info().uid, "alice");

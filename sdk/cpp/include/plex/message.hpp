@@ -2,11 +2,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 
 namespace plex {
+
+// Meta headers, sorted by key (the order both codecs write them in);
+// std::less<> allows lookups by std::string_view without a copy.
+using Meta = std::map<std::string, std::string, std::less<>>;
 
 // Message is one plex message: the body of one frame (docs/protocol.md
 // §Message). body is bytes (std::string is used as a byte container); on
@@ -19,13 +24,12 @@ struct Message {
     std::string uri;
     // Payload. Empty is omitted on the wire.
     std::string body;
-    // Headers (standard keys below). Omitted on the wire when empty; sorted,
-    // which is also the order both codecs write them in.
-    std::map<std::string, std::string> meta;
+    // Headers (standard keys below). Omitted on the wire when empty.
+    Meta meta;
 
     // The value of a meta key, "" when absent.
     std::string_view get(std::string_view key) const {
-        auto it = meta.find(std::string(key));
+        auto it = meta.find(key);
         return it == meta.end() ? std::string_view() : std::string_view(it->second);
     }
 
