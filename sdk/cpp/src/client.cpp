@@ -53,6 +53,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<std::size_t> socket_pending{0};
 
     std::mutex life_mu; // serialises connect/close/destruction
+    bool destroying = false; // under life_mu: connect() from a late callback is refused
     std::thread io;
     std::thread::id io_id;
 
@@ -259,8 +260,12 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
 Client::Client(Config cfg) : impl_(std::make_shared<Impl>(std::move(cfg))) {}
 
 Client::~Client() {
-    close();
     Impl& im = *impl_;
+    {
+        std::lock_guard<std::mutex> life(im.life_mu);
+        im.destroying = true;
+    }
+    close();
     {
         std::lock_guard<std::mutex> lk(im.dq_mu);
         im.dq_quit = true;
@@ -290,6 +295,7 @@ void Client::on_state(StateHandler h) {
 std::error_code Client::connect() {
     Impl& im = *impl_;
     std::lock_guard<std::mutex> life(im.life_mu);
+    if (im.destroying) return errc::closed;
     if (im.io.joinable()) {
         if (im.state.load() != State::closed) return {};
         im.io.join(); // ended by a terminal code

@@ -109,8 +109,9 @@ public:
     // oversize messages and messages that cannot be encoded, and returns
     // errc::not_connected unless online.
     std::error_code send(Clock::time_point now, const Message& m);
-    // Sends an already encoded frame (see encode_upstream); dropped with
-    // errc::not_connected unless online.
+    // Sends an already encoded frame (see encode_upstream); errc::not_connected
+    // unless authenticating (the node holds frames sent before its answer,
+    // protocol §10.1) or online.
     std::error_code send_frame(Clock::time_point now, std::string frame);
     // The application has processed every persistent push up to seq (its
     // callback returned). The cumulative /ack follows from here, so a push
