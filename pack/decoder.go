@@ -1,5 +1,7 @@
 package pack
 
+import "math"
+
 // Decoder splits a byte stream into frame bodies without doing any I/O
 // (sans-IO): the caller feeds whatever bytes arrived, split anywhere, and
 // pulls whole bodies out.
@@ -40,12 +42,17 @@ func (d *Decoder) SetLimit(limit int) {
 	switch {
 	case limit <= 0:
 		d.limit = DefaultLimit
-	case uint64(limit) > MaxLimit:
-		d.limit = MaxLimit
+	case uint64(limit) > maxDecoderLimit:
+		d.limit = maxDecoderLimit
 	default:
 		d.limit = uint32(limit)
 	}
 }
+
+// maxDecoderLimit is the largest limit: what a header can express, and on
+// 32-bit platforms (gomobile's armv7 and 386) small enough that header plus
+// body still fits in an int.
+const maxDecoderLimit = min(MaxLimit, math.MaxInt-HeaderSize)
 
 // Limit returns the current limit.
 func (d *Decoder) Limit() int { return int(d.limit) }

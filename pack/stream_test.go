@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"runtime"
 	"testing"
 	"testing/iotest"
@@ -151,13 +152,16 @@ func TestReaderSetLimit(t *testing.T) {
 	require.ErrorIs(t, r.ReadMessage(&m), ErrFrameTooLarge, "without raising the limit")
 }
 
-// endless yields a 4 GiB header and then zeros forever.
-type endless struct{ sent bool }
+// endless yields a header declaring n bytes and then zeros forever.
+type endless struct {
+	n    uint32
+	sent bool
+}
 
 func (e *endless) Read(p []byte) (int, error) {
 	if !e.sent {
 		e.sent = true
-		return copy(p, []byte{0xff, 0xff, 0xff, 0xff}), nil
+		return copy(p, header(BigEndian, e.n)), nil
 	}
 	clear(p)
 	return len(p), nil
@@ -168,14 +172,14 @@ func (e *endless) Read(p []byte) (int, error) {
 // actually read.
 func TestReaderHugeLength(t *testing.T) {
 	var m Message
-	r := NewReader(&endless{}, BigEndian, JSON, 0)
+	r := NewReader(&endless{n: math.MaxUint32}, BigEndian, JSON, 0)
 	require.ErrorIs(t, r.ReadMessage(&m), ErrFrameTooLarge)
 
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	src := io.LimitReader(&endless{}, 64<<10)
-	r = NewReader(src, BigEndian, JSON, MaxLimit)
+	r = NewReader(nil, BigEndian, JSON, math.MaxInt) // the largest limit there is
+	r.r = io.LimitReader(&endless{n: uint32(r.dec.Limit())}, 64<<10)
 	require.ErrorIs(t, r.ReadMessage(&m), ErrTruncated)
 	runtime.ReadMemStats(&after)
 	grew := after.TotalAlloc - before.TotalAlloc
