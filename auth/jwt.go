@@ -231,3 +231,7 @@ func addrString(remote net.Addr) string {
 	}
 	return remote.String()
 }
+
+// Local reports that JWT verification does no I/O, so a node may call it
+// on its event loop (server.LocalAuthenticator).
+func (*JWT) Local() bool { return true }

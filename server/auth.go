@@ -32,14 +32,19 @@ func (s *Session) startAuth(m *pack.Message) {
 		return
 	}
 	s.state.Store(stateAuthing)
-	token := plog.Secret(m.Body)
-	device := m.Get(pack.MetaDevice)
-	acks := m.Get(pack.MetaAcks) == "1"
-	resume, hasResume := int64(0), false
+	l := login{device: m.Get(pack.MetaDevice), acks: m.Get(pack.MetaAcks) == "1"}
 	if r := m.Get(pack.MetaResume); r != "" {
 		if n, err := strconv.ParseInt(r, 10, 64); err == nil && n >= 0 {
-			resume, hasResume = n, true
+			l.resume, l.hasResume = n, true
 		}
+	}
+	token := plog.Secret(m.Body)
+	if la, ok := s.srv.cfg.Authenticator.(LocalAuthenticator); ok && la.Local() {
+		// no I/O: authenticate right here on the read path; the caller's
+		// drain loop goes on with the frames behind the auth frame
+		uid, err := s.srv.authenticate(s, token)
+		s.finishAuth(uid, err, l)
+		return
 	}
 	s.srv.authWG.Add(1)
 	go func() {
@@ -50,34 +55,49 @@ func (s *Session) startAuth(m *pack.Message) {
 		if s.closed.Load() {
 			return
 		}
-		if err != nil {
-			code, reason := pack.CodeAuthFailed, "invalid credentials"
-			var ce *pack.CodeError
-			switch {
-			case errors.As(err, &ce) && !ce.Code.Reconnect():
-				code, reason = ce.Code, ce.Reason
-			case errors.Is(err, pack.CodeAuthFailed):
-			default:
-				code, reason = pack.CodeInternal, "authentication unavailable, retry later"
-				s.srv.log.Error("authenticator failed", "conn", s.id, "err", err)
-			}
-			s.srv.metrics.auths.WithLabelValues("failed").Inc()
-			s.srv.log.Info("auth failed", "conn", s.id, "remote", s.tr.RemoteAddr(), "code", int(code))
-			s.closeFrame(pack.URIAuthFailed, code, reason)
-			return
+		if s.finishAuth(uid, err, l) {
+			s.drain() // frames that arrived during auth
 		}
-		s.uid, s.device, s.acks = uid, device, acks
-		s.dec.SetLimit(s.srv.cfg.MaxFrame)
-		s.state.Store(stateApp)
-		s.srv.metrics.auths.WithLabelValues("ok").Inc()
-		b := s.srv.getBatch()
-		s.sendMsg(b, s.srv.authSuccess(s))
-		s.srv.online(s, b, resume, hasResume)
-		b.flush()
-		s.srv.putBatch(b)
-		s.srv.log.Debug("app online", "conn", s.id, "uid", uid, "device", device)
-		s.drain() // frames that arrived during auth
 	}()
+}
+
+// login is what an auth frame asked for besides the token.
+type login struct {
+	device    string
+	acks      bool
+	resume    int64
+	hasResume bool
+}
+
+// finishAuth completes a login with the authenticator's answer; inMu is
+// held. It reports whether the session is now online.
+func (s *Session) finishAuth(uid string, err error, l login) bool {
+	if err != nil {
+		code, reason := pack.CodeAuthFailed, "invalid credentials"
+		var ce *pack.CodeError
+		switch {
+		case errors.As(err, &ce) && !ce.Code.Reconnect():
+			code, reason = ce.Code, ce.Reason
+		case errors.Is(err, pack.CodeAuthFailed):
+		default:
+			code, reason = pack.CodeInternal, "authentication unavailable, retry later"
+			s.srv.log.Error("authenticator failed", "conn", s.id, "err", err)
+		}
+		s.srv.metrics.auths.WithLabelValues("failed").Inc()
+		s.srv.log.Info("auth failed", "conn", s.id, "remote", s.tr.RemoteAddr(), "code", int(code))
+		s.closeFrame(pack.URIAuthFailed, code, reason)
+		return false
+	}
+	s.uid, s.device, s.acks = uid, l.device, l.acks
+	s.dec.SetLimit(s.srv.cfg.MaxFrame)
+	s.state.Store(stateApp)
+	s.srv.metrics.auths.WithLabelValues("ok").Inc()
+	b := s.srv.getBatch()
+	s.sendMsg(b, s.srv.authSuccess(s))
+	s.srv.online(s, b, l.resume, l.hasResume)
+	s.srv.putBatch(b)
+	s.srv.log.Debug("app online", "conn", s.id, "uid", uid, "device", l.device)
+	return true
 }
 
 func (srv *Server) authenticate(s *Session, token plog.Secret) (string, error) {

@@ -233,3 +233,23 @@ type nilAuthOK struct{}
 func (nilAuthOK) Authenticate(_ context.Context, token string, _ net.Addr) (string, error) {
 	return token, nil
 }
+
+func TestWriteTimeoutClosesNonReader(t *testing.T) {
+	// A peer that stays connected but never reads: once the kernel cannot
+	// send for WriteTimeout, the node drops it, long before the queue bound.
+	n := startNode(t, server.Config{WriteTimeout: 300 * time.Millisecond, WriteQueueBytes: 64 << 20})
+	stuck := app(t, n.addr, "stuck", nil)
+	body := make([]byte, 32<<10)
+	for i := range body {
+		body[i] = 'x'
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for n.Online("stuck") {
+		require.True(t, time.Now().Before(deadline), "non-reader never dropped")
+		_, err := n.Push(t.Context(), server.User("stuck"), pack.Message{URI: "/big", Body: body})
+		require.NoError(t, err)
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = stuck
+	require.Equal(t, 1.0, metricValue(t, n, "plex_closes_total", "3002"))
+}

@@ -24,6 +24,14 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string, remote net.Addr) (uid string, err error)
 }
 
+// LocalAuthenticator is an Authenticator that does no I/O (e.g. JWT
+// verification): the node calls it on the event loop instead of on a
+// goroutine per login, which makes connect storms cheaper.
+type LocalAuthenticator interface {
+	Authenticator
+	Local() bool
+}
+
 // AuthenticatorFunc adapts a function to Authenticator.
 type AuthenticatorFunc func(ctx context.Context, token string, remote net.Addr) (string, error)
 
@@ -89,8 +97,9 @@ type Config struct {
 	// connection; a peer that lets more pile up is a slow consumer and is
 	// closed (3002). Zero: 4 MiB.
 	WriteQueueBytes int
-	// WriteTimeout closes a connection whose pending output made no progress
-	// for this long (3002). Zero: 15s.
+	// WriteTimeout closes a connection whose peer does not take pending
+	// output for this long: enforced by the kernel (TCP_USER_TIMEOUT) on
+	// plain TCP, by the writer's deadline on TLS. Zero: 15s.
 	WriteTimeout time.Duration
 	// OnePerDevice: a new login with the same uid and device id (meta
 	// "device") replaces the older connection, which gets /disconnect 4002.

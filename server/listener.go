@@ -100,6 +100,7 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 		tt = newTLSTransport(tls.Server(nc, srv.cfg.TLS), srv.cfg.WriteQueueBytes, srv.cfg.WriteTimeout)
 		s.tr = tt
 	} else {
+		setWriteTimeout(nc, srv.cfg.WriteTimeout)
 		var err error
 		if nb, err = nbio.NBConn(nc); err != nil { // dups the fd into a non-blocking conn; closes nc
 			srv.log.Error("event loop: adopt conn", "err", err)
@@ -151,7 +152,7 @@ func (srv *Server) register(s *Session) bool {
 	if srv.closing {
 		return false
 	}
-	srv.sessions[s] = struct{}{}
+	srv.sessions.add(s)
 	srv.conns.Add(1)
 	srv.metrics.connections.Inc()
 	return true
@@ -173,7 +174,7 @@ func (srv *Server) closed(s *Session, err error) {
 		srv.log.Warn("slow consumer closed", "conn", s.id, "uid", s.uid, "err", err)
 	}
 	srv.mu.Lock()
-	delete(srv.sessions, s)
+	srv.sessions.remove(s)
 	srv.mu.Unlock()
 	srv.conns.Add(-1)
 	srv.metrics.connections.Dec()
@@ -199,6 +200,6 @@ func (srv *Server) closed(s *Session, err error) {
 // isOverflow reports nbio's write-buffer overflow (our WriteQueueBytes) or
 // write timeout: both mean the peer does not read.
 func isOverflow(err error) bool {
-	return errors.Is(err, nbio.ErrOverflow) || errors.Is(err, nbio.ErrWriteTimeout) ||
+	return errors.Is(err, nbio.ErrOverflow) || errors.Is(err, syscall.ETIMEDOUT) ||
 		errors.Is(err, errTLSOverflow)
 }

@@ -43,7 +43,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]bool // value: inner-only
 	httpSrvs  []*http.Server
-	sessions  map[*Session]struct{} // every open session, for Shutdown
+	sessions  sessionList // every open session, for Shutdown
 	addr      net.Addr              // first app listener's address
 	closing   bool
 	stop      chan struct{}
@@ -65,7 +65,6 @@ func New(cfg Config) (*Server, error) {
 		bus:       cfg.Bus,
 		hub:       newHub(),
 		listeners: make(map[net.Listener]bool),
-		sessions:  make(map[*Session]struct{}),
 		stop:      make(chan struct{}),
 	}
 	if srv.nodeID == "" {
@@ -274,11 +273,7 @@ func (srv *Server) beginClose() ([]*Session, bool) {
 	for ln := range srv.listeners {
 		ln.Close()
 	}
-	out := make([]*Session, 0, len(srv.sessions))
-	for s := range srv.sessions {
-		out = append(out, s)
-	}
-	return out, true
+	return srv.sessions.all(), true
 }
 
 func (srv *Server) httpServers() []*http.Server {
@@ -290,7 +285,7 @@ func (srv *Server) httpServers() []*http.Server {
 func (srv *Server) openSessions() int {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	return len(srv.sessions)
+	return srv.sessions.n
 }
 
 // finish stops the loops and the engine; every goroutine the server

@@ -4,7 +4,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/plexpush/plex/pack"
 )
@@ -13,7 +12,6 @@ import (
 // conn (plain TCP) or a goroutine-driven TLS conn (tlsconn.go).
 type transport interface {
 	Writev(bufs [][]byte) (int, error)
-	SetWriteDeadline(t time.Time) error
 	Close() error
 	RemoteAddr() net.Addr
 }
@@ -53,6 +51,49 @@ type Session struct {
 	pending   [][]byte
 	closeCode atomic.Uint32 // pack.Code of why the node closed it (0: the peer went away)
 	closed    atomic.Bool
+
+	prev, next *Session // in Server.sessions; guarded by Server.mu
+}
+
+// sessionList is an intrusive doubly linked list of open sessions: O(1)
+// add and remove, and no per-session allocation (a map cost ~100 bytes
+// per connection, a tenth of the idle budget).
+type sessionList struct {
+	head *Session
+	n    int
+}
+
+func (l *sessionList) add(s *Session) {
+	s.next = l.head
+	if l.head != nil {
+		l.head.prev = s
+	}
+	l.head = s
+	l.n++
+}
+
+func (l *sessionList) remove(s *Session) {
+	if s.prev == nil && l.head != s {
+		return // not in the list
+	}
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else {
+		l.head = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	}
+	s.prev, s.next = nil, nil
+	l.n--
+}
+
+func (l *sessionList) all() []*Session {
+	out := make([]*Session, 0, l.n)
+	for s := l.head; s != nil; s = s.next {
+		out = append(out, s)
+	}
+	return out
 }
 
 // ID returns the node-unique connection id.
@@ -133,7 +174,6 @@ func (s *Session) flush() {
 		return
 	}
 	m := s.srv.metrics
-	_ = s.tr.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
 	frames := len(s.pending)
 	var bytes int
 	for _, b := range s.pending {
@@ -147,11 +187,7 @@ func (s *Session) flush() {
 		m.writes.Inc()
 	}
 	clear(s.pending)
-	if cap(s.pending) > 8 {
-		s.pending = nil // an idle connection keeps no large list
-	} else {
-		s.pending = s.pending[:0]
-	}
+	s.pending = nil // an idle connection keeps no list at all
 	if err != nil {
 		// nbio closed the conn (overflow of WriteQueueBytes or a socket
 		// error); OnClose does the bookkeeping.

@@ -87,7 +87,6 @@ func (t *tlsTransport) writeLoop(done <-chan struct{}) {
 	}
 }
 
-func (t *tlsTransport) SetWriteDeadline(time.Time) error { return nil } // writeLoop sets its own
 func (t *tlsTransport) RemoteAddr() net.Addr             { return t.c.RemoteAddr() }
 
 func (t *tlsTransport) Close() error {

@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,9 +27,10 @@ import (
 
 // node is a running plexd: the server and its listeners.
 type node struct {
-	srv  *server.Server
-	log  *slog.Logger
-	errc chan error
+	srv   *server.Server
+	pprof *http.Server
+	log   *slog.Logger
+	errc  chan error
 }
 
 func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, error) {
@@ -70,6 +73,21 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 		ready["http"] = hln.Addr().String()
 		go func() { n.errc <- srv.ServeHTTP(hln) }()
 	}
+	if o.Pprof != "" {
+		pln, err := net.Listen("tcp", o.Pprof)
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		n.pprof = ps
+		go func() { _ = ps.Serve(pln) }()
+	}
 	if o.ReadyFile != "" {
 		if err := writeReadyFile(o.ReadyFile, ready); err != nil {
 			srv.Close()
@@ -100,6 +118,9 @@ func (n *node) wait(ctx context.Context) error {
 		}
 		return err
 	case <-ctx.Done():
+	}
+	if n.pprof != nil {
+		n.pprof.Close()
 	}
 	n.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

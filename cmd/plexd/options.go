@@ -51,6 +51,7 @@ type options struct {
 	LogLevel  string
 	LogFormat string
 	ReadyFile string
+	Pprof     string
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -86,6 +87,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.NATS, "nats", "", "external NATS URL to join a cluster")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn, error")
 	fs.StringVar(&o.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&o.Pprof, "pprof", "", "serve net/http/pprof on this address (debugging; keep it on loopback)")
 	fs.StringVar(&o.ReadyFile, "ready-file", "", "write {\"addr\",\"http\",\"inner\"} JSON here once listening")
 	return fs
 }

@@ -1,0 +1,142 @@
+// Command plexbench is plex's load generator and benchmark driver. It starts
+// a plexd (or uses a running one), opens many authenticated app connections
+// from several loopback source addresses, and measures what
+// docs/benchmarks.md reports: idle memory per connection, connect rate,
+// broadcast fan-out time, back-to-back broadcast throughput, unicast
+// throughput and latency. Each run prints one line.
+//
+//	go run ./cmd/plexbench -conns 10000 -runs 5 idle broadcast burst unicast latency queued
+//
+// Every loop is bounded by count and time and ends by itself.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	plexd     string
+	addr      string
+	http      string
+	pid       int
+	secret    string
+	conns     int
+	sources   int
+	runs      int
+	burst     int
+	perUser   int
+	rate      int
+	duration  time.Duration
+	bodySize  int
+	timeout   time.Duration
+	dialers   int
+	nodeProcs int
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.plexd, "plexd", "", "plexd binary to start (default: build ./cmd/plexd)")
+	flag.StringVar(&c.addr, "addr", "", "use a running node's TCP address instead of starting one")
+	flag.StringVar(&c.http, "http", "", "the running node's HTTP address (metrics)")
+	flag.IntVar(&c.pid, "pid", 0, "the running node's pid (RSS)")
+	flag.StringVar(&c.secret, "secret", "bench-secret", "inner secret")
+	flag.IntVar(&c.conns, "conns", 10000, "app connections")
+	flag.IntVar(&c.sources, "sources", 8, "loopback source addresses 127.0.0.2… to spread ephemeral ports")
+	flag.IntVar(&c.runs, "runs", 5, "repetitions of each measurement (the median is reported)")
+	flag.IntVar(&c.burst, "burst", 100, "broadcasts back to back in the burst measurement")
+	flag.IntVar(&c.perUser, "per-user", 10, "messages per user in the queued measurement")
+	flag.IntVar(&c.rate, "rate", 40000, "offered unicast rate (msgs/s) in the latency measurement")
+	flag.DurationVar(&c.duration, "duration", 2*time.Second, "length of the latency measurement")
+	flag.IntVar(&c.bodySize, "body", 64, "push body size in bytes")
+	flag.DurationVar(&c.timeout, "timeout", 60*time.Second, "bound on any single run")
+	flag.IntVar(&c.dialers, "dialers", 64, "concurrent dialers")
+	flag.IntVar(&c.nodeProcs, "node-procs", 0, "GOMAXPROCS of the started node (0: default)")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: plexbench [flags] idle|connect|broadcast|burst|unicast|latency|queued...\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	modes := flag.Args()
+	if len(modes) == 0 {
+		modes = []string{"idle", "broadcast", "burst", "unicast", "latency", "queued"}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := bench(ctx, c, modes); err != nil {
+		fmt.Fprintln(os.Stderr, "plexbench:", err)
+		os.Exit(1)
+	}
+}
+
+func bench(ctx context.Context, c config, modes []string) error {
+	fmt.Printf("# plexbench %s GOMAXPROCS=%d cpus=%d conns=%d body=%dB %s\n",
+		time.Now().UTC().Format(time.RFC3339), runtime.GOMAXPROCS(0), runtime.NumCPU(), c.conns, c.bodySize, cpuModel())
+	n, err := startNode(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer n.stop()
+	rssBase := n.rss()
+	heapBase := n.metric("go_memstats_heap_inuse_bytes")
+	fleet, connectTime, err := connectFleet(ctx, c, n.addr)
+	if err != nil {
+		return err
+	}
+	defer fleet.close()
+	fmt.Printf("connect conns=%d time=%s rate=%.0f/s\n", c.conns, connectTime.Round(time.Millisecond),
+		float64(c.conns)/connectTime.Seconds())
+	p, err := dialPusher(n.addr, c.secret)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	for _, mode := range modes {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var err error
+		switch mode {
+		case "connect":
+			// reported above, once per invocation
+		case "idle":
+			err = measureIdle(n, c, rssBase, heapBase)
+		case "broadcast":
+			err = measureBroadcast(ctx, c, n, fleet, p)
+		case "burst":
+			err = measureBurst(ctx, c, n, fleet, p)
+		case "unicast":
+			err = measureUnicast(ctx, c, n, fleet, p, 1)
+		case "queued":
+			err = measureUnicast(ctx, c, n, fleet, p, c.perUser)
+		case "latency":
+			err = measureLatency(ctx, c, fleet, p)
+		default:
+			err = fmt.Errorf("unknown measurement %q", mode)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", mode, err)
+		}
+	}
+	return nil
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return "cpu=" + strings.ReplaceAll(strings.TrimSpace(v), " ", "_")
+		}
+	}
+	return ""
+}
