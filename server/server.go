@@ -44,7 +44,7 @@ type Server struct {
 	listeners map[net.Listener]bool // value: inner-only
 	httpSrvs  []*http.Server
 	sessions  sessionList // every open session, for Shutdown
-	addr      net.Addr              // first app listener's address
+	addr      net.Addr    // first app listener's address
 	closing   bool
 	stop      chan struct{}
 	loops     sync.WaitGroup // accept loops, wheel, TLS readers

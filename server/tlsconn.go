@@ -87,7 +87,7 @@ func (t *tlsTransport) writeLoop(done <-chan struct{}) {
 	}
 }
 
-func (t *tlsTransport) RemoteAddr() net.Addr             { return t.c.RemoteAddr() }
+func (t *tlsTransport) RemoteAddr() net.Addr { return t.c.RemoteAddr() }
 
 func (t *tlsTransport) Close() error {
 	t.mu.Lock()
