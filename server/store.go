@@ -30,27 +30,3 @@ type Store interface {
 	// Cursor returns the seq the device acked last (0 if none).
 	Cursor(ctx context.Context, uid, device string) (int64, error)
 }
-
-// Bus connects the nodes of a cluster: a push accepted on one node reaches
-// users connected to others. Nil in Config means a single node.
-type Bus interface {
-	// Publish hands a push to the other nodes that hold its target.
-	Publish(ctx context.Context, d Delivery) error
-	// Subscribe and Unsubscribe tell the bus this node gained its first or
-	// lost its last connection of uid.
-	Subscribe(uid string) error
-	Unsubscribe(uid string) error
-	// Online reports whether uid is connected to any node of the cluster.
-	Online(uid string) bool
-	// Start begins delivering other nodes' pushes to deliver, until Close.
-	Start(node string, deliver func(Delivery)) error
-	Close() error
-}
-
-// Delivery is a push travelling between nodes.
-type Delivery struct {
-	Origin  string       `json:"origin"`
-	To      Target       `json:"to"`
-	Msg     pack.Message `json:"msg"`
-	Persist bool         `json:"persist,omitempty"`
-}
