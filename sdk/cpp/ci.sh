@@ -56,7 +56,7 @@ fi
 step "build (protobuf, TLS, address+undefined sanitizers)"
 san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 cmake -S sdk/cpp -B _build/cpp-asan "${gen[@]}" -DCMAKE_BUILD_TYPE=Debug \
-  -DPLEX_PROTOBUF=ON -DPLEX_TLS=ON -DPLEX_PLEXD="$plexd" \
+  -DPLEX_PROTOBUF=ON -DPLEX_TLS=ON -DPLEX_PLEXD="$plexd" -DPLEX_TEST_PER_CASE=OFF \
   -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" >/dev/null
 cmake --build _build/cpp-asan -j "$jobs"
 
