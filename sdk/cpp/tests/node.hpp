@@ -19,6 +19,9 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +66,10 @@ public:
         std::string log = dir_ + "/plexd.log";
         pid_ = ::fork();
         if (pid_ == 0) {
+#ifdef __linux__
+            // A test process that crashes must not leave its node running.
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
             int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) {
                 ::dup2(fd, 1);
