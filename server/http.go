@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -87,19 +88,22 @@ func (srv *Server) bearer(next http.Handler) http.Handler {
 
 func (srv *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 	var req PushRequest
-	r.Body = http.MaxBytesReader(w, r.Body, int64(srv.cfg.MaxFrame+maxPushBodyOverhead))
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(&req); err != nil {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(srv.cfg.MaxFrame+maxPushBodyOverhead)))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			httpError(w, http.StatusRequestEntityTooLarge, pack.CodeBadRequest, "body too large")
 			return
 		}
+		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, "reading body: "+err.Error())
+		return
+	}
+	if err := pack.DecodePushRequest(raw, &req); err != nil {
 		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, "push body: "+err.Error())
 		return
 	}
 	b := srv.getBatch()
-	out, err := srv.push(r.Context(), b, req.Target(), req.message(), req.options())
+	out, err := srv.push(r.Context(), b, targetOf(&req), messageOf(&req), optionsOf(&req))
 	srv.putBatch(b)
 	if err != nil {
 		code := pushErrorCode(err)

@@ -1,38 +1,25 @@
 package server
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/plexpush/plex/pack"
 )
 
-// PushRequest is the JSON body of /inner/push and of POST /plex/v1/push.
-// The original /logic/send/msg body {"uid","uri","body"} is a subset.
-type PushRequest struct {
-	UID     string   `json:"uid,omitempty"`
-	UIDs    []string `json:"uids,omitempty"`
-	Room    string   `json:"room,omitempty"`
-	All     bool     `json:"all,omitempty"`
-	URI     string   `json:"uri"`
-	Body    string   `json:"body,omitempty"`
-	Persist bool     `json:"persist,omitempty"`
-	TTLMS   int64    `json:"ttl_ms,omitempty"`
-	// Meta is passed to the app with the push.
-	Meta map[string]string `json:"meta,omitempty"`
-}
+// PushRequest is the JSON body of /inner/push and of POST /plex/v1/push
+// (pack.PushRequest; the original /logic/send/msg body is a subset).
+type PushRequest = pack.PushRequest
 
-// Target returns the request's target.
-func (r *PushRequest) Target() Target {
+func targetOf(r *PushRequest) Target {
 	return Target{UID: r.UID, UIDs: r.UIDs, Room: r.Room, All: r.All}
 }
 
-func (r *PushRequest) options() pushOptions {
+func optionsOf(r *PushRequest) pushOptions {
 	return pushOptions{persist: r.Persist, ttl: time.Duration(r.TTLMS) * time.Millisecond}
 }
 
-func (r *PushRequest) message() pack.Message {
+func messageOf(r *PushRequest) pack.Message {
 	return pack.Message{URI: r.URI, Body: []byte(r.Body), Meta: r.Meta}
 }
 
@@ -47,27 +34,26 @@ func (srv *Server) handleInner(s *Session, b *batch, m *pack.Message) bool {
 		// The original fire-and-forget form: no reply, so a bad request
 		// can only be logged and counted (use /inner/push to get outcomes).
 		var req PushRequest
-		if err := json.Unmarshal(m.Body, &req); err != nil || req.UID == "" {
+		if err := pack.DecodePushRequest(m.Body, &req); err != nil || req.UID == "" {
 			srv.metrics.pushes.WithLabelValues("rejected").Inc()
 			srv.log.Warn("bad legacy push", "conn", s.id, "err", err)
 			return true
 		}
-		if _, err := srv.push(srv.baseCtx, b, User(req.UID), req.message(), pushOptions{}); err != nil {
+		if _, err := srv.push(srv.baseCtx, b, User(req.UID), messageOf(&req), pushOptions{}); err != nil {
 			srv.log.Warn("legacy push refused", "conn", s.id, "err", err)
 		}
 	case pack.URIPush:
 		var req PushRequest
-		if err := json.Unmarshal(m.Body, &req); err != nil {
+		if err := pack.DecodePushRequest(m.Body, &req); err != nil {
 			s.replyError(b, m.Seq, pack.CodeBadRequest, "push body: "+err.Error())
 			return true
 		}
-		out, err := srv.push(srv.baseCtx, b, req.Target(), req.message(), req.options())
+		out, err := srv.push(srv.baseCtx, b, targetOf(&req), messageOf(&req), optionsOf(&req))
 		if err != nil {
 			s.replyError(b, m.Seq, pushErrorCode(err), err.Error())
 			return true
 		}
-		body, _ := json.Marshal(out)
-		s.sendMsg(b, &pack.Message{Seq: m.Seq, URI: pack.URIReply, Body: body})
+		s.sendMsg(b, &pack.Message{Seq: m.Seq, URI: pack.URIReply, Body: out.appendJSON(nil)})
 	case pack.URIInnerAuth, pack.URIAuth:
 		s.replyError(b, m.Seq, pack.CodeBadRequest, "already authenticated")
 	default:

@@ -2,6 +2,8 @@ package server
 
 import (
 	"time"
+
+	"github.com/plexpush/plex/pack"
 )
 
 // Target names who a push goes to: exactly one of a user, a list of users,
@@ -69,6 +71,10 @@ type Outcome struct {
 	Offline int `json:"offline"`
 	// Seq is the push's sequence for a persistent push to one user.
 	Seq int64 `json:"seq,omitempty"`
+}
+
+func (o *Outcome) appendJSON(dst []byte) []byte {
+	return pack.AppendOutcome(dst, &pack.Outcome{Delivered: o.Delivered, Stored: o.Stored, Offline: o.Offline, Seq: o.Seq})
 }
 
 func (o *Outcome) add(p Outcome) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,7 +17,7 @@ import (
 // goroutine each (the generator's memory does not matter; the node's does).
 type fleet struct {
 	conns   []net.Conn
-	handler atomic.Pointer[func(i int, m *pack.Message, now int64)] // nil: count frames only
+	handler atomic.Pointer[func(i int, body []byte, now int64)] // nil: count frames only
 	got     atomic.Int64
 	wg      sync.WaitGroup
 }
@@ -101,7 +102,6 @@ func (f *fleet) dial(ctx context.Context, c config, addr string, i int) error {
 func (f *fleet) read(nc net.Conn, i int) {
 	buf := make([]byte, 4096)
 	dec := pack.NewDecoder(pack.BigEndian, 1<<20)
-	var m pack.Message
 	for {
 		n, err := nc.Read(buf)
 		if n > 0 {
@@ -117,8 +117,8 @@ func (f *fleet) read(nc net.Conn, i int) {
 				if !ok {
 					break
 				}
-				if h != nil && pack.JSON.Decode(body, &m) == nil {
-					(*h)(i, &m, now)
+				if h != nil {
+					(*h)(i, body, now)
 				}
 				count++
 			}
@@ -130,7 +130,8 @@ func (f *fleet) read(nc net.Conn, i int) {
 	}
 }
 
-func (f *fleet) setHandler(h func(i int, m *pack.Message, now int64)) {
+// setHandler sets what runs for every frame (raw JSON body); nil counts only.
+func (f *fleet) setHandler(h func(i int, body []byte, now int64)) {
 	if h == nil {
 		f.handler.Store(nil)
 		return
@@ -175,27 +176,45 @@ func dialPusher(addr, secret string) (*pusher, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pusher{c: nc, w: pack.NewWriter(nc, pack.BigEndian, pack.JSON), done: make(chan struct{})}
+	// protobuf on the push hop: the push request JSON travels as raw bytes
+	// instead of an escaped JSON string (what PlexClient does too)
+	p := &pusher{c: nc, w: pack.NewWriter(nc, pack.BigEndian, pack.Protobuf), done: make(chan struct{})}
 	if err := p.w.WriteMessage(&pack.Message{URI: pack.URIInnerAuth, Body: []byte(secret)}); err != nil {
 		return nil, err
 	}
 	if err := p.w.Flush(); err != nil {
 		return nil, err
 	}
-	r := pack.NewReader(nc, pack.BigEndian, pack.JSON, 0)
+	r := pack.NewReader(nc, pack.BigEndian, pack.Protobuf, 0)
 	var m pack.Message
 	if err := r.ReadMessage(&m); err != nil || m.URI != pack.URIAuthSuccess {
 		nc.Close()
 		return nil, fmt.Errorf("inner auth: %v %s", err, m.URI)
 	}
 	go func() {
+		// count replies from the frame headers; decode only errors
 		defer close(p.done)
-		var m pack.Message
-		for r.ReadMessage(&m) == nil {
-			if m.URI == pack.URIError {
-				fmt.Println("# push error:", pack.ErrorOf(&m))
+		buf := make([]byte, 64<<10)
+		dec := pack.NewDecoder(pack.BigEndian, 1<<20)
+		for {
+			n, err := nc.Read(buf)
+			dec.Feed(buf[:n])
+			for {
+				body, ok, derr := dec.Next()
+				if derr != nil || !ok {
+					break
+				}
+				if bytes.Contains(body, []byte(pack.URIError)) {
+					var m pack.Message
+					if pack.Protobuf.Decode(body, &m) == nil && m.URI == pack.URIError {
+						fmt.Println("# push error:", pack.ErrorOf(&m))
+					}
+				}
+				p.replies.Add(1)
 			}
-			p.replies.Add(1)
+			if err != nil {
+				return
+			}
 		}
 	}()
 	return p, nil
@@ -215,6 +234,29 @@ func (p *pusher) queue(r pushReq) error {
 	defer p.mu.Unlock()
 	p.seq++
 	return p.w.WriteMessage(&pack.Message{Seq: p.seq, URI: pack.URIPush, Body: body})
+}
+
+// frames encodes pushes up front, so that a measurement times the node,
+// not the generator's JSON encoding.
+func (p *pusher) frames(reqs func(yield func(pushReq) bool)) ([]byte, error) {
+	var out []byte
+	var err error
+	for r := range reqs {
+		body, _ := json.Marshal(r)
+		p.seq++
+		if out, err = pack.AppendFrame(out, pack.BigEndian, pack.Protobuf, &pack.Message{Seq: p.seq, URI: pack.URIPush, Body: body}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// writeRaw writes pre-encoded frames.
+func (p *pusher) writeRaw(b []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := p.c.Write(b)
+	return err
 }
 
 func (p *pusher) flush() error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -10,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/plexpush/plex/pack"
 )
 
 // body returns a push body of the configured size starting with a send
@@ -24,12 +23,20 @@ func body(size int, sent int64) string {
 	return s
 }
 
-func sentAt(b []byte) int64 {
-	end := 0
-	for end < len(b) && b[end] != '.' {
-		end++
+// sentAt reads the send timestamp from a raw JSON push frame body
+// ({"uri":"…","body":"<ns>.xxx"}) without decoding the whole message.
+func sentAt(frame []byte) int64 {
+	i := bytes.Index(frame, []byte(`"body":"`))
+	if i < 0 {
+		return 0
 	}
-	n, _ := strconv.ParseInt(string(b[:end]), 10, 64)
+	var n int64
+	for _, c := range frame[i+8:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
+	}
 	return n
 }
 
@@ -66,7 +73,7 @@ func measureBroadcast(ctx context.Context, c config, n *node, f *fleet, p *pushe
 	var all []time.Duration
 	for run := 1; run <= c.runs; run++ {
 		arrive := make([]int64, len(f.conns))
-		f.setHandler(func(i int, m *pack.Message, now int64) { arrive[i] = now })
+		f.setHandler(func(i int, _ []byte, now int64) { arrive[i] = now })
 		f.got.Store(0)
 		ws := n.writeStats()
 		runtime.GC()
@@ -135,30 +142,39 @@ func measureUnicast(ctx context.Context, c config, n *node, f *fleet, p *pusher,
 	for run := 1; run <= c.runs; run++ {
 		var mu sync.Mutex
 		var lat []time.Duration
-		f.setHandler(func(i int, m *pack.Message, now int64) {
-			d := time.Duration(now - sentAt(m.Body))
+		f.setHandler(func(i int, frame []byte, now int64) {
+			d := time.Duration(now - sentAt(frame))
 			mu.Lock()
 			lat = append(lat, d)
 			mu.Unlock()
 		})
 		f.got.Store(0)
 		ws := n.writeStats()
-		start := time.Now()
+		// pre-encode (timestamp = the planned start) in chunks of 1000 users,
+		// written back to back like a busy pipelined PlexClient
+		start := time.Now().Add(50 * time.Millisecond)
 		b := body(c.bodySize, start.UnixNano())
-		for i := range f.conns {
-			for range perUser {
-				if err := p.queue(pushReq{UID: uid(i), URI: "/uni", Body: b}); err != nil {
-					return err
+		var chunks [][]byte
+		for lo := 0; lo < len(f.conns); lo += 1000 {
+			chunk, err := p.frames(func(yield func(pushReq) bool) {
+				for i := lo; i < min(lo+1000, len(f.conns)); i++ {
+					for range perUser {
+						if !yield(pushReq{UID: uid(i), URI: "/uni", Body: b}) {
+							return
+						}
+					}
 				}
+			})
+			if err != nil {
+				return err
 			}
-			if (i+1)%1000 == 0 { // pipelined in batches, like a busy PlexClient
-				if err := p.flush(); err != nil {
-					return err
-				}
-			}
+			chunks = append(chunks, chunk)
 		}
-		if err := p.flush(); err != nil {
-			return err
+		time.Sleep(time.Until(start))
+		for _, chunk := range chunks {
+			if err := p.writeRaw(chunk); err != nil {
+				return err
+			}
 		}
 		want := int64(len(f.conns) * perUser)
 		if err := f.waitGot(ctx, want, c.timeout); err != nil {
@@ -183,8 +199,8 @@ func measureLatency(ctx context.Context, c config, f *fleet, p *pusher) error {
 	for run := 1; run <= c.runs; run++ {
 		var mu sync.Mutex
 		var lat []time.Duration
-		f.setHandler(func(i int, m *pack.Message, now int64) {
-			d := time.Duration(now - sentAt(m.Body))
+		f.setHandler(func(i int, frame []byte, now int64) {
+			d := time.Duration(now - sentAt(frame))
 			mu.Lock()
 			lat = append(lat, d)
 			mu.Unlock()
