@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"math"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -145,8 +146,11 @@ func (s *MemoryStore) Ack(_ context.Context, uid, device string, seq int64) erro
 	if l.cursors == nil {
 		l.cursors = make(map[string]int64, 1)
 	}
-	if seq > l.next {
-		seq = l.next // never ack what was not stored yet
+	if seq > l.next && seq < math.MaxInt64/2 {
+		// The device holds seqs this store never issued: the node lost its
+		// memory (restart). Continue above them, or the app would take new
+		// pushes for duplicates and drop them.
+		l.next = seq
 	}
 	if cur, known := l.cursors[device]; known && seq <= cur {
 		return nil

@@ -361,3 +361,14 @@ func TestShutdownTellsEveryoneToReconnect(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, srv.Serve(listen(t)), server.ErrServerClosed)
 }
+
+func TestSeqContinuesAboveResumeAfterStoreLoss(t *testing.T) {
+	// A node restarted with the memory store forgot its seqs; an app that
+	// resumes from 3 must still get new pushes (seq 4, not 1 again).
+	n := startNode(t, server.Config{})
+	a := app(t, n.addr, "alice", map[string]string{pack.MetaAcks: "1", pack.MetaResume: "3"})
+	out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/m"}, server.Persist(0))
+	require.NoError(t, err)
+	require.Equal(t, int64(4), out.Seq)
+	require.Equal(t, int64(4), a.recv().Seq)
+}

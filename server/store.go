@@ -25,7 +25,9 @@ type Store interface {
 	After(ctx context.Context, uid string, after int64, limit int) ([]pack.Message, error)
 	// Ack records that uid's device holds everything up to seq. The first
 	// Ack of a device (even with seq 0) registers it, so messages it has not
-	// acked are kept for it.
+	// acked are kept for it. An Ack above the last seq the store issued for
+	// uid (the store lost state, e.g. a memory store after a restart) raises
+	// the next seq above it, so new pushes are never mistaken for duplicates.
 	Ack(ctx context.Context, uid, device string, seq int64) error
 	// Cursor returns the seq the device acked last (0 if none).
 	Cursor(ctx context.Context, uid, device string) (int64, error)
