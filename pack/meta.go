@@ -21,6 +21,13 @@ const (
 	MetaReason = "reason"
 	// MetaPersist: on a push to an app, "1" when it was stored and must be acked.
 	MetaPersist = "persist"
+	// MetaApp: on URIAuth, the app (tenant) the client belongs to; absent
+	// means the node's default app.
+	MetaApp = "app"
+	// MetaFrom: on a URIMessage delivery, the sender's uid, set by the node.
+	MetaFrom = "from"
+	// MetaConversation: on URIMessage, an opaque conversation id passed through.
+	MetaConversation = "conversation"
 )
 
 // ProtocolVersion is the version this package implements.

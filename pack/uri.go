@@ -38,6 +38,11 @@ const (
 	// URIReply: node → peer, the successful outcome of a request; seq repeats
 	// the request's, body = JSON outcome.
 	URIReply = "/reply"
+	// URIMessage: user-to-user messaging. App → node: body = JSON
+	// {"to","body","conversation"}, seq = request id, answered with URIReply
+	// or URIError. Node → app: the delivered message, meta "from" (set by
+	// the node, never by the sender), "id", "ts", "conversation".
+	URIMessage = "/message"
 )
 
 // PushOnly reports whether uri may only be sent by authenticated push
@@ -51,7 +56,7 @@ func PushOnly(uri string) bool {
 func Reserved(uri string) bool {
 	switch uri {
 	case URIAuth, URIAuthSuccess, URIAuthFailed, URIHeartbeat, URIAck, URIError,
-		URIDisconnect, URIRoomJoin, URIRoomLeave, URIReply:
+		URIDisconnect, URIRoomJoin, URIRoomLeave, URIReply, URIMessage:
 		return true
 	}
 	return PushOnly(uri)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 // tunes itself from (docs/protocol.md §Handshake).
 type AuthInfo struct {
 	UID         string `json:"uid,omitempty"`
+	App         string `json:"app,omitempty"`
 	Conn        string `json:"conn"`
 	Node        string `json:"node"`
 	HeartbeatMS int64  `json:"heartbeat_ms"`
@@ -31,6 +31,13 @@ func (s *Session) startAuth(m *pack.Message) {
 		s.closeFrame(pack.URIAuthFailed, pack.CodeUnsupportedVersion, "protocol version "+v+" is not served")
 		return
 	}
+	app := s.srv.app(m.Get(pack.MetaApp))
+	if app == nil {
+		s.srv.metrics.auths.WithLabelValues("failed").Inc()
+		s.closeFrame(pack.URIAuthFailed, pack.CodeAuthFailed, "unknown app")
+		return
+	}
+	s.app = app
 	s.state.Store(stateAuthing)
 	l := login{device: m.Get(pack.MetaDevice), acks: m.Get(pack.MetaAcks) == "1"}
 	if r := m.Get(pack.MetaResume); r != "" {
@@ -39,7 +46,7 @@ func (s *Session) startAuth(m *pack.Message) {
 		}
 	}
 	token := plog.Secret(m.Body)
-	if la, ok := s.srv.cfg.Authenticator.(LocalAuthenticator); ok && la.Local() {
+	if la, ok := app.Authenticator.(LocalAuthenticator); ok && la.Local() {
 		// no I/O: authenticate right here on the read path; the caller's
 		// drain loop goes on with the frames behind the auth frame
 		uid, err := s.srv.authenticate(s, token)
@@ -88,7 +95,7 @@ func (s *Session) finishAuth(uid string, err error, l login) bool {
 		s.closeFrame(pack.URIAuthFailed, code, reason)
 		return false
 	}
-	s.uid, s.device, s.acks = uid, l.device, l.acks
+	s.uid, s.device, s.acks = scope(s.app, uid), l.device, l.acks
 	s.dec.SetLimit(s.srv.cfg.MaxFrame)
 	s.state.Store(stateApp)
 	s.srv.metrics.auths.WithLabelValues("ok").Inc()
@@ -101,7 +108,7 @@ func (s *Session) finishAuth(uid string, err error, l login) bool {
 }
 
 func (srv *Server) authenticate(s *Session, token plog.Secret) (string, error) {
-	a := srv.cfg.Authenticator
+	a := s.app.Authenticator
 	if a == nil {
 		return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "no authenticator configured"}
 	}
@@ -116,14 +123,14 @@ func (srv *Server) authenticate(s *Session, token plog.Secret) (string, error) {
 
 // innerAuth checks a push client's secret in constant time.
 func (s *Session) innerAuth(b *batch, m *pack.Message) bool {
-	secret := s.srv.cfg.InnerSecret
-	if secret == "" || !s.srv.innerAllowed(s) ||
-		subtle.ConstantTimeCompare([]byte(secret), m.Body) != 1 {
+	app, ok := s.srv.appBySecret(m.Body)
+	if !ok || !s.srv.innerAllowed(s) {
 		s.srv.metrics.auths.WithLabelValues("inner_failed").Inc()
 		s.srv.log.Warn("push client auth failed", "conn", s.id, "remote", s.tr.RemoteAddr())
 		s.closeFrame(pack.URIAuthFailed, pack.CodeAuthFailed, "invalid inner secret")
 		return false
 	}
+	s.app = app
 	s.dec.SetLimit(s.srv.cfg.MaxFrame)
 	s.state.Store(stateInner)
 	s.srv.metrics.auths.WithLabelValues("inner_ok").Inc()
@@ -133,7 +140,8 @@ func (s *Session) innerAuth(b *batch, m *pack.Message) bool {
 
 func (srv *Server) authSuccess(s *Session) *pack.Message {
 	info := AuthInfo{
-		UID:         s.uid,
+		UID:         s.UID(),
+		App:         s.App(),
 		Conn:        strconv.FormatUint(s.id, 10),
 		Node:        srv.nodeID,
 		HeartbeatMS: srv.cfg.HeartbeatInterval.Milliseconds(),

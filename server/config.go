@@ -130,6 +130,23 @@ type Config struct {
 	// RoomAuthorizer decides whether an app may join or leave a room itself
 	// (/room/join, /room/leave). Nil: apps may not; rooms are server-managed.
 	RoomAuthorizer func(s *Session, room string, join bool) bool
+	// MessagePolicy decides whether user from may message user to in the
+	// default app (/message). Nil: user-to-user messaging is off (4003).
+	MessagePolicy func(from, to string) bool
+	// Apps are products served beside the default one (see App). SetApps
+	// replaces them at run time.
+	Apps []App
+	// PushRate and PushBurst limit the default app's pushes per second
+	// (4029 over it). Zero: unlimited.
+	PushRate  float64
+	PushBurst int
+	// ConnFrameRate and ConnByteRate limit what one connection may send
+	// (frames/s and bytes/s, with a burst of one second's worth). A frame
+	// over the limit is answered with /error 4029 and not processed; the
+	// connection stays. Zero: unlimited.
+	ConnFrameRate float64
+	ConnByteRate  float64
+
 	// OnUndelivered is called when a push to a user found no connection
 	// anywhere it could see (e.g. to send a vendor push through APNs/FCM).
 	// persisted says whether the message waits in the Store.

@@ -52,11 +52,21 @@ func (srv *Server) push(ctx context.Context, b *batch, to Target, m pack.Message
 	if o.ttl <= 0 {
 		o.ttl = srv.cfg.PersistTTL
 	}
+	app := srv.app(to.App)
+	if app == nil {
+		srv.metrics.pushes.WithLabelValues("rejected").Inc()
+		return Outcome{}, ErrUnknownApp
+	}
+	if !o.local && !app.allowPush() {
+		srv.metrics.rateLimited.WithLabelValues("app_pushes").Inc()
+		srv.metrics.pushes.WithLabelValues("rate_limited").Inc()
+		return Outcome{}, ErrRateLimited
+	}
 	var out Outcome
 	var err error
 	switch {
 	case to.UID != "":
-		out, err = srv.deliverUser(ctx, b, to.UID, &m, o, nil)
+		out, err = srv.deliverUser(ctx, b, scope(app, to.UID), &m, o, nil)
 	case len(to.UIDs) > 0:
 		var sh *pack.Shared
 		if !o.persist {
@@ -64,7 +74,7 @@ func (srv *Server) push(ctx context.Context, b *batch, to Target, m pack.Message
 		}
 		for _, uid := range to.UIDs {
 			var r Outcome
-			if r, err = srv.deliverUser(ctx, b, uid, &m, o, sh); err != nil {
+			if r, err = srv.deliverUser(ctx, b, scope(app, uid), &m, o, sh); err != nil {
 				break
 			}
 			out.add(r)
@@ -72,12 +82,12 @@ func (srv *Server) push(ctx context.Context, b *batch, to Target, m pack.Message
 		out.Seq = 0
 	case to.Room != "":
 		sh := pack.NewShared(srv.cfg.ByteOrder, m)
-		for _, uid := range srv.hub.members(to.Room) {
+		for _, uid := range srv.hub.members(scope(app, to.Room)) { // member keys are scoped
 			r, _ := srv.deliverUser(ctx, b, uid, &m, o, sh)
 			out.add(r)
 		}
 	case to.All:
-		out = srv.broadcast(b, &m)
+		out = srv.broadcast(b, app, &m)
 	}
 	if err != nil {
 		srv.metrics.pushes.WithLabelValues("failed").Inc()
@@ -110,7 +120,9 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 			msg.Meta[k] = v
 		}
 		msg.Meta[pack.MetaPersist] = "1"
-		msg.Meta[pack.MetaID] = srv.nodeID + "-" + strconv.FormatUint(srv.msgIDs.Add(1), 36)
+		if msg.Meta[pack.MetaID] == "" {
+			msg.Meta[pack.MetaID] = srv.newMessageID()
+		}
 		msg.Meta[pack.MetaTime] = strconv.FormatInt(time.Now().UnixMilli(), 10)
 		seq, err := srv.store.Append(ctx, uid, &msg, o.ttl)
 		if err != nil {
@@ -150,12 +162,17 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 	return out, nil
 }
 
-// broadcast queues m on every connection; the frame is encoded once per codec.
-func (srv *Server) broadcast(b *batch, m *pack.Message) Outcome {
+func (srv *Server) newMessageID() string {
+	return srv.nodeID + "-" + strconv.FormatUint(srv.msgIDs.Add(1), 36)
+}
+
+// broadcast queues m on every connection of app; the frame is encoded once
+// per codec.
+func (srv *Server) broadcast(b *batch, app *appState, m *pack.Message) Outcome {
 	sh := pack.NewShared(srv.cfg.ByteOrder, *m)
 	var out Outcome
 	srv.hub.each(func(s *Session) {
-		if s.state.Load() != stateApp || s.closed.Load() {
+		if s.state.Load() != stateApp || s.closed.Load() || s.app != app {
 			return
 		}
 		b.add(s, s.frame(sh))

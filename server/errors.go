@@ -17,6 +17,8 @@ var (
 	ErrNotPersistable = errors.New("server: only pushes to users can be persistent")
 	// ErrConnClosed: the session's connection is closed.
 	ErrConnClosed = errors.New("server: connection closed")
+	// ErrUnknownApp: a push named an app the node does not serve.
+	ErrUnknownApp = errors.New("server: unknown app")
 	// ErrQueueFull: the connection's write queue is over its bound (slow consumer).
 	ErrQueueFull = errors.New("server: write queue full")
 )

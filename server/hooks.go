@@ -6,6 +6,8 @@ import (
 	"github.com/plexpush/plex/pack"
 )
 
+// Hook uids are qualified: "uid" for the default app, "app/uid" for others.
+//
 // hooks runs the embedder's presence and undelivered callbacks on one
 // goroutine, in the order the events happened: never on the event loop, and
 // never in a different order than the transitions (online before offline).
@@ -67,12 +69,14 @@ func (h *hooks) close() {
 
 func (h *hooks) online(uid string) {
 	if f := h.cfg.OnOnline; f != nil {
+		uid = qualified(uid)
 		h.post(func() { f(uid) })
 	}
 }
 
 func (h *hooks) offline(uid string) {
 	if f := h.cfg.OnOffline; f != nil {
+		uid = qualified(uid)
 		h.post(func() { f(uid) })
 	}
 }
@@ -80,6 +84,7 @@ func (h *hooks) offline(uid string) {
 func (h *hooks) undelivered(uid string, m *pack.Message, persisted bool) {
 	if f := h.cfg.OnUndelivered; f != nil {
 		msg := *m
+		uid = qualified(uid)
 		h.post(func() { f(uid, &msg, persisted) })
 	}
 }

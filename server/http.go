@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -38,13 +37,13 @@ const maxPushBodyOverhead = 64 << 10
 func (srv *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /plex/v1/host", srv.handleHost)
-	mux.Handle("POST /plex/v1/push", srv.bearer(http.HandlerFunc(srv.handlePush)))
-	mux.Handle("GET /plex/v1/online", srv.bearer(http.HandlerFunc(srv.handleOnline)))
-	mux.Handle("GET /plex/v1/rooms/{room}", srv.bearer(http.HandlerFunc(srv.handleRoom)))
-	mux.Handle("POST /plex/v1/rooms/{room}/{op}", srv.bearer(http.HandlerFunc(srv.handleRoomOp)))
-	mux.Handle("GET /plex/v1/stats", srv.bearer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /plex/v1/push", srv.bearer(srv.handlePush))
+	mux.Handle("GET /plex/v1/online", srv.bearer(srv.handleOnline))
+	mux.Handle("GET /plex/v1/rooms/{room}", srv.bearer(srv.handleRoom))
+	mux.Handle("POST /plex/v1/rooms/{room}/{op}", srv.bearer(srv.handleRoomOp))
+	mux.Handle("GET /plex/v1/stats", srv.bearer(func(w http.ResponseWriter, r *http.Request, _ *appState) {
 		writeJSON(w, http.StatusOK, srv.Stats())
-	})))
+	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -69,24 +68,26 @@ func (srv *Server) handleHost(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"host": host})
 }
 
-func (srv *Server) bearer(next http.Handler) http.Handler {
+// bearer authenticates a write or presence call by its push secret; the
+// secret also says which app the call acts in.
+func (srv *Server) bearer(next func(http.ResponseWriter, *http.Request, *appState)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret := srv.cfg.InnerSecret
-		if secret == "" {
+		if srv.cfg.InnerSecret == "" && len(srv.apps.Load().byID) == 0 {
 			httpError(w, http.StatusForbidden, pack.CodeForbidden, "no inner secret configured")
 			return
 		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(secret)) != 1 {
+		app, found := srv.appBySecret([]byte(tok))
+		if !ok || !found {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="plex"`)
 			httpError(w, http.StatusUnauthorized, pack.CodeAuthFailed, "invalid inner secret")
 			return
 		}
-		next.ServeHTTP(w, r)
+		next(w, r, app)
 	})
 }
 
-func (srv *Server) handlePush(w http.ResponseWriter, r *http.Request) {
+func (srv *Server) handlePush(w http.ResponseWriter, r *http.Request, app *appState) {
 	var req PushRequest
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(srv.cfg.MaxFrame+maxPushBodyOverhead)))
 	if err != nil {
@@ -103,13 +104,16 @@ func (srv *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := srv.getBatch()
-	out, err := srv.push(r.Context(), b, targetOf(&req), messageOf(&req), optionsOf(&req))
+	out, err := srv.push(r.Context(), b, targetOf(&req).In(app.ID), messageOf(&req), optionsOf(&req))
 	srv.putBatch(b)
 	if err != nil {
 		code := pushErrorCode(err)
 		status := http.StatusBadRequest
-		if code == pack.CodeInternal {
+		switch code {
+		case pack.CodeInternal:
 			status = http.StatusServiceUnavailable
+		case pack.CodeRateLimited:
+			status = http.StatusTooManyRequests
 		}
 		httpError(w, status, code, err.Error())
 		return
@@ -117,7 +121,7 @@ func (srv *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (srv *Server) handleOnline(w http.ResponseWriter, r *http.Request) {
+func (srv *Server) handleOnline(w http.ResponseWriter, r *http.Request, app *appState) {
 	uids := r.URL.Query()["uid"]
 	if len(uids) == 0 {
 		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, "uid query parameter required")
@@ -125,16 +129,16 @@ func (srv *Server) handleOnline(w http.ResponseWriter, r *http.Request) {
 	}
 	res := make(map[string]bool, len(uids))
 	for _, uid := range uids {
-		res[uid] = srv.Online(uid)
+		res[uid] = srv.OnlineApp(app.ID, uid)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"online": res})
 }
 
-func (srv *Server) handleRoom(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"room": r.PathValue("room"), "members": srv.Members(r.PathValue("room"))})
+func (srv *Server) handleRoom(w http.ResponseWriter, r *http.Request, app *appState) {
+	writeJSON(w, http.StatusOK, map[string]any{"room": r.PathValue("room"), "members": srv.MembersApp(app.ID, r.PathValue("room"))})
 }
 
-func (srv *Server) handleRoomOp(w http.ResponseWriter, r *http.Request) {
+func (srv *Server) handleRoomOp(w http.ResponseWriter, r *http.Request, app *appState) {
 	var req struct {
 		UID string `json:"uid"`
 	}
@@ -145,9 +149,9 @@ func (srv *Server) handleRoomOp(w http.ResponseWriter, r *http.Request) {
 	room := r.PathValue("room")
 	switch r.PathValue("op") {
 	case "join":
-		srv.Join(room, req.UID)
+		srv.JoinApp(app.ID, room, req.UID)
 	case "leave":
-		srv.Leave(room, req.UID)
+		srv.LeaveApp(app.ID, room, req.UID)
 	default:
 		httpError(w, http.StatusNotFound, pack.CodeNotFound, "unknown room operation")
 		return

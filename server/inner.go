@@ -39,7 +39,7 @@ func (srv *Server) handleInner(s *Session, b *batch, m *pack.Message) bool {
 			srv.log.Warn("bad legacy push", "conn", s.id, "err", err)
 			return true
 		}
-		if _, err := srv.push(srv.baseCtx, b, User(req.UID), messageOf(&req), pushOptions{}); err != nil {
+		if _, err := srv.push(srv.baseCtx, b, User(req.UID).In(s.App()), messageOf(&req), pushOptions{}); err != nil {
 			srv.log.Warn("legacy push refused", "conn", s.id, "err", err)
 		}
 	case pack.URIPush:
@@ -48,7 +48,7 @@ func (srv *Server) handleInner(s *Session, b *batch, m *pack.Message) bool {
 			s.replyError(b, m.Seq, pack.CodeBadRequest, "push body: "+err.Error())
 			return true
 		}
-		out, err := srv.push(srv.baseCtx, b, targetOf(&req), messageOf(&req), optionsOf(&req))
+		out, err := srv.push(srv.baseCtx, b, targetOf(&req).In(s.App()), messageOf(&req), optionsOf(&req))
 		if err != nil {
 			s.replyError(b, m.Seq, pushErrorCode(err), err.Error())
 			return true
@@ -66,6 +66,10 @@ func pushErrorCode(err error) pack.Code {
 	switch err {
 	case ErrBadTarget, ErrNoURI, ErrReservedURI, ErrBodyTooLarge, ErrNotPersistable, pack.ErrInvalidUTF8:
 		return pack.CodeBadRequest
+	case ErrRateLimited:
+		return pack.CodeRateLimited
+	case ErrUnknownApp:
+		return pack.CodeNotFound
 	}
 	return pack.CodeInternal
 }
@@ -82,31 +86,65 @@ func (srv *Server) clientRoom(s *Session, b *batch, m *pack.Message) {
 		s.replyError(b, m.Seq, pack.CodeForbidden, "not allowed to change room "+strconv.Quote(room))
 	default:
 		if join {
-			srv.Join(room, s.uid)
+			srv.hub.join(scope(s.app, room), s.uid)
 		} else {
-			srv.Leave(room, s.uid)
+			srv.hub.leave(scope(s.app, room), s.uid)
 		}
 		s.sendMsg(b, &pack.Message{Seq: m.Seq, URI: pack.URIReply, Body: []byte(`{"ok":true}`)})
 	}
 }
 
-// Join adds a user to a room (server-managed membership). Membership is
-// by user: every connection of the user receives the room's pushes.
-func (srv *Server) Join(room, uid string) { srv.hub.join(room, uid) }
+// Join adds a user of the default app to a room (server-managed
+// membership). Membership is by user: every connection of the user
+// receives the room's pushes. JoinApp does the same in another app.
+func (srv *Server) Join(room, uid string) { srv.JoinApp("", room, uid) }
 
-// Leave removes a user from a room.
-func (srv *Server) Leave(room, uid string) { srv.hub.leave(room, uid) }
+// Leave removes a user of the default app from a room.
+func (srv *Server) Leave(room, uid string) { srv.LeaveApp("", room, uid) }
 
-// Members returns the room's members.
-func (srv *Server) Members(room string) []string { return srv.hub.members(room) }
+// Members returns the members of a room of the default app.
+func (srv *Server) Members(room string) []string { return srv.MembersApp("", room) }
 
-// Online reports whether uid has a connection on this node (or, with a
-// cluster Bus, on any node).
-func (srv *Server) Online(uid string) bool {
-	if srv.hub.online(uid) {
-		return true
+// Online reports whether a user of the default app has a connection on this
+// node (or, with a cluster Bus, on any node).
+func (srv *Server) Online(uid string) bool { return srv.OnlineApp("", uid) }
+
+// JoinApp adds uid to room within app.
+func (srv *Server) JoinApp(app, room, uid string) {
+	if a := srv.app(app); a != nil {
+		srv.hub.join(scope(a, room), scope(a, uid))
 	}
-	return srv.bus != nil && srv.bus.Online(uid)
+}
+
+// LeaveApp removes uid from room within app.
+func (srv *Server) LeaveApp(app, room, uid string) {
+	if a := srv.app(app); a != nil {
+		srv.hub.leave(scope(a, room), scope(a, uid))
+	}
+}
+
+// MembersApp returns the uids in room within app.
+func (srv *Server) MembersApp(app, room string) []string {
+	a := srv.app(app)
+	if a == nil {
+		return nil
+	}
+	keys := srv.hub.members(scope(a, room))
+	for i, k := range keys {
+		keys[i] = unscope(k)
+	}
+	return keys
+}
+
+// OnlineApp reports whether uid of app is connected (here, or anywhere in
+// the cluster).
+func (srv *Server) OnlineApp(app, uid string) bool {
+	a := srv.app(app)
+	if a == nil {
+		return false
+	}
+	key := scope(a, uid)
+	return srv.hub.online(key) || (srv.bus != nil && srv.bus.Online(key))
 }
 
 // Stats is a snapshot of the node's load.

@@ -94,6 +94,7 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 	s.accepted = now.UnixNano()
 	s.lastRead.Store(s.accepted)
 	s.dec = *pack.NewDecoder(srv.cfg.ByteOrder, srv.cfg.AuthMaxFrame)
+	s.limit = newConnLimit(&srv.cfg)
 	var tt *tlsTransport
 	var nb *nbio.Conn
 	if srv.cfg.TLS != nil {

@@ -33,6 +33,8 @@ type metrics struct {
 	replayed     prometheus.Counter
 	acks         prometheus.Counter
 	upstream     *prometheus.CounterVec
+	rateLimited  *prometheus.CounterVec
+	messages     *prometheus.CounterVec
 }
 
 func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
@@ -72,10 +74,12 @@ func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
 		pushes:       f.counterVec("pushes_total", "Push requests by result.", "result"),
 		pushLatency: f.histogram("push_seconds", "Time to accept and queue one push on every local connection.",
 			prometheus.ExponentialBuckets(10e-6, 4, 10)),
-		delivered: f.counter("delivered_total", "Push frames queued to connections."),
-		replayed:  f.counter("replayed_total", "Stored pushes replayed on (re)connect."),
-		acks:      f.counter("acks_total", "Acks received from apps."),
-		upstream:  f.counterVec("upstream_total", "Upstream app messages by fate.", "result"),
+		delivered:   f.counter("delivered_total", "Push frames queued to connections."),
+		replayed:    f.counter("replayed_total", "Stored pushes replayed on (re)connect."),
+		acks:        f.counter("acks_total", "Acks received from apps."),
+		upstream:    f.counterVec("upstream_total", "Upstream app messages by fate.", "result"),
+		rateLimited: f.counterVec("rate_limited_total", "Frames or pushes refused with 4029, by quota.", "quota"),
+		messages:    f.counterVec("messages_total", "User-to-user messages by result.", "result"),
 	}
 	if f.err != nil {
 		return nil, f.err

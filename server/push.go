@@ -13,7 +13,13 @@ type Target struct {
 	UIDs []string
 	Room string
 	All  bool
+	// App is the app whose users or room are addressed ("" = the default
+	// app). Push clients and HTTP callers are bound to their secret's app.
+	App string
 }
+
+// In returns t addressed within app.
+func (t Target) In(app string) Target { t.App = app; return t }
 
 // User targets every connection of one user.
 func User(uid string) Target { return Target{UID: uid} }

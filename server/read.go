@@ -67,6 +67,12 @@ func (s *Session) drain() {
 			return
 		}
 		s.srv.metrics.framesIn.Inc()
+		if s.state.Load() >= stateApp && !s.limit.allow(len(body)) {
+			s.srv.metrics.rateLimited.WithLabelValues("connection").Inc()
+			s.replyError(b, m.Seq, pack.CodeRateLimited, "connection frame or byte rate exceeded")
+			m.Meta = nil
+			continue
+		}
 		if !s.handle(b, &m) {
 			b.flush()
 			return
@@ -125,6 +131,8 @@ func (s *Session) handleApp(b *batch, m *pack.Message) bool {
 		s.srv.ack(s, m.Seq)
 	case pack.URIRoomJoin, pack.URIRoomLeave:
 		s.srv.clientRoom(s, b, m)
+	case pack.URIMessage:
+		s.srv.userMessage(s, b, m)
 	case pack.URIAuth, pack.URIInnerAuth:
 		s.replyError(b, m.Seq, pack.CodeBadRequest, "already authenticated")
 	default:

@@ -40,6 +40,9 @@ type Server struct {
 	conns   atomic.Int64 // open sockets, for MaxConnections
 	hbFrame [3][]byte    // /heartbeat per codec, encoded once
 
+	defaultApp *appState
+	apps       atomic.Pointer[appTable]
+
 	mu        sync.Mutex
 	listeners map[net.Listener]bool // value: inner-only
 	httpSrvs  []*http.Server
@@ -75,6 +78,11 @@ func New(cfg Config) (*Server, error) {
 	srv.log = srv.log.With(plog.KeyNode, srv.nodeID)
 	if srv.store == nil {
 		srv.store = NewMemoryStore(MemoryStoreConfig{})
+	}
+	srv.defaultApp = newAppState(App{Authenticator: cfg.Authenticator, PushSecret: cfg.InnerSecret,
+		MessagePolicy: cfg.MessagePolicy, PushRate: cfg.PushRate, PushBurst: cfg.PushBurst})
+	if err := srv.SetApps(cfg.Apps); err != nil {
+		return nil, err
 	}
 	var err error
 	if srv.metrics, err = newMetrics(&srv.cfg, srv); err != nil {

@@ -42,7 +42,9 @@ type Session struct {
 	inMu   sync.Mutex
 	dec    pack.Decoder
 	codec  atomic.Uint32 // pack.Codec; set once from the first frame, read by writers
-	uid    string
+	uid    string    // internal key: the uid scoped by its app (see scope)
+	app    *appState // the app it authenticated to (push clients too)
+	limit  *connLimit
 	device string
 	acks   bool
 
@@ -100,7 +102,15 @@ func (l *sessionList) all() []*Session {
 func (s *Session) ID() uint64 { return s.id }
 
 // UID returns the authenticated user id ("" for push clients).
-func (s *Session) UID() string { return s.uid }
+func (s *Session) UID() string { return unscope(s.uid) }
+
+// App returns the id of the app the connection belongs to ("" = default).
+func (s *Session) App() string {
+	if s.app == nil {
+		return ""
+	}
+	return s.app.ID
+}
 
 // Device returns the device id the app announced (meta "device"), or "".
 func (s *Session) Device() string { return s.device }

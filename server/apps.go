@@ -1,0 +1,162 @@
+package server
+
+import (
+	"crypto/subtle"
+	"errors"
+	"strings"
+
+	"golang.org/x/time/rate"
+)
+
+// App is one product served by a node beside the default one. Apps share
+// the node's sockets and nothing else: a uid is scoped by its app, so
+// pushes, rooms, presence, stored messages and push secrets of two apps
+// never meet, even for equal uids.
+//
+// The default app is configured by Config.Authenticator, Config.InnerSecret
+// and Config.MessagePolicy and needs no id anywhere: single-app deployments
+// never mention apps.
+type App struct {
+	// ID names the app; apps announce it in meta "app" on /auth/server.
+	// 1–64 bytes of [A-Za-z0-9._-]; "" is the default app and not allowed here.
+	ID string
+	// Authenticator checks this app's tokens (e.g. auth.JWT with the app's key).
+	Authenticator Authenticator
+	// PushSecret authenticates this app's push clients (/inner/auth/server)
+	// and its HTTP push API calls (Bearer). Required, and unique per node.
+	PushSecret string
+	// MessagePolicy decides whether user from may message user to
+	// (/message). Nil: user-to-user messaging is off for the app (4003).
+	MessagePolicy func(from, to string) bool
+	// PushRate limits the app's pushes per second (PushBurst at once); over
+	// it a push is refused with 4029. Zero: unlimited.
+	PushRate  float64
+	PushBurst int
+}
+
+// ErrRateLimited: an app's push quota is exhausted (code 4029).
+var ErrRateLimited = errors.New("server: push rate limit exceeded")
+
+// appState is an App as the node runs it.
+type appState struct {
+	App
+	limiter *rate.Limiter // nil: unlimited
+}
+
+// appTable is the node's immutable set of apps, swapped whole by SetApps.
+type appTable struct {
+	byID map[string]*appState
+}
+
+// keySep joins an app id and a uid (or room) into the key the hub, store
+// and bus use. It is a control character, which no authenticator accepts
+// in a uid, so keys of different apps cannot collide.
+const keySep = "\x1f"
+
+// scope returns the internal key of uid (or room) in app.
+func scope(app *appState, name string) string {
+	if app == nil || app.ID == "" {
+		return name
+	}
+	return app.ID + keySep + name
+}
+
+// qualified renders an internal key for hooks and logs: "uid" in the
+// default app, "app/uid" in another.
+func qualified(key string) string {
+	if app, name, ok := strings.Cut(key, keySep); ok {
+		return app + "/" + name
+	}
+	return key
+}
+
+// unscope returns the uid part of an internal key.
+func unscope(key string) string {
+	if _, name, ok := strings.Cut(key, keySep); ok {
+		return name
+	}
+	return key
+}
+
+func newAppState(a App) *appState {
+	st := &appState{App: a}
+	if a.PushRate > 0 {
+		st.limiter = rate.NewLimiter(rate.Limit(a.PushRate), max(1, a.PushBurst))
+	}
+	return st
+}
+
+func validAppID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// SetApps replaces the node's additional apps without downtime (plexd calls
+// it on SIGHUP). Connections of an app that is removed stay until they
+// close; new logins and pushes for it are refused.
+func (srv *Server) SetApps(apps []App) error {
+	t := &appTable{byID: make(map[string]*appState, len(apps))}
+	secrets := map[string]string{}
+	if srv.cfg.InnerSecret != "" {
+		secrets[srv.cfg.InnerSecret] = ""
+	}
+	old := srv.apps.Load()
+	for _, a := range apps {
+		switch {
+		case !validAppID(a.ID):
+			return errors.New("server: app id must be 1-64 bytes of [A-Za-z0-9._-]: " + a.ID)
+		case t.byID[a.ID] != nil:
+			return errors.New("server: duplicate app id " + a.ID)
+		case a.PushSecret == "":
+			return errors.New("server: app " + a.ID + " has no push secret")
+		}
+		if other, dup := secrets[a.PushSecret]; dup {
+			return errors.New("server: apps " + a.ID + " and " + other + " share a push secret")
+		}
+		secrets[a.PushSecret] = a.ID
+		st := newAppState(a)
+		if old != nil {
+			if prev := old.byID[a.ID]; prev != nil && prev.limiter != nil && st.limiter != nil &&
+				prev.PushRate == a.PushRate && prev.PushBurst == a.PushBurst {
+				st.limiter = prev.limiter // keep the bucket's state across reloads
+			}
+		}
+		t.byID[a.ID] = st
+	}
+	srv.apps.Store(t)
+	return nil
+}
+
+// app returns the app with id ("" = default), or nil if unknown.
+func (srv *Server) app(id string) *appState {
+	if id == "" {
+		return srv.defaultApp
+	}
+	return srv.apps.Load().byID[id]
+}
+
+// appBySecret finds the app whose push secret is secret, comparing every
+// candidate in constant time. ok is false when none matches.
+func (srv *Server) appBySecret(secret []byte) (*appState, bool) {
+	var found *appState
+	if s := srv.cfg.InnerSecret; s != "" && subtle.ConstantTimeCompare([]byte(s), secret) == 1 {
+		found = srv.defaultApp
+	}
+	for _, a := range srv.apps.Load().byID {
+		if subtle.ConstantTimeCompare([]byte(a.PushSecret), secret) == 1 {
+			found = a
+		}
+	}
+	return found, found != nil
+}
+
+// allowPush takes one push from the app's quota.
+func (a *appState) allowPush() bool { return a == nil || a.limiter == nil || a.limiter.Allow() }

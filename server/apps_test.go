@@ -1,0 +1,201 @@
+package server_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/auth"
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+func appAuth(app string) map[string]string { return map[string]string{pack.MetaApp: app} }
+
+func jwtFor(t *testing.T, key []byte, sub string) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": sub, "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString(key)
+	require.NoError(t, err)
+	return tok
+}
+
+func twoApps(t *testing.T) (*node, []byte, []byte) {
+	t.Helper()
+	keyA, keyB := []byte("app-a-signing-key-0123456789abcdef"), []byte("app-b-signing-key-0123456789abcdef")
+	ja, err := auth.NewJWT(auth.JWTConfig{HMACSecret: keyA})
+	require.NoError(t, err)
+	jb, err := auth.NewJWT(auth.JWTConfig{HMACSecret: keyB})
+	require.NoError(t, err)
+	n := startNode(t, server.Config{Apps: []server.App{
+		{ID: "a", Authenticator: ja, PushSecret: "push-a", MessagePolicy: func(string, string) bool { return true }},
+		{ID: "b", Authenticator: jb, PushSecret: "push-b"},
+	}})
+	return n, keyA, keyB
+}
+
+func TestAppsAreIsolated(t *testing.T) {
+	n, keyA, keyB := twoApps(t)
+	a := dial(t, n.addr)
+	infoA := a.auth(jwtFor(t, keyA, "alice"), appAuth("a"))
+	require.Equal(t, "a", infoA.App)
+	require.Equal(t, "alice", infoA.UID)
+	b := dial(t, n.addr)
+	b.auth(jwtFor(t, keyB, "alice"), appAuth("b")) // same uid, other app
+	def := app(t, n.addr, "alice", nil)               // and the default app
+
+	// pushes
+	out, err := n.Push(ctx(t), server.User("alice").In("a"), pack.Message{URI: "/x", Body: []byte("for a")})
+	require.NoError(t, err)
+	require.Equal(t, 1, out.Delivered)
+	require.Equal(t, "for a", string(a.recv().Body))
+	// a push client of app b reaches only app b's alice, even naming app a
+	pb := dial(t, n.addr)
+	pb.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte("push-b")})
+	require.Equal(t, pack.URIAuthSuccess, pb.recv().URI)
+	res, cerr := pb.push(1, server.PushRequest{UID: "alice", URI: "/x", Body: "for b"})
+	require.Nil(t, cerr)
+	require.Equal(t, 1, res.Delivered)
+	require.Equal(t, "for b", string(b.recv().Body))
+	// broadcast within app a only
+	out, err = n.Push(ctx(t), server.Everyone().In("a"), pack.Message{URI: "/all"})
+	require.NoError(t, err)
+	require.Equal(t, 1, out.Delivered)
+	require.Equal(t, "/all", a.recv().URI)
+	for _, p := range []*peer{b, def} {
+		_, err := p.tryRecv(100 * time.Millisecond)
+		require.Error(t, err, "nothing crosses apps")
+	}
+	// presence and rooms
+	require.True(t, n.OnlineApp("a", "alice"))
+	n.JoinApp("a", "team", "alice")
+	require.Equal(t, []string{"alice"}, n.MembersApp("a", "team"))
+	require.Empty(t, n.MembersApp("b", "team"))
+	require.Empty(t, n.Members("team"))
+	code, body := do(t, n.Handler(), "GET", "/plex/v1/rooms/team", "push-b", "")
+	require.Equal(t, 200, code)
+	require.Empty(t, body["members"])
+	_, err = n.Push(ctx(t), server.User("x").In("nope"), pack.Message{URI: "/x"})
+	require.ErrorIs(t, err, server.ErrUnknownApp)
+}
+
+func TestAppTokenRefusedByOtherApp(t *testing.T) {
+	n, keyA, _ := twoApps(t)
+	p := dial(t, n.addr)
+	p.send(pack.Message{URI: pack.URIAuth, Body: []byte(jwtFor(t, keyA, "alice")), Meta: appAuth("b")})
+	p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
+	q := dial(t, n.addr)
+	q.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice"), Meta: appAuth("unknown")})
+	q.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
+}
+
+func TestSetAppsAtRunTime(t *testing.T) {
+	n := startNode(t, server.Config{})
+	require.Error(t, n.SetApps([]server.App{{ID: "bad id!", PushSecret: "x"}}))
+	require.Error(t, n.SetApps([]server.App{{ID: "dup", PushSecret: secret}}), "secret shared with the default app")
+	require.NoError(t, n.SetApps([]server.App{{ID: "late", Authenticator: auth.None{}, PushSecret: "late-secret"}}))
+	p := dial(t, n.addr)
+	require.Equal(t, "late", p.auth("bob", appAuth("late")).App)
+	code, _ := do(t, n.Handler(), "POST", "/plex/v1/push", "late-secret", `{"uid":"bob","uri":"/x","body":"hi"}`)
+	require.Equal(t, 200, code)
+	require.Equal(t, "hi", string(p.recv().Body))
+}
+
+func messageReq(to, body, conv string) []byte {
+	b, _ := json.Marshal(map[string]string{"to": to, "body": body, "conversation": conv})
+	return b
+}
+
+func TestUserToUserMessaging(t *testing.T) {
+	n := startNode(t, server.Config{MessagePolicy: func(from, to string) bool { return to != "boss" }})
+	alice := app(t, n.addr, "alice", nil)
+	bob := app(t, n.addr, "bob", nil)
+	// a spoofed "from" in the sender's meta is ignored
+	alice.send(pack.Message{Seq: 5, URI: pack.URIMessage, Body: messageReq("bob", "hi bob", "c1"),
+		Meta: map[string]string{pack.MetaFrom: "mallory"}})
+	got := bob.recv()
+	require.Equal(t, pack.URIMessage, got.URI)
+	require.Equal(t, "hi bob", string(got.Body))
+	require.Equal(t, "alice", got.Get(pack.MetaFrom))
+	require.Equal(t, "c1", got.Get(pack.MetaConversation))
+	require.NotEmpty(t, got.Get(pack.MetaID))
+	require.NotEmpty(t, got.Get(pack.MetaTime))
+	ack := alice.recv()
+	require.Equal(t, pack.URIReply, ack.URI)
+	require.Equal(t, int64(5), ack.Seq)
+	var r struct {
+		ID        string `json:"id"`
+		Delivered int    `json:"delivered"`
+	}
+	require.NoError(t, json.Unmarshal(ack.Body, &r))
+	require.Equal(t, got.Get(pack.MetaID), r.ID)
+	require.Equal(t, 1, r.Delivered)
+
+	// offline target: stored, delivered on reconnect
+	alice.send(pack.Message{Seq: 6, URI: pack.URIMessage, Body: messageReq("carol", "later", "")})
+	require.Equal(t, pack.URIReply, alice.recv().URI)
+	carol := app(t, n.addr, "carol", nil)
+	m := carol.recv()
+	require.Equal(t, "later", string(m.Body))
+	require.Equal(t, "alice", m.Get(pack.MetaFrom))
+
+	// policy says no; malformed request
+	alice.send(pack.Message{Seq: 7, URI: pack.URIMessage, Body: messageReq("boss", "raise?", "")})
+	e := alice.recv()
+	require.Equal(t, int64(7), e.Seq)
+	require.Equal(t, pack.CodeForbidden, pack.ErrorOf(&e).Code)
+	alice.send(pack.Message{Seq: 8, URI: pack.URIMessage, Body: []byte("not json")})
+	e = alice.recv()
+	require.Equal(t, pack.CodeBadRequest, pack.ErrorOf(&e).Code)
+}
+
+func TestMessagingOffByDefault(t *testing.T) {
+	n := startNode(t, server.Config{})
+	alice := app(t, n.addr, "alice", nil)
+	alice.send(pack.Message{Seq: 1, URI: pack.URIMessage, Body: messageReq("bob", "hi", "")})
+	e := alice.recv()
+	require.Equal(t, pack.CodeForbidden, pack.ErrorOf(&e).Code)
+}
+
+func TestConnectionQuota(t *testing.T) {
+	n := startNode(t, server.Config{ConnFrameRate: 5})
+	greedy := app(t, n.addr, "greedy", nil)
+	calm := app(t, n.addr, "calm", nil)
+	for i := range 20 {
+		greedy.send(pack.Message{Seq: int64(i + 1), URI: pack.URIHeartbeat})
+	}
+	limited := 0
+	for range 20 {
+		m := greedy.recv()
+		if m.URI == pack.URIError {
+			require.Equal(t, pack.CodeRateLimited, pack.ErrorOf(&m).Code)
+			limited++
+		}
+	}
+	require.Greater(t, limited, 0, "over the quota is refused with 4029, never silently")
+	require.Equal(t, float64(limited), metricValue(t, n, "plex_rate_limited_total", "connection"))
+	calm.send(pack.Message{URI: pack.URIHeartbeat})
+	require.Equal(t, pack.URIHeartbeat, calm.recv().URI, "other connections unaffected")
+}
+
+func TestAppPushQuota(t *testing.T) {
+	n := startNode(t, server.Config{PushRate: 1, PushBurst: 3})
+	app(t, n.addr, "alice", nil)
+	p := pusher(t, n.addr)
+	refused := 0
+	for i := range 10 {
+		_, cerr := p.push(int64(i+1), server.PushRequest{UID: "alice", URI: "/x"})
+		if cerr != nil {
+			require.Equal(t, pack.CodeRateLimited, cerr.Code)
+			refused++
+		}
+	}
+	require.GreaterOrEqual(t, refused, 6)
+	code, _ := do(t, n.Handler(), "POST", "/plex/v1/push", secret, `{"uid":"alice","uri":"/x"}`)
+	require.Equal(t, 429, code)
+	require.GreaterOrEqual(t, metricValue(t, n, "plex_rate_limited_total", "app_pushes"), float64(refused+1))
+}
