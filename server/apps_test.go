@@ -46,7 +46,7 @@ func TestAppsAreIsolated(t *testing.T) {
 	require.Equal(t, "alice", infoA.UID)
 	b := dial(t, n.addr)
 	b.auth(jwtFor(t, keyB, "alice"), appAuth("b")) // same uid, other app
-	def := app(t, n.addr, "alice", nil)               // and the default app
+	def := app(t, n.addr, "alice", nil)            // and the default app
 
 	// pushes
 	out, err := n.Push(ctx(t), server.User("alice").In("a"), pack.Message{URI: "/x", Body: []byte("for a")})

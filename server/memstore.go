@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"math"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 

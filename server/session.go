@@ -42,8 +42,8 @@ type Session struct {
 	inMu   sync.Mutex
 	dec    pack.Decoder
 	codec  atomic.Uint32 // pack.Codec; set once from the first frame, read by writers
-	uid    string    // internal key: the uid scoped by its app (see scope)
-	app    *appState // the app it authenticated to (push clients too)
+	uid    string        // internal key: the uid scoped by its app (see scope)
+	app    *appState     // the app it authenticated to (push clients too)
 	limit  *connLimit
 	device string
 	acks   bool
