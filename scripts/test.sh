@@ -27,5 +27,8 @@ go test -race -count=1 -timeout 10m ./...
 step "fuzz smoke"
 scripts/fuzz-smoke.sh
 
+step "C++ SDK (ctest, then ASan/UBSan)"
+bash sdk/cpp/ci.sh
+
 echo
 echo "all tests passed in ${SECONDS}s"
