@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -60,4 +61,30 @@ func TestTLS(t *testing.T) {
 	plain := dial(t, n.addr)
 	plain.send(pack.Message{URI: pack.URIAuth, Body: []byte("bob")})
 	plain.expectEOF()
+}
+
+func TestTLSFinalFramesArrive(t *testing.T) {
+	cert, pool := selfSigned(t)
+	srv, err := server.New(server.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Authenticator: nilAuthOK{}, InnerSecret: secret})
+	require.NoError(t, err)
+	ln := listen(t)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	dialTLS := func() *peer {
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool})
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return &peer{t: t, c: c, r: pack.NewReader(c, pack.BigEndian, pack.JSON, 0), w: pack.NewWriter(c, pack.BigEndian, pack.JSON)}
+	}
+	bad := dialTLS()
+	bad.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte("wrong")})
+	bad.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
+	good := dialTLS()
+	good.auth("alice", nil)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(sctx))
+	require.ErrorIs(t, <-done, server.ErrServerClosed)
+	good.expectClosed(pack.URIDisconnect, pack.CodeShutdown)
 }

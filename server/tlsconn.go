@@ -22,10 +22,11 @@ type tlsTransport struct {
 	maxBytes int
 	timeout  time.Duration
 
-	mu     sync.Mutex
-	queue  [][]byte
-	bytes  int
-	closed bool
+	mu      sync.Mutex
+	queue   [][]byte
+	bytes   int
+	closed  bool // no more writes accepted
+	closing bool // close once the queue is written (the last frame says why)
 	over   bool // closed because the queue overflowed
 	wake   chan struct{}
 }
@@ -73,8 +74,13 @@ func (t *tlsTransport) writeLoop(done <-chan struct{}) {
 			t.mu.Lock()
 			q := t.queue
 			t.queue, t.bytes = nil, 0
+			closing := t.closing
 			t.mu.Unlock()
 			if len(q) == 0 {
+				if closing {
+					t.c.Close()
+					return
+				}
 				break
 			}
 			_ = t.c.SetWriteDeadline(time.Now().Add(t.timeout))
@@ -89,12 +95,27 @@ func (t *tlsTransport) writeLoop(done <-chan struct{}) {
 
 func (t *tlsTransport) RemoteAddr() net.Addr { return t.c.RemoteAddr() }
 
+// tlsCloseGrace bounds how long a closing TLS connection may take to
+// write its last frames (e.g. /disconnect) before it is closed anyway.
+const tlsCloseGrace = time.Second
+
+// Close stops accepting writes and closes the connection once the queued
+// frames are written (the final /disconnect or /auth/failed must reach the
+// peer), or after tlsCloseGrace.
 func (t *tlsTransport) Close() error {
 	t.mu.Lock()
-	t.closed = true
-	t.queue = nil
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed, t.closing = true, true
 	t.mu.Unlock()
-	return t.c.Close()
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+	time.AfterFunc(tlsCloseGrace, func() { t.c.Close() })
+	return nil
 }
 
 // readTLS is a TLS connection's reader goroutine; it exits when the
@@ -122,6 +143,7 @@ func (srv *Server) readTLS(s *Session, t *tlsTransport) {
 		}
 	}
 	t.Close()
+	t.c.Close() // the reader is done: nothing more will be written that matters
 	close(done)
 	wg.Wait()
 	if t.overflowed() {
