@@ -27,8 +27,8 @@ type tlsTransport struct {
 	bytes   int
 	closed  bool // no more writes accepted
 	closing bool // close once the queue is written (the last frame says why)
-	over   bool // closed because the queue overflowed
-	wake   chan struct{}
+	over    bool // closed because the queue overflowed
+	wake    chan struct{}
 }
 
 func newTLSTransport(c *tls.Conn, maxBytes int, timeout time.Duration) *tlsTransport {
