@@ -302,9 +302,10 @@ func (c *Conn) Send(ctx context.Context, uri string, body []byte) error {
 }
 
 // Close closes the connection and stops reconnecting. Messages read but not
-// yet handed to OnMessage are dropped (persistent ones were not acked: the
-// node replays them to the next connection of this device); OnState then
-// gets StateClosed with a nil error. Close waits for every goroutine of the
+// yet handed to OnMessage are dropped, and an ack not yet written is not
+// sent: the node replays those persistent pushes to the device's next
+// connection (a Conn created with LastSeq drops the ones it had). OnState
+// then gets StateClosed with a nil error. Close waits for every goroutine of the
 // Conn, except when a callback is running (e.g. Close called from one):
 // then it returns at once and Done reports the end.
 func (c *Conn) Close() error {
@@ -379,7 +380,7 @@ func (c *Conn) loop(ctx context.Context) error {
 }
 
 // once makes attempt number n and serves the connection until it dies.
-// healthy reports whether the node sent anything after the handshake.
+// healthy reports whether it was healthy enough to reset the backoff.
 func (c *Conn) once(ctx context.Context, n int) (healthy bool, err error) {
 	var addr string
 	if c.disc != "" {
@@ -401,6 +402,7 @@ func (c *Conn) once(ctx context.Context, n int) (healthy bool, err error) {
 	c.cur.Store(l)
 	c.log.Info("online", "uid", info.UID, "node", info.Node, "conn", info.Conn, "remote", addr)
 	c.setState(StateOnline, nil) // queued before any message of this connection
+	up := time.Now()
 	l.start()
 	if !c.cfg.NoAcks {
 		l.kick() // re-ack what was delivered, so the new session's cursor catches up
@@ -414,7 +416,7 @@ func (c *Conn) once(ctx context.Context, n int) (healthy bool, err error) {
 	}
 	c.cur.Store(nil)
 	err = l.wait()
-	return l.received.Load(), err
+	return c.cfg.Backoff.healthy(l.received.Load(), time.Since(up)), err
 }
 
 // authMessage is /auth/server with this Conn's declarations.

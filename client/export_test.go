@@ -2,19 +2,21 @@ package client
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 )
 
 // Test hooks for the external tests (package client_test).
 
 // KillConnection closes the Conn's current TCP connection from the client
-// side, as a network failure would; false when it has none.
+// side, as a network failure would; false when it has no live one (it is
+// reconnecting).
 func (c *Conn) KillConnection() bool {
 	l := c.cur.Load()
-	if l == nil {
+	if l == nil || l.isDead() {
 		return false
 	}
-	_ = l.nc.Close()
+	l.kill(errors.New("connection killed by the test"))
 	return true
 }
 

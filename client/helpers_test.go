@@ -3,8 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -221,8 +219,6 @@ func (p *raw) recvSkip() pack.Message {
 	}
 }
 
-func isEOF(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
-}
-
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+func authNone() server.Authenticator { return auth.None{} }

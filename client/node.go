@@ -62,8 +62,8 @@ func (n *node) run(ctx context.Context) {
 }
 
 // once makes one connection and serves it until it dies. healthy reports
-// whether the node answered anything after the handshake (and did not
-// stall): only then does the backoff start over.
+// whether the connection was healthy (Backoff.healthy; a stall never is):
+// only then does the backoff start over.
 func (n *node) once(ctx context.Context) (healthy bool, err error) {
 	c := n.c
 	addr := n.addr
@@ -80,6 +80,7 @@ func (n *node) once(ctx context.Context) (healthy bool, err error) {
 	l := newLink(nc, r, c.wire, info, &c.stats)
 	l.maxLoad = c.cfg.MaxPending
 	l.onFrame = func(m *pack.Message) error { return n.onFrame(l, m) }
+	up := time.Now()
 	l.start()
 	n.cur.Store(l)
 	n.log.Info("connected to node", "node", info.Node, "remote", addr, "heartbeat", l.heartbeat)
@@ -101,7 +102,7 @@ func (n *node) once(ctx context.Context) (healthy bool, err error) {
 	}
 	n.cur.Store(nil)
 	err = l.wait()
-	return l.received.Load() && !errors.Is(err, errStalled), err
+	return c.cfg.Backoff.healthy(l.received.Load() && !errors.Is(err, errStalled), time.Since(up)), err
 }
 
 // onFrame handles a frame from the node (reader goroutine).
