@@ -1,0 +1,445 @@
+package plexmobile_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/auth"
+	"github.com/plexpush/plex/pack"
+	plexmobile "github.com/plexpush/plex/sdk/mobile"
+	"github.com/plexpush/plex/server"
+)
+
+func TestConnectReceiveSendClose(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, echo(server.Config{}))
+	c, r := newClient(t, n.config("alice"))
+	require.EqualValues(t, plexmobile.StateIdle, c.State())
+
+	require.NoError(t, c.Connect())
+	require.NoError(t, c.Connect(), "a second Connect does nothing")
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	require.EqualValues(t, plexmobile.StateConnected, c.State())
+
+	out := n.push("alice", "/news", "hello", false)
+	require.Equal(t, 1, out.Delivered)
+	require.Equal(t, msg{"/news", "hello", 0}, r.nextMsg(t), "a transient push has seq 0")
+
+	require.NoError(t, c.Send("/up", []byte("ping")))
+	require.Equal(t, msg{"/up", "ping", 0}, r.nextMsg(t), "the node's upstream handler echoes")
+
+	require.NoError(t, c.Close())
+	require.Equal(t, stateEv{plexmobile.StateClosed, 0, ""}, r.nextState(t))
+	require.EqualValues(t, plexmobile.StateClosed, c.State())
+	require.NoError(t, c.Close(), "Close twice")
+	err := c.Send("/up", nil)
+	require.ErrorContains(t, err, "plexmobile: client closed")
+	require.ErrorContains(t, c.Connect(), "plexmobile: client closed")
+	r.noState(t, 100*time.Millisecond)
+}
+
+func TestAuthFailedStopsForGood(t *testing.T) {
+	leakCheck(t)
+	var attempts atomic.Int32
+	n := startNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
+		func(ctx context.Context, token string, remote net.Addr) (string, error) {
+			attempts.Add(1)
+			return auth.None{}.Authenticate(ctx, token, remote)
+		})})
+	c, r := newClient(t, n.config("bad token!"))
+	require.NoError(t, c.Connect())
+	r.expectStates(t, plexmobile.StateConnecting)
+	s := r.nextState(t)
+	require.EqualValues(t, plexmobile.StateAuthFailed, s.state, "%v", s)
+	require.EqualValues(t, pack.CodeAuthFailed, s.code)
+	require.NotEmpty(t, s.reason)
+	require.EqualValues(t, plexmobile.StateAuthFailed, c.State())
+
+	r.noState(t, 500*time.Millisecond) // backoff is 20–200 ms: a retry would show
+	require.EqualValues(t, 1, attempts.Load(), "refused credentials are not retried")
+	err := c.Connect()
+	require.ErrorContains(t, err, "plexmobile: client closed")
+	require.ErrorContains(t, err, "4001")
+	require.ErrorContains(t, c.Send("/up", nil), "plexmobile: client closed")
+	require.NoError(t, c.Close())
+	r.noState(t, 100*time.Millisecond) // AuthFailed was the last event
+}
+
+// The node goes away and comes back on the same address with its store:
+// the Client reports the loss with the node's code, reconnects by itself,
+// and resumes: what it acked is not delivered again, new pushes arrive.
+func TestReconnectAndResume(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	c, r := newClient(t, n.config("alice"))
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+
+	for i, body := range []string{"p1", "p2", "p3"} {
+		out := n.push("alice", "/p", body, true)
+		require.EqualValues(t, i+1, out.Seq)
+	}
+	for i, body := range []string{"p1", "p2", "p3"} {
+		require.Equal(t, msg{"/p", body, int64(i + 1)}, r.nextMsg(t))
+	}
+	require.Eventually(t, func() bool { return c.LastSeq() == 3 }, waitFor, 5*time.Millisecond)
+	require.Eventually(t, func() bool { // the cumulative ack reached the node
+		cur, err := n.store.Cursor(context.Background(), "alice", "d1")
+		return err == nil && cur == 3
+	}, waitFor, 5*time.Millisecond)
+
+	n.restart()
+	s := r.nextState(t)
+	require.Equal(t, int64(plexmobile.StateDisconnected), s.state, "%v", s)
+	require.EqualValues(t, pack.CodeShutdown, s.code, "%v", s)
+	s = r.nextState(t)
+	require.EqualValues(t, plexmobile.StateReconnecting, s.state, "%v", s)
+	require.Contains(t, s.reason, "reconnecting in")
+	r.waitState(t, plexmobile.StateConnected)
+
+	n.push("alice", "/p", "p4", true)
+	n.push("alice", "/p", "p5", true)
+	require.Equal(t, msg{"/p", "p4", 4}, r.nextMsg(t))
+	require.Equal(t, msg{"/p", "p5", 5}, r.nextMsg(t))
+	r.noMsg(t, 200*time.Millisecond)
+	require.Eventually(t, func() bool { return c.LastSeq() == 5 }, waitFor, 5*time.Millisecond)
+}
+
+// LastSeq from an earlier run: nothing at or below it is delivered again,
+// even to a device whose cursor on the node is behind.
+func TestLastSeqFromAnEarlierRun(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	for _, b := range []string{"old1", "old2", "new3"} {
+		n.push("alice", "/p", b, true)
+	}
+	cfg := n.config("alice")
+	cfg.LastSeq = 2
+	c, r := newClient(t, cfg)
+	require.EqualValues(t, 2, c.LastSeq())
+	require.NoError(t, c.Connect())
+	require.Equal(t, msg{"/p", "new3", 3}, r.nextMsg(t))
+	r.noMsg(t, 200*time.Millisecond)
+}
+
+func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	cfg := n.config("alice")
+	cfg.BackgroundPolicy = plexmobile.BackgroundDisconnect
+	c, r := newClient(t, cfg)
+	require.NoError(t, c.Connect())
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	n.push("alice", "/p", "fg", true)
+	require.Equal(t, msg{"/p", "fg", 1}, r.nextMsg(t))
+
+	require.NoError(t, c.EnterBackground())
+	require.NoError(t, c.EnterBackground(), "twice is harmless")
+	r.expectStates(t, plexmobile.StateSuspended)
+	require.EqualValues(t, plexmobile.StateSuspended, c.State())
+	require.ErrorContains(t, c.Send("/up", nil), "plexmobile: not connected")
+	require.Eventually(t, func() bool { // the connection is really gone
+		return n.push("alice", "/p", "probe", false).Offline == 1
+	}, waitFor, 10*time.Millisecond)
+	out := n.push("alice", "/p", "while away", true)
+	require.Equal(t, 0, out.Delivered)
+	require.Equal(t, 1, out.Stored)
+
+	require.NoError(t, c.EnterForeground())
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	m := r.nextMsg(t)
+	require.Equal(t, "while away", m.body, "stored while suspended, delivered on resume")
+	require.Greater(t, m.seq, int64(1))
+	r.noMsg(t, 200*time.Millisecond) // "fg" is not delivered again
+}
+
+func TestBackgroundKeepChangesNothing(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	c, r := newClient(t, n.config("alice"))
+	require.NoError(t, c.Connect())
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	require.NoError(t, c.EnterBackground())
+	n.push("alice", "/p", "bg", false)
+	require.Equal(t, "bg", r.nextMsg(t).body)
+	require.NoError(t, c.EnterForeground())
+	r.noState(t, 200*time.Millisecond)
+}
+
+// Connect while in background with BackgroundDisconnect starts nothing
+// until EnterForeground.
+func TestConnectInBackground(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	cfg := n.config("alice")
+	cfg.BackgroundPolicy = plexmobile.BackgroundDisconnect
+	c, r := newClient(t, cfg)
+	require.NoError(t, c.EnterBackground())
+	require.NoError(t, c.Connect())
+	r.expectStates(t, plexmobile.StateSuspended)
+	r.noState(t, 100*time.Millisecond)
+	require.NoError(t, c.EnterForeground())
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+}
+
+// A Client waiting out a long backoff dials at once when the app comes to
+// the foreground.
+func TestForegroundSkipsBackoff(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	cfg := n.config("alice")
+	cfg.BackoffMinMs, cfg.BackoffMaxMs = 60000, 60000
+	c, r := newClient(t, cfg)
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+	n.restart()
+	r.waitState(t, plexmobile.StateReconnecting) // now waiting 30–60 s
+	start := time.Now()
+	require.NoError(t, c.EnterForeground())
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	require.Less(t, time.Since(start), 15*time.Second)
+	n.push("alice", "/p", "back", false)
+	require.Equal(t, "back", r.nextMsg(t).body)
+}
+
+func TestSendErrors(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	cfg := n.config("alice")
+	cfg.SendTimeoutMs = 300
+	c, r := newClient(t, cfg)
+	require.ErrorContains(t, c.Send("/up", nil), "plexmobile: not connected")
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+	for _, uri := range []string{"", "/heartbeat", "/inner/push", "/auth/server"} {
+		require.ErrorContains(t, c.Send(uri, nil), "plexmobile: send failed", "uri %q", uri)
+	}
+	require.ErrorContains(t, c.Send("/up", []byte{0xff, 0xfe}), "plexmobile: send failed", "JSON needs UTF-8")
+
+	n.stop()
+	r.waitState(t, plexmobile.StateReconnecting)
+	start := time.Now()
+	err := c.Send("/up", []byte("x"))
+	require.ErrorContains(t, err, "plexmobile: send failed")
+	require.ErrorContains(t, err, "deadline")
+	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestLittleEndianProtobufBinaryBody(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, echo(server.Config{ByteOrder: pack.LittleEndian}))
+	cfg := n.config("alice")
+	cfg.LittleEndian, cfg.Codec = true, "protobuf"
+	c, r := newClient(t, cfg)
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+	bin := string([]byte{0, 0xff, 0xfe, 1})
+	require.NoError(t, c.Send("/bin", []byte(bin)))
+	require.Equal(t, msg{"/bin", bin, 0}, r.nextMsg(t))
+}
+
+func TestDiscovery(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: n.srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { hs.Close() })
+	cfg := n.config("alice")
+	cfg.Addrs, cfg.DiscoveryURL = "", "http://"+ln.Addr().String()
+	c, r := newClient(t, cfg)
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+}
+
+// A Listener that panics or fails does not break the SDK: the next
+// message still arrives, and the failure is logged.
+func TestListenerFailuresAreContained(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	c, r := newClient(t, n.config("alice"))
+	var logs lines
+	require.NoError(t, c.SetLogger(&logs))
+	r.onMsg = func(m msg) error {
+		switch m.body {
+		case "panic":
+			panic("listener bug")
+		case "fail":
+			return errors.New("java.lang.IllegalStateException: app bug")
+		}
+		return nil
+	}
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+	for _, b := range []string{"panic", "fail", "fine"} {
+		n.push("alice", "/p", b, true)
+	}
+	for _, b := range []string{"panic", "fail", "fine"} {
+		require.Equal(t, b, r.nextMsg(t).body)
+	}
+	require.Eventually(t, func() bool { return c.LastSeq() == 3 }, waitFor, 5*time.Millisecond,
+		"a failed callback still counts as delivered")
+	require.Contains(t, logs.String(), "listener panicked")
+	require.Contains(t, logs.String(), "app bug")
+}
+
+// Close from inside a callback returns at once; the final event follows.
+func TestCloseFromCallback(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	c, r := newClient(t, n.config("alice"))
+	closed := make(chan error, 1)
+	r.onMsg = func(msg) error { closed <- c.Close(); return nil }
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+	n.push("alice", "/p", "bye", false)
+	require.Equal(t, "bye", r.nextMsg(t).body)
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-time.After(waitFor):
+		t.Fatal("Close from a callback blocked")
+	}
+	require.Equal(t, stateEv{plexmobile.StateClosed, 0, ""}, r.nextState(t))
+}
+
+// Messages queued but not delivered when Close comes are not acked: the
+// device's next connection gets them.
+func TestCloseDropsUndeliveredUnacked(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	c, r := newClient(t, n.config("alice"))
+	release := make(chan struct{})
+	r.onMsg = func(m msg) error {
+		if m.seq == 1 {
+			<-release // the app is slow with the first message
+		}
+		return nil
+	}
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+	for _, b := range []string{"a", "b", "c"} {
+		n.push("alice", "/p", b, true)
+	}
+	require.Equal(t, "a", r.nextMsg(t).body)
+	closed := make(chan struct{})
+	go func() { _ = c.Close(); close(closed) }()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	<-closed
+	r.noMsg(t, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return c.LastSeq() == 1 }, waitFor, 5*time.Millisecond)
+
+	// The app persisted LastSeq: "a" reached it (though it was not acked
+	// before Close), so the next Client resumes after it.
+	cfg := n.config("alice")
+	cfg.LastSeq = c.LastSeq()
+	c2, r2 := newClient(t, cfg)
+	require.NoError(t, c2.Connect())
+	require.Equal(t, "b", r2.nextMsg(t).body)
+	require.Equal(t, "c", r2.nextMsg(t).body)
+}
+
+// Many background/foreground cycles leave no goroutine behind.
+func TestManySessionsNoLeak(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	cfg := n.config("alice")
+	cfg.BackgroundPolicy = plexmobile.BackgroundDisconnect
+	c, r := newClient(t, cfg)
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+	for i := 0; i < 20; i++ {
+		require.NoError(t, c.EnterBackground())
+		r.waitState(t, plexmobile.StateSuspended)
+		require.NoError(t, c.EnterForeground())
+		r.waitState(t, plexmobile.StateConnected)
+	}
+	n.push("alice", "/p", "still here", true)
+	require.Equal(t, "still here", r.nextMsg(t).body)
+}
+
+func TestEntryPointsRecoverPanics(t *testing.T) {
+	var c *plexmobile.Client // every method dereferences it
+	for name, f := range map[string]func() error{
+		"Connect":         c.Connect,
+		"Close":           c.Close,
+		"EnterBackground": c.EnterBackground,
+		"EnterForeground": c.EnterForeground,
+		"Send":            func() error { return c.Send("/x", nil) },
+		"SetListener":     func() error { return c.SetListener(nil) },
+		"SetLogger":       func() error { return c.SetLogger(nil) },
+	} {
+		err := f()
+		require.Error(t, err, name)
+		require.True(t, strings.HasPrefix(err.Error(), "plexmobile: internal error: panic:"), "%s: %v", name, err)
+	}
+	require.EqualValues(t, 0, c.State())
+	require.EqualValues(t, 0, c.LastSeq())
+}
+
+func TestConfigValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  *plexmobile.Config
+		want string // "" = valid
+	}{
+		{"nil", nil, "nil Config"},
+		{"no address", &plexmobile.Config{}, "set Addrs or DiscoveryURL"},
+		{"one address", &plexmobile.Config{Addrs: "127.0.0.1:9578"}, ""},
+		{"list with spaces", &plexmobile.Config{Addrs: " a:1 , b:2 ,"}, ""},
+		{"bad address", &plexmobile.Config{Addrs: "a:1,nohost"}, `"nohost" is not host:port`},
+		{"discovery", &plexmobile.Config{DiscoveryURL: "https://push.example.com"}, ""},
+		{"discovery scheme", &plexmobile.Config{DiscoveryURL: "ftp://x"}, "scheme"},
+		{"codec json", &plexmobile.Config{Addrs: "a:1", Codec: "json"}, ""},
+		{"codec protobuf", &plexmobile.Config{Addrs: "a:1", Codec: "protobuf"}, ""},
+		{"codec other", &plexmobile.Config{Addrs: "a:1", Codec: "xml"}, "Codec"},
+		{"negative ms", &plexmobile.Config{Addrs: "a:1", BackoffMinMs: -1}, "BackoffMinMs"},
+		{"negative seq", &plexmobile.Config{Addrs: "a:1", LastSeq: -1}, "LastSeq"},
+		{"policy", &plexmobile.Config{Addrs: "a:1", BackgroundPolicy: 2}, "BackgroundPolicy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := plexmobile.NewClient(tc.cfg)
+			if tc.want == "" {
+				require.NoError(t, err)
+				require.NoError(t, c.Close())
+				return
+			}
+			require.Nil(t, c)
+			require.ErrorContains(t, err, "plexmobile: invalid config")
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// The token never reaches the log.
+func TestLogsNeverShowTheToken(t *testing.T) {
+	leakCheck(t)
+	const token = "tok-4f1a9c"
+	n := startNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
+		func(_ context.Context, tok string, _ net.Addr) (string, error) {
+			if tok != token {
+				return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "bad token"}
+			}
+			return "alice", nil
+		})})
+	c, r := newClient(t, n.config(token))
+	var logs lines
+	require.NoError(t, c.SetLogger(&logs))
+	require.NoError(t, c.Connect())
+	r.waitState(t, plexmobile.StateConnected)
+	n.restart()
+	r.waitState(t, plexmobile.StateConnected)
+	require.NoError(t, c.Close())
+	require.Contains(t, logs.String(), "online")
+	require.NotContains(t, logs.String(), token)
+}

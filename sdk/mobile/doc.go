@@ -1,0 +1,68 @@
+// Package plexmobile is the plex app client for Android and iOS: a
+// gomobile-bindable facade over client.Conn. `gomobile bind` turns it into
+// an .aar (Java classes io.plexpush.plexmobile.*) and an .xcframework
+// (Objective-C classes Plexmobile*); sdk/android and sdk/ios wrap those in a
+// small Java and Swift API.
+//
+// Everything exported here uses only types gomobile can bind: string, bool,
+// int64, []byte, error, and this package's own Config, Client, Listener and
+// Logger. Integers are int64 (milliseconds for durations) so that Java sees
+// long and Objective-C int64_t. No type of package client or pack leaks into
+// the API; TestAPIIsBindable enforces both rules.
+//
+// # Lifecycle
+//
+//	cfg := &plexmobile.Config{Addrs: "push.example.com:9578", Token: token, Device: installID}
+//	c, err := plexmobile.NewClient(cfg) // validates; no I/O yet
+//	c.SetListener(l)                    // before Connect, to see every event
+//	c.Connect()                         // returns at once; OnState reports progress
+//	c.Send("/chat/typing", body)        // blocks until written (or SendTimeoutMs)
+//	c.EnterBackground() / c.EnterForeground()
+//	c.Close()                           // final; OnState(StateClosed) is the last event
+//
+// The SDK dials (fixed addresses round-robin, or GET /plex/v1/host),
+// authenticates, heartbeats at the interval the node announces, reconnects
+// with jittered exponential backoff, acks persistent pushes after
+// Listener.OnMessage returned and resumes after the last one on reconnect.
+// Persist LastSeq and pass it back as Config.LastSeq after a process
+// restart: pushes at or below it are then never delivered again.
+//
+// # Threads
+//
+// Every Listener call of one Client comes from one SDK thread (a goroutine
+// of the Client, attached to the JVM on Android; not the main thread), one
+// call at a time, in order, and never while the SDK holds a lock: a
+// callback may call any Client method, Close included. A slow callback
+// slows delivery to this app only (the node eventually drops a connection
+// that does not read, and the SDK reconnects and resumes). Logger.Log may
+// be called from any SDK thread and must return quickly.
+//
+// Client methods are safe for concurrent use from any thread. Connect,
+// EnterBackground, EnterForeground and SetListener return at once; Send
+// blocks until its frame is written; Close blocks until every goroutine of
+// the Client has exited, except when a callback is running (e.g. Close
+// called from one): it then returns at once and the SDK thread ends after
+// delivering StateClosed.
+//
+// # Errors and panics
+//
+// Errors become exceptions in Java and NSError in Objective-C. Their
+// message starts with one of:
+//
+//	plexmobile: invalid config    NewClient refused the Config (the field follows)
+//	plexmobile: client closed     after Close, or after the node closed for good (code follows)
+//	plexmobile: not connected     Send before Connect, or while suspended in background
+//	plexmobile: send failed       Send could not write (timeout, reserved URI, too large, not UTF-8)
+//	plexmobile: internal error    a recovered panic (the stack follows; please report it)
+//
+// Every exported function and method recovers a panic and returns it as an
+// error (getters return their zero value), and a panic or error in a
+// Listener or Logger callback is logged and ignored, so no Go panic ever
+// crosses into the app's runtime.
+//
+// # Stability
+//
+// The API follows the module's semantic versioning. It grows only by
+// additions (new fields, methods, constants); the committed Objective-C
+// snapshot in sdk/ios/api-snapshot makes every change visible in review.
+package plexmobile
