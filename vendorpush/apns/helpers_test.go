@@ -1,0 +1,188 @@
+package apns_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/plexpush/plex/vendorpush/apns"
+	"github.com/plexpush/plex/vendorpush/internal/h2test"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	keyID  = "ABC123DEFG"
+	teamID = "TEAM123456"
+	topic  = "com.example.chat"
+	// A device token as APNs issues them: 32 bytes in hex.
+	devToken = "5f1c2b7a9e0d4c3b8a6f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f607"
+)
+
+// newKey returns a fresh P-256 key and its .p8 PEM.
+func newKey(t testing.TB) (*ecdsa.PrivateKey, []byte) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	require.NoError(t, err)
+	return k, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Unix(1_760_000_000, 0)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// request is what the fake APNs saw.
+type request struct {
+	Proto  int
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// reply is what the fake APNs answers.
+type reply struct {
+	Status int
+	Header map[string]string
+	Body   string
+}
+
+// fakeAPNs records requests and answers with the replies of script in turn
+// (the last one repeats; none: 200).
+type fakeAPNs struct {
+	mu     sync.Mutex
+	reqs   []request
+	script []reply
+	block  chan struct{} // when set, handlers wait on it or the request's ctx
+}
+
+func (f *fakeAPNs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.reqs = append(f.reqs, request{Proto: r.ProtoMajor, Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	n := len(f.reqs)
+	rep := reply{Status: 200}
+	if len(f.script) > 0 {
+		rep = f.script[min(n, len(f.script))-1]
+	}
+	block := f.block
+	f.mu.Unlock()
+	if block != nil {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	w.Header().Set("Apns-Id", fmt.Sprintf("id-%d", n))
+	for k, v := range rep.Header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(rep.Status)
+	_, _ = io.WriteString(w, rep.Body)
+}
+
+func (f *fakeAPNs) requests() []request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]request(nil), f.reqs...)
+}
+
+// sleeps records the backoff waits instead of taking them.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleeps) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+// setup starts a fake APNs and a Client posting to it, with a fake clock
+// and recorded backoff (jitter 0: each wait is half the computed backoff).
+func setup(t *testing.T, f *fakeAPNs, mod func(*apns.Config)) (*apns.Client, *ecdsa.PrivateKey, *clock, *sleeps) {
+	t.Helper()
+	srv, hc := h2test.Server(t, f)
+	key, p8 := newKey(t)
+	clk := newClock()
+	cfg := apns.Config{
+		AuthKey:    p8,
+		KeyID:      keyID,
+		TeamID:     teamID,
+		Topic:      topic,
+		BaseURL:    srv.URL,
+		HTTPClient: hc,
+		MinBackoff: 100 * time.Millisecond,
+		MaxBackoff: 10 * time.Second,
+		Now:        clk.Now,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := apns.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	sl := &sleeps{}
+	apns.SetRetryHooks(c, sl.Sleep, func() float64 { return 0 })
+	return c, key, clk, sl
+}
+
+// newClosedURL returns the URL of a TLS server that is no longer running.
+func newClosedURL(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	u := srv.URL
+	srv.Close()
+	return u
+}
+
+// rsaPEM returns a PKCS #8 RSA key, which APNs cannot use.
+func rsaPEM(t testing.TB) []byte {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 1024) // small: only its type matters
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
