@@ -84,8 +84,8 @@ func bench(ctx context.Context, c config, modes []string) error {
 		return err
 	}
 	defer n.stop()
+	liveBase := n.liveHeap()
 	rssBase := n.rss()
-	heapBase := n.metric("go_memstats_heap_inuse_bytes")
 	fleet, connectTime, err := connectFleet(ctx, c, n.addr)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func bench(ctx context.Context, c config, modes []string) error {
 		case "connect":
 			// reported above, once per invocation
 		case "idle":
-			err = measureIdle(n, c, rssBase, heapBase)
+			err = measureIdle(n, c, rssBase, liveBase)
 		case "broadcast":
 			err = measureBroadcast(ctx, c, n, fleet, p)
 		case "burst":

@@ -57,14 +57,17 @@ func pct(d []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
 
-func measureIdle(n *node, c config, rssBase int64, heapBase float64) error {
+// measureIdle reports the node's RSS growth per connection (what the
+// operator pays) and its live heap per connection after a forced GC (what
+// the framework's own structures hold).
+func measureIdle(n *node, c config, rssBase int64, liveBase float64) error {
 	time.Sleep(2 * time.Second) // let the node's GC settle after the connect storm
 	rss := n.rss()
-	heap := n.metric("go_memstats_heap_inuse_bytes")
+	live := n.liveHeap()
 	gor := n.metric("go_goroutines")
-	fmt.Printf("idle conns=%d rss_base=%.1fMiB rss=%.1fMiB rss_per_conn=%.0fB heap_per_conn=%.0fB node_goroutines=%.0f\n",
+	fmt.Printf("idle conns=%d rss_base=%.1fMiB rss=%.1fMiB rss_per_conn=%.0fB live_heap_per_conn=%.0fB node_goroutines=%.0f\n",
 		c.conns, float64(rssBase)/(1<<20), float64(rss)/(1<<20),
-		float64(rss-rssBase)/float64(c.conns), (heap-heapBase)/float64(c.conns), gor)
+		float64(rss-rssBase)/float64(c.conns), (live-liveBase)/float64(c.conns), gor)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 // node is the plexd under test: started here, or a running one.
 type node struct {
 	addr, http string
+	pprof      string // debug address of a node started here (forces GC for live-heap readings)
 	pid        int
 	cmd        *exec.Cmd
 	dir        string
@@ -41,8 +43,12 @@ func startNode(ctx context.Context, c config) (*node, error) {
 		}
 	}
 	ready := filepath.Join(dir, "ready.json")
+	pprofAddr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-inner-secret", c.secret,
-		"-heartbeat", "10m", "-auth-timeout", "2m", "-log-level", "warn", "-ready-file", ready)
+		"-heartbeat", "10m", "-auth-timeout", "2m", "-log-level", "warn", "-ready-file", ready, "-pprof", pprofAddr)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = os.Stderr
 	cmd.Env = os.Environ()
@@ -52,7 +58,7 @@ func startNode(ctx context.Context, c config) (*node, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	n := &node{cmd: cmd, pid: cmd.Process.Pid, dir: dir}
+	n := &node{cmd: cmd, pid: cmd.Process.Pid, dir: dir, pprof: pprofAddr}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var addrs map[string]string
@@ -85,6 +91,30 @@ func (n *node) stop() {
 	if n.dir != "" {
 		os.RemoveAll(n.dir)
 	}
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// liveHeap forces a GC in the node (through its pprof endpoint) and returns
+// the bytes of live heap objects, or 0 when the node has no pprof endpoint.
+func (n *node) liveHeap() float64 {
+	if n.pprof == "" {
+		return 0
+	}
+	resp, err := http.Get("http://" + n.pprof + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return n.metric("go_memstats_heap_alloc_bytes")
 }
 
 // rss returns the node's resident set in bytes (0 if unknown).
