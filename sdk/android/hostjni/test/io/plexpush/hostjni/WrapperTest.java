@@ -1,0 +1,192 @@
+package io.plexpush.hostjni;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.plexpush.PlexClient;
+import io.plexpush.PlexException;
+import io.plexpush.PlexListener;
+import io.plexpush.plexmobile.Config;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The thin Java wrapper (sdk/android/plex: PlexClient, PlexListener) over the
+ * host-built binding, against a real plexd. A single-thread executor named
+ * "ui" stands in for Android's main thread (MainThreadExecutor is an
+ * Executor over a Handler; it needs a real Looper and is compiled here, not
+ * run).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class WrapperTest {
+    private PlexNode node;
+    private ExecutorService ui;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        node = PlexNode.start();
+        ui = Executors.newSingleThreadExecutor(r -> new Thread(r, "ui"));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        ui.shutdownNow();
+        node.close();
+    }
+
+    private Config config(String token) {
+        Config cfg = new Config();
+        cfg.setAddrs(node.addr());
+        cfg.setToken(token);
+        cfg.setDevice("phone-1");
+        cfg.setBackoffMinMs(100);
+        cfg.setBackoffMaxMs(1000);
+        return cfg;
+    }
+
+    /** Records what the wrapper calls, and on which thread. */
+    static final class Events extends PlexListener {
+        final LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
+        final List<String> threads = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void onMessage(PlexClient client, String uri, byte[] body, long seq) {
+            threads.add(Thread.currentThread().getName());
+            q.add("message " + uri + " " + new String(body, StandardCharsets.UTF_8) + " " + seq);
+            if (new String(body, StandardCharsets.UTF_8).equals("throw")) {
+                throw new IllegalStateException("app bug");
+            }
+        }
+
+        @Override
+        public void onStateChanged(PlexClient client, int state, int code, String reason) {
+            threads.add(Thread.currentThread().getName());
+            q.add("state " + state);
+        }
+
+        @Override
+        public void onConnected(PlexClient client) {
+            q.add("connected");
+        }
+
+        @Override
+        public void onAuthFailed(PlexClient client, int code, String reason) {
+            q.add("authFailed " + code);
+        }
+
+        @Override
+        public void onClosed(PlexClient client, int code, String reason) {
+            q.add("closed " + code);
+        }
+
+        String next() throws InterruptedException {
+            String s = q.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS);
+            if (s == null) {
+                throw new AssertionError("no event within " + Recorder.WAIT_SECONDS + " s");
+            }
+            return s;
+        }
+
+        void expect(String... want) throws InterruptedException {
+            for (String w : want) {
+                assertEquals(w, next());
+            }
+        }
+    }
+
+    @Test
+    void deliversOnTheExecutorInOrder() throws Exception {
+        Events ev = new Events();
+        PlexClient plex = new PlexClient(config("alice"), ev, ui);
+        plex.connect();
+        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.CONNECTED, "connected");
+        node.push("alice", "/p", "one", true);
+        node.push("alice", "/p", "throw", true); // a listener exception does not stop delivery
+        node.push("alice", "/p", "two", true);
+        ev.expect("message /p one 1", "message /p throw 2", "message /p two 3");
+        plex.send("/echo", "hi");
+        ev.expect("message /echo hi 0");
+        assertEquals(3, plex.lastSeq(), "counts what the listener returned from (or threw from)");
+        plex.close();
+        ev.expect("state " + PlexClient.CLOSED, "closed 0");
+        assertEquals(PlexClient.CLOSED, plex.state());
+        for (String t : ev.threads) {
+            assertEquals("ui", t, "every callback on the executor");
+        }
+        PlexException e = assertThrows(PlexException.class, () -> plex.send("/echo", "late"));
+        assertTrue(e.getMessage().startsWith("plexmobile: client closed"), e.getMessage());
+    }
+
+    @Test
+    void defaultsAreNoOps() throws Exception {
+        PlexListener silent = new PlexListener() {}; // overrides nothing
+        PlexClient plex = new PlexClient(config("bob"), silent);
+        plex.connect();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Recorder.WAIT_SECONDS);
+        while (plex.state() != PlexClient.CONNECTED && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(PlexClient.CONNECTED, plex.state());
+        node.push("bob", "/p", "ignored", true);
+        plex.send("/echo", "ignored too");
+        plex.close();
+        plex.close(); // idempotent
+        assertEquals(PlexClient.CLOSED, plex.state());
+    }
+
+    @Test
+    void authFailureReachesTheListener() throws Exception {
+        Events ev = new Events();
+        PlexClient plex = new PlexClient(config("bad token!"), ev, ui);
+        plex.connect();
+        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.AUTH_FAILED, "authFailed 4001");
+        assertEquals(null, ev.q.poll(1, TimeUnit.SECONDS), "nothing after the final event");
+        plex.close();
+    }
+
+    /** close() from the "main thread" while the SDK thread waits for it: no deadlock. */
+    @Test
+    void closeFromTheExecutorDoesNotDeadlock() throws Exception {
+        LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
+        PlexClient[] self = new PlexClient[1];
+        PlexListener l = new PlexListener() {
+            @Override
+            public void onMessage(PlexClient client, String uri, byte[] body, long seq) {
+                client.close();
+                q.add("closed in callback");
+            }
+
+            @Override
+            public void onClosed(PlexClient client, int code, String reason) {
+                q.add("onClosed");
+            }
+        };
+        self[0] = new PlexClient(config("dave"), l, ui);
+        self[0].connect();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Recorder.WAIT_SECONDS);
+        while (self[0].state() != PlexClient.CONNECTED && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        node.push("dave", "/p", "bye", false);
+        assertEquals("closed in callback", q.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS));
+        assertEquals("onClosed", q.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void invalidConfigThrowsPlexException() {
+        Config cfg = new Config();
+        PlexException e = assertThrows(PlexException.class, () -> new PlexClient(cfg, new PlexListener() {}));
+        assertTrue(e.getMessage().startsWith("plexmobile: invalid config"), e.getMessage());
+    }
+}

@@ -1,0 +1,308 @@
+package io.plexpush;
+
+import io.plexpush.plexmobile.Client;
+import io.plexpush.plexmobile.Config;
+import io.plexpush.plexmobile.Listener;
+import io.plexpush.plexmobile.Logger;
+import io.plexpush.plexmobile.Plexmobile;
+import java.io.Closeable;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An app's connection to plex: a thin Java API over the gomobile binding
+ * ({@link io.plexpush.plexmobile.Client}), which does the work (dial or
+ * discovery, auth, heartbeat, reconnect with backoff, acks and resume).
+ *
+ * <pre>{@code
+ * Config cfg = new Config();
+ * cfg.setAddrs("push.example.com:9578");
+ * cfg.setToken(token);
+ * cfg.setDevice(installationId);
+ * cfg.setLastSeq(prefs.getLong("plexLastSeq", 0));
+ * PlexClient plex = new PlexClient(cfg, listener, new MainThreadExecutor());
+ * plex.connect();              // returns at once; the listener reports progress
+ * ...
+ * prefs.edit().putLong("plexLastSeq", plex.lastSeq()).apply();
+ * plex.close();
+ * }</pre>
+ *
+ * <p>Lifecycle: {@link #connect} once; {@link #enterBackground} /
+ * {@link #enterForeground} from the app's lifecycle; {@link #close} once,
+ * which is final. All methods are thread-safe. {@link #send} blocks (up to
+ * {@code Config.sendTimeoutMs}): call it off the main thread.
+ *
+ * <p>With a callback executor, the SDK thread waits until the executor ran
+ * each callback, so a persistent push is acknowledged only once the app's
+ * {@code onMessage} has returned, and a busy main thread slows delivery
+ * rather than piling it up in memory. {@link #close} never waits for the
+ * executor.
+ */
+public final class PlexClient implements Closeable {
+    /** States passed to {@link PlexListener#onStateChanged} and returned by {@link #state}. */
+    public static final int IDLE = (int) Plexmobile.StateIdle;
+    public static final int CONNECTING = (int) Plexmobile.StateConnecting;
+    public static final int CONNECTED = (int) Plexmobile.StateConnected;
+    public static final int DISCONNECTED = (int) Plexmobile.StateDisconnected;
+    public static final int RECONNECTING = (int) Plexmobile.StateReconnecting;
+    public static final int SUSPENDED = (int) Plexmobile.StateSuspended;
+    public static final int AUTH_FAILED = (int) Plexmobile.StateAuthFailed;
+    public static final int CLOSED = (int) Plexmobile.StateClosed;
+
+    private static final byte[] EMPTY = new byte[0];
+
+    private final Client client;
+    private final PlexListener listener;
+    private final Executor executor; // null: call the listener on the SDK thread
+    private final Object lock = new Object();
+    private volatile boolean closing;
+    private CountDownLatch waiting; // the callback the SDK thread waits for (lock)
+    private long lastSeq; // highest persistent seq whose onMessage returned (lock)
+
+    /** A client whose listener is called on an SDK thread. */
+    public PlexClient(Config config, PlexListener listener) throws PlexException {
+        this(config, listener, null);
+    }
+
+    /**
+     * A client whose listener is called on {@code callbackExecutor} (e.g.
+     * {@link MainThreadExecutor}); null means on an SDK thread.
+     *
+     * @throws PlexException when the config is invalid ("plexmobile: invalid config: ...")
+     */
+    public PlexClient(Config config, PlexListener listener, Executor callbackExecutor) throws PlexException {
+        if (config == null || listener == null) {
+            throw new NullPointerException("config and listener are required");
+        }
+        this.listener = listener;
+        this.executor = callbackExecutor;
+        this.lastSeq = config.getLastSeq();
+        try {
+            this.client = new Client(config);
+            this.client.setListener(new Bridge(this));
+        } catch (Exception e) {
+            throw PlexException.wrap(e);
+        }
+    }
+
+    /** Starts connecting and returns at once; the listener reports progress. Does nothing when called again. */
+    public void connect() throws PlexException {
+        try {
+            client.connect();
+        } catch (Exception e) {
+            throw PlexException.wrap(e);
+        }
+    }
+
+    /**
+     * Sends an upstream message. Blocks while (re)connecting, up to the
+     * config's send timeout, and returns once the message is written. Upstream
+     * messages have no acknowledgement.
+     */
+    public void send(String uri, byte[] body) throws PlexException {
+        try {
+            client.send(uri, body);
+        } catch (Exception e) {
+            throw PlexException.wrap(e);
+        }
+    }
+
+    /** {@link #send(String, byte[])} with UTF-8 text. */
+    public void send(String uri, String text) throws PlexException {
+        send(uri, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The app went to background: disconnects under the BackgroundDisconnect policy. */
+    public void enterBackground() {
+        try {
+            client.enterBackground();
+        } catch (Exception e) {
+            // Only a recovered internal error can land here; a lifecycle hint must not crash the app.
+        }
+    }
+
+    /** The app is in the foreground again: reconnects now if suspended or waiting out a backoff. */
+    public void enterForeground() {
+        try {
+            client.enterForeground();
+        } catch (Exception e) {
+            // As in enterBackground.
+        }
+    }
+
+    /** Sends the SDK's log lines to {@code logger} (e.g. {@link LogcatLogger}); null discards them. */
+    public void setLogger(Logger logger) {
+        try {
+            client.setLogger(logger);
+        } catch (Exception e) {
+            // As in enterBackground.
+        }
+    }
+
+    /** The last state reported, one of {@link #IDLE} ... {@link #CLOSED}. */
+    public int state() {
+        return (int) client.state();
+    }
+
+    /**
+     * The highest persistent seq whose {@link PlexListener#onMessage} returned
+     * (or the config's lastSeq). Persist it and pass it as
+     * {@code Config.setLastSeq} after a process restart.
+     */
+    public long lastSeq() {
+        synchronized (lock) {
+            return lastSeq;
+        }
+    }
+
+    /**
+     * Disconnects for good; {@link PlexListener#onClosed} follows (on the
+     * executor, if any). Messages not yet delivered are not acknowledged:
+     * the node delivers them to this device's next connection. Idempotent.
+     */
+    @Override
+    public void close() {
+        closing = true;
+        synchronized (lock) {
+            if (waiting != null) {
+                waiting.countDown(); // the SDK thread stops waiting for the executor
+            }
+        }
+        try {
+            client.close();
+        } catch (Exception e) {
+            // As in enterBackground.
+        }
+    }
+
+    /**
+     * Runs a callback right here, or on the executor and waits for it. An
+     * exception the callback throws on the executor is rethrown here, so
+     * that the SDK logs it, instead of reaching the executor's thread (an
+     * uncaught exception on Android's main thread kills the app).
+     */
+    private void dispatch(Runnable callback) {
+        if (executor == null) {
+            callback.run();
+            return;
+        }
+        if (closing) { // close() must never wait for the executor
+            executor.execute(() -> {
+                try {
+                    callback.run();
+                } catch (RuntimeException e) {
+                    // Nobody is left to report it to: the client is closing.
+                }
+            });
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        RuntimeException[] failure = new RuntimeException[1];
+        synchronized (lock) {
+            waiting = done;
+        }
+        try {
+            executor.execute(() -> {
+                try {
+                    callback.run();
+                } catch (RuntimeException e) {
+                    failure[0] = e;
+                } finally {
+                    done.countDown();
+                }
+            });
+            while (!closing && !done.await(100, TimeUnit.MILLISECONDS)) {
+                // close() counts the latch down; the timeout is a safety net
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            synchronized (lock) {
+                waiting = null;
+            }
+        }
+        if (done.getCount() == 0 && failure[0] != null) {
+            throw failure[0];
+        }
+    }
+
+    private void onMessage(String uri, byte[] body, long seq) {
+        final byte[] b = body == null ? EMPTY : body; // gomobile passes an empty []byte as null
+        dispatch(() -> {
+            try {
+                listener.onMessage(this, uri, b, seq);
+            } finally { // the SDK counts a push whose callback threw as delivered too
+                if (seq > 0) {
+                    synchronized (lock) {
+                        if (seq > lastSeq) {
+                            lastSeq = seq;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    private void onState(int state, int code, String reason) {
+        final String r = reason == null ? "" : reason;
+        dispatch(() -> {
+            listener.onStateChanged(this, state, code, r);
+            if (state == CONNECTING) {
+                listener.onConnecting(this);
+            } else if (state == CONNECTED) {
+                listener.onConnected(this);
+            } else if (state == DISCONNECTED) {
+                listener.onDisconnected(this, code, r);
+            } else if (state == RECONNECTING) {
+                listener.onReconnecting(this, code, r);
+            } else if (state == SUSPENDED) {
+                listener.onSuspended(this);
+            } else if (state == AUTH_FAILED) {
+                listener.onAuthFailed(this, code, r);
+            } else if (state == CLOSED) {
+                listener.onClosed(this, code, r);
+            }
+        });
+    }
+
+    /**
+     * The binding's Listener. An exception thrown here is caught by the
+     * binding, returned to Go as an error and logged there; a Throwable that
+     * is not an Exception (an Error) is caught here too, so nothing is left
+     * pending on the SDK thread.
+     */
+    private static final class Bridge implements Listener {
+        private final PlexClient owner;
+
+        Bridge(PlexClient owner) {
+            this.owner = owner;
+        }
+
+        @Override
+        public void onMessage(String uri, byte[] body, long seq) throws Exception {
+            try {
+                owner.onMessage(uri, body, seq);
+            } catch (Error e) {
+                throw new Exception("listener failed", e);
+            }
+        }
+
+        @Override
+        public void onState(long state, long code, String reason) throws Exception {
+            try {
+                owner.onState((int) state, (int) code, reason);
+            } catch (Error e) {
+                throw new Exception("listener failed", e);
+            } finally {
+                if (state == AUTH_FAILED || state == CLOSED) {
+                    // The last event: drop the Go → Java reference, which would
+                    // otherwise keep this client alive (gomobile cannot collect
+                    // a reference cycle that crosses the language boundary).
+                    owner.client.setListener(null);
+                }
+            }
+        }
+    }
+}
