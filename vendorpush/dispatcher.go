@@ -291,13 +291,16 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 
 // Close stops at once: Hook drops pushes from now on, sends in flight are
 // cancelled, the queue is discarded. It returns when every worker has
-// exited; a second call returns ErrClosed.
+// exited. Called while Shutdown waits, it cuts Shutdown short the same way.
+// If Shutdown or Close had already been called it still cancels and waits,
+// and returns ErrClosed.
 func (d *Dispatcher) Close() error {
-	if !d.stop() {
-		return ErrClosed
-	}
+	first := d.stop()
 	d.cancel()
 	d.wg.Wait()
+	if !first {
+		return ErrClosed
+	}
 	return nil
 }
 

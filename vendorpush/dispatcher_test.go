@@ -169,6 +169,26 @@ func TestCloseCancelsAtOnce(t *testing.T) {
 	require.EqualValues(t, 1, d.Stats().Discarded)
 }
 
+func TestCloseCutsShutdownShort(t *testing.T) {
+	reg := vendorpush.NewMemoryRegistry(0)
+	require.NoError(t, reg.Add("alice", vendorpush.Device{Platform: vendorpush.FCM, Token: "t-alice-0001"}))
+	s := &recorder{fn: func(ctx context.Context, _ vendorpush.Notification) error { <-ctx.Done(); return ctx.Err() }}
+	d := start(t, reg, map[vendorpush.Platform]vendorpush.Sender{vendorpush.FCM: s}, vendorpush.Config{Concurrency: 1})
+	d.Hook("alice", chat("x"), false)
+	require.Eventually(t, func() bool { return len(s.got()) == 1 }, 5*time.Second, time.Millisecond)
+	shut := make(chan error, 1)
+	go func() { shut <- d.Shutdown(context.Background()) }() // would wait forever
+	require.Eventually(t, func() bool { d.Hook("alice", chat("late"), false); return d.Stats().Discarded > 0 },
+		5*time.Second, time.Millisecond, "Shutdown did not start")
+	require.ErrorIs(t, d.Close(), vendorpush.ErrClosed)
+	select {
+	case err := <-shut:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end Shutdown")
+	}
+}
+
 func TestSendTimeout(t *testing.T) {
 	reg := vendorpush.NewMemoryRegistry(0)
 	require.NoError(t, reg.Add("alice", vendorpush.Device{Platform: vendorpush.FCM, Token: "t-alice-0001"}))

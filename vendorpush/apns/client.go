@@ -256,6 +256,7 @@ func (c *Client) post(ctx context.Context, n *vendorpush.Notification, body []by
 	}
 	if resp.StatusCode == http.StatusOK {
 		h2.Drain(resp.Body)
+		c.log.Debug("apns: accepted", "device", vendorpush.Redact(n.Token), "apns_id", resp.Header.Get("Apns-Id"))
 		return nil
 	}
 	raw, _ := h2.ReadReply(resp.Body)

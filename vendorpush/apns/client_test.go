@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -414,3 +416,28 @@ func TestConfigErrors(t *testing.T) {
 	_, err := apns.New(ok)
 	require.NoError(t, err)
 }
+
+func TestLogsNeverHoldSecrets(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := &fakeAPNs{script: []reply{{Status: 503}, {Status: 200}}}
+	c, _, _, _ := setup(t, f, func(c *apns.Config) { c.Logger = logger })
+	require.NoError(t, c.Send(t.Context(), vendorpush.Notification{Token: devToken, Body: "x"}))
+	jwt := strings.TrimPrefix(f.requests()[0].Header.Get("Authorization"), "bearer ")
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	require.Contains(t, out, "retryable reply")
+	require.Contains(t, out, "apns: accepted")
+	require.NotContains(t, out, devToken[6:], "device token logged")
+	require.NotContains(t, out, jwt[len(jwt)-20:], "provider token logged")
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -457,3 +458,30 @@ func TestConfigErrors(t *testing.T) {
 		require.NotContains(t, err.Error(), "MII", "%s: error quotes the key", tt.name)
 	}
 }
+
+func TestLogsNeverHoldSecrets(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, f, _, _ := setup(t, func(c *fcm.Config) { c.Logger = logger })
+	f.token.gen = nil
+	f.token.setScript(tokenReply("ya29.secret-access-token", 3600))
+	f.send.setScript(reply{Status: 503}, okReply)
+	require.NoError(t, c.Send(t.Context(), vendorpush.Notification{Token: devToken, Body: "x"}))
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	require.Contains(t, out, "retryable reply")
+	require.Contains(t, out, "fcm: accepted")
+	require.NotContains(t, out, devToken[6:], "device token logged")
+	require.NotContains(t, out, "secret-access-token", "access token logged")
+	require.NotContains(t, out, "assertion")
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
