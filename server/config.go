@@ -64,6 +64,18 @@ type Config struct {
 	// use a goroutine each (see package doc).
 	TLS *tls.Config
 
+	// DisableWebSocket removes GET /plex/v1/ws from Handler. Zero: web apps
+	// connect there over WebSocket, one plex message per WebSocket message
+	// (docs/web.md); the connections ride the same event loop as TCP.
+	DisableWebSocket bool
+	// WebSocketOrigins are the browser origins allowed to open a WebSocket:
+	// a full origin ("https://app.example.com") or a host[:port] pattern
+	// matched with path.Match ("*.example.com", "localhost:*"); "*" allows
+	// every origin. Requests without an Origin header (not from a browser)
+	// are allowed. Zero: same origin only (the Origin's host:port equals
+	// the request's Host), so pages served by the node itself may connect.
+	WebSocketOrigins []string
+
 	// Authenticator checks app tokens. Nil: every app is refused (4001).
 	Authenticator Authenticator
 	// InnerSecret is the push clients' password (compared in constant time).

@@ -44,6 +44,9 @@ func (srv *Server) Handler() http.Handler {
 	mux.Handle("GET /plex/v1/stats", srv.bearer(func(w http.ResponseWriter, r *http.Request, _ *appState) {
 		writeJSON(w, http.StatusOK, srv.Stats())
 	}))
+	if !srv.cfg.DisableWebSocket {
+		mux.Handle("GET "+WebSocketPath, srv.newWSEndpoint())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -88,13 +88,8 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 		srv.refuse(nc, pack.CodeTooManyConnections)
 		return
 	}
-	s := &Session{srv: srv, id: srv.connIDs.Add(1), innerOnly: innerOnly}
-	s.codec.Store(uint32(srv.cfg.Codec))
-	now := time.Now()
-	s.accepted = now.UnixNano()
-	s.lastRead.Store(s.accepted)
-	s.dec = *pack.NewDecoder(srv.cfg.ByteOrder, srv.cfg.AuthMaxFrame)
-	s.limit = newConnLimit(&srv.cfg)
+	s := srv.newSession(innerOnly)
+	now := time.Unix(0, s.accepted)
 	var tt *tlsTransport
 	var nb *nbio.Conn
 	if srv.cfg.TLS != nil {
@@ -129,6 +124,19 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 		}
 	}
 	srv.wheel.add(s, now.Add(min(srv.cfg.AuthTimeout, srv.cfg.HeartbeatTimeout)))
+}
+
+// newSession returns a session in its first state for a connection
+// accepted now, on any transport (the caller sets tr, then publishes it
+// with state.Store(stateNew)).
+func (srv *Server) newSession(innerOnly bool) *Session {
+	s := &Session{srv: srv, id: srv.connIDs.Add(1), innerOnly: innerOnly}
+	s.codec.Store(uint32(srv.cfg.Codec))
+	s.accepted = time.Now().UnixNano()
+	s.lastRead.Store(s.accepted)
+	s.dec = *pack.NewDecoder(srv.cfg.ByteOrder, srv.cfg.AuthMaxFrame)
+	s.limit = newConnLimit(&srv.cfg)
+	return s
 }
 
 // refuse tells a connection why it is refused (best effort, it is not

@@ -52,34 +52,85 @@ func (s *Session) drain() {
 		if !ok {
 			break
 		}
-		codec := s.Codec()
-		if codec == pack.AutoCodec {
-			if codec, err = pack.Detect(body); err != nil {
-				b.flush()
-				s.badFrame(err)
-				return
-			}
-			s.codec.Store(uint32(codec))
-		}
-		if err := codec.Decode(body, &m); err != nil {
-			b.flush()
-			s.badFrame(err)
+		if !s.handleBody(b, body, &m) {
 			return
 		}
-		s.srv.metrics.framesIn.Inc()
-		if s.state.Load() >= stateApp && !s.limit.allow(len(body)) {
-			s.srv.metrics.rateLimited.WithLabelValues("connection").Inc()
-			s.replyError(b, m.Seq, pack.CodeRateLimited, "connection frame or byte rate exceeded")
-			m.Meta = nil
-			continue
-		}
-		if !s.handle(b, &m) {
-			b.flush()
-			return
-		}
-		m.Meta = nil // handlers may keep the message; never reuse its map
 	}
 	b.flush()
+}
+
+// onMessage is the read path of transports that frame messages themselves
+// (WebSocket: one plex message per WebSocket message): body is one whole
+// frame body, without the 4-byte length header. Every other rule of onData
+// holds: the limit in force (pre-auth or after auth), codec detection from
+// the first body, auth, frames held while the authenticator runs, order.
+// body is only valid during the call.
+func (s *Session) onMessage(body []byte) {
+	if s.state.Load() == stateClosed {
+		return
+	}
+	s.lastRead.Store(time.Now().UnixNano())
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	if s.closed.Load() {
+		return
+	}
+	if len(body) > s.dec.Limit() {
+		s.srv.metrics.badFrames.WithLabelValues("too_large").Inc()
+		s.closeWith(pack.CodeFrameTooLarge, "frame over the limit")
+		return
+	}
+	if s.state.Load() == stateAuthing || s.dec.Buffered() > 0 {
+		// The authenticator is running: the message waits in the decoder,
+		// framed as on a stream, so that drain keeps the order and the
+		// pre-auth bound exactly as for TCP (it copies what it retains).
+		var h [pack.HeaderSize]byte
+		s.srv.cfg.ByteOrder.PutHeader(h[:], uint32(len(body)))
+		s.dec.Feed(h[:])
+		s.dec.Feed(body)
+		s.drain()
+		return
+	}
+	b := s.srv.getBatch()
+	defer s.srv.putBatch(b)
+	var m pack.Message
+	if s.handleBody(b, body, &m) {
+		b.flush()
+	}
+}
+
+// handleBody detects the codec (first frame), decodes one frame body and
+// runs it through the state machine. It returns false when the connection
+// was closed (b is flushed first).
+func (s *Session) handleBody(b *batch, body []byte, m *pack.Message) bool {
+	codec := s.Codec()
+	if codec == pack.AutoCodec {
+		var err error
+		if codec, err = pack.Detect(body); err != nil {
+			b.flush()
+			s.badFrame(err)
+			return false
+		}
+		s.codec.Store(uint32(codec))
+	}
+	if err := codec.Decode(body, m); err != nil {
+		b.flush()
+		s.badFrame(err)
+		return false
+	}
+	s.srv.metrics.framesIn.Inc()
+	if s.state.Load() >= stateApp && !s.limit.allow(len(body)) {
+		s.srv.metrics.rateLimited.WithLabelValues("connection").Inc()
+		s.replyError(b, m.Seq, pack.CodeRateLimited, "connection frame or byte rate exceeded")
+		m.Meta = nil
+		return true
+	}
+	if !s.handle(b, m) {
+		b.flush()
+		return false
+	}
+	m.Meta = nil // handlers may keep the message; never reuse its map
+	return true
 }
 
 func (s *Session) badFrame(err error) {

@@ -103,6 +103,8 @@ func New(cfg Config) (*Server, error) {
 		switch s := c.Session().(type) {
 		case *Session:
 			s.onData(data)
+		case *wsConn:
+			s.onData(data)
 		case *pollerProbe:
 			select {
 			case s.seen <- struct{}{}:
@@ -111,8 +113,11 @@ func New(cfg Config) (*Server, error) {
 		}
 	})
 	srv.engine.OnClose(func(c *nbio.Conn, err error) {
-		if s, ok := c.Session().(*Session); ok {
+		switch s := c.Session().(type) {
+		case *Session:
 			srv.closed(s, err)
+		case *wsConn:
+			s.engineClosed(err)
 		}
 	})
 	if err := srv.engine.Start(); err != nil {
@@ -157,7 +162,8 @@ func (srv *Server) AdvertiseAddr() string {
 func (srv *Server) heartbeatFrame(c pack.Codec) []byte { return srv.hbFrame[c] }
 
 func (srv *Server) innerAllowed(s *Session) bool {
-	return srv.cfg.InnerAddr == "" || s.innerOnly
+	// never over WebSocket: the push secret stays off the browser-facing endpoint
+	return (srv.cfg.InnerAddr == "" || s.innerOnly) && !isWebSocket(s)
 }
 
 // ListenAndServe listens on Config.Addr (and InnerAddr and HTTPAddr when
