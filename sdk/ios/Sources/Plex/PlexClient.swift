@@ -1,0 +1,265 @@
+// A small Swift API over the gomobile-generated Objective-C classes of
+// sdk/mobile (module Plexmobile, api-snapshot/Plexmobile.objc.h). The Go side
+// does the work: dial or discovery, auth, heartbeat, reconnect with backoff,
+// acks and resume. See docs/ios.md.
+//
+// Not compiled in this repository's CI (no Xcode on Linux); the Objective-C
+// API it calls is pinned by the snapshot check in sdk/ios/ci.sh.
+
+import Foundation
+import Plexmobile
+
+/// Where a client's connection is. Raw values are the SDK's state numbers.
+public enum PlexState: Int64 {
+    /// `connect()` was not called yet.
+    case idle = 0
+    /// The first attempt (or the first after a suspension) started.
+    case connecting = 1
+    /// Authenticated: pushes flow, `send` writes at once.
+    case connected = 2
+    /// An established connection ended (code: the node's 3xxx code, or 0 for
+    /// a network error); `.reconnecting` follows.
+    case disconnected = 3
+    /// Waiting out a jittered backoff before dialling again.
+    case reconnecting = 4
+    /// `enterBackground()` closed the connection (`.disconnect` policy).
+    case suspended = 5
+    /// Final: the node refused the token (4001). Create a new client with a fresh token.
+    case authFailed = 6
+    /// Final: `close()` (code 0), or the node's terminal code (e.g. 4002 replaced).
+    case closed = 7
+}
+
+/// What `enterBackground()` does.
+public enum PlexBackgroundPolicy {
+    /// Keep the connection (iOS suspends the app soon anyway; the SDK
+    /// notices the dead connection when it runs again and reconnects).
+    case keep
+    /// Close it until `enterForeground()`; persistent pushes that arrive in
+    /// between are delivered on resume. Use with APNs for the background.
+    case disconnect
+}
+
+/// A client's configuration. Defaults match the Go SDK's (docs/ios.md).
+public struct PlexConfig {
+    /// Nodes' TCP addresses ("host:port"), tried round-robin.
+    public var addresses: [String] = []
+    /// A node's HTTP API; the SDK asks GET /plex/v1/host which node to dial.
+    /// Used when `addresses` is empty.
+    public var discoveryURL: URL?
+    /// The app's credential; never logged.
+    public var token: String = ""
+    /// A stable id of this installation (the node keeps one resume cursor per device).
+    public var device: String = ""
+    /// The highest persistent seq the app holds from an earlier run (`PlexClient.lastSeq`).
+    public var lastSeq: Int64 = 0
+    /// Turn acks off (the original plex contract). Default: acks and resume on.
+    public var noAcks: Bool = false
+    /// Little-endian frame headers (must match the node).
+    public var littleEndian: Bool = false
+    /// "json" (default) or "protobuf" (needed for non-UTF-8 bodies).
+    public var codec: String = "json"
+    /// Bounds of one connection attempt, the reconnect backoff and `send`; nil: the SDK's default.
+    public var dialTimeout: TimeInterval?
+    public var backoffMin: TimeInterval?
+    public var backoffMax: TimeInterval?
+    public var sendTimeout: TimeInterval?
+    public var backgroundPolicy: PlexBackgroundPolicy = .keep
+
+    public init() {}
+
+    func objc() -> PlexmobileConfig {
+        let c = PlexmobileConfig()
+        c.addrs = addresses.joined(separator: ",")
+        c.discoveryURL = discoveryURL?.absoluteString ?? ""
+        c.token = token
+        c.device = device
+        c.lastSeq = lastSeq
+        c.noAcks = noAcks
+        c.littleEndian = littleEndian
+        c.codec = codec
+        c.dialTimeoutMs = PlexConfig.ms(dialTimeout)
+        c.backoffMinMs = PlexConfig.ms(backoffMin)
+        c.backoffMaxMs = PlexConfig.ms(backoffMax)
+        c.sendTimeoutMs = PlexConfig.ms(sendTimeout)
+        c.backgroundPolicy = backgroundPolicy == .disconnect ? PlexmobileBackgroundDisconnect : PlexmobileBackgroundKeep
+        return c
+    }
+
+    private static func ms(_ t: TimeInterval?) -> Int64 {
+        guard let t = t, t > 0 else { return 0 }
+        return Int64((t * 1000).rounded())
+    }
+}
+
+/// Receives a client's events, one at a time, in order, on the client's
+/// delegate queue (the main queue by default). Every method has a default
+/// that does nothing. Exactly one of `.authFailed` and `.closed` is the last
+/// state.
+public protocol PlexClientDelegate: AnyObject {
+    /// A push: `seq` > 0 for a persistent one (acknowledged to the node only
+    /// after this returns; each arrives once, in seq order), 0 for a transient one.
+    func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64)
+    /// A state change, with the node's code (or 0) and a reason.
+    func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String)
+}
+
+public extension PlexClientDelegate {
+    func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64) {}
+    func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String) {}
+}
+
+/// An error from the SDK; `message` starts with its category
+/// ("plexmobile: not connected", "plexmobile: send failed", ...).
+public struct PlexError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+
+    init(_ error: Error?) {
+        message = (error as NSError?)?.localizedDescription ?? "plexmobile: unknown error"
+    }
+}
+
+/// An app's connection to plex.
+///
+///     var cfg = PlexConfig()
+///     cfg.addresses = ["push.example.com:9578"]
+///     cfg.token = token
+///     cfg.device = installationID
+///     cfg.lastSeq = Int64(UserDefaults.standard.integer(forKey: "plexLastSeq"))
+///     let plex = try PlexClient(config: cfg)
+///     plex.delegate = self
+///     try plex.connect()
+///
+/// `send` blocks up to the send timeout: call it off the main thread. With a
+/// delegate queue, the SDK thread waits until the delegate returned, so a
+/// persistent push is acknowledged only once the app has handled it; `close`
+/// never waits for the queue.
+public final class PlexClient {
+    public weak var delegate: PlexClientDelegate?
+
+    private let client: PlexmobileClient
+    private let bridge: Bridge
+    private let queue: DispatchQueue?
+    private let lock = NSLock()
+    private var closing = false
+    private var waiting: DispatchSemaphore?
+    private var delivered: Int64
+
+    /// - Parameter delegateQueue: where the delegate is called; nil means on
+    ///   an SDK thread (never the main thread).
+    public init(config: PlexConfig, delegateQueue: DispatchQueue? = .main) throws {
+        var err: NSError?
+        guard let c = PlexmobileNewClient(config.objc(), &err) else { throw PlexError(err) }
+        client = c
+        queue = delegateQueue
+        delivered = config.lastSeq
+        bridge = Bridge()
+        bridge.owner = self
+        do { try client.setListener(bridge) } catch { throw PlexError(error) }
+    }
+
+    deinit {
+        try? client.close() // an abandoned client must not keep a connection open
+    }
+
+    /// Starts connecting and returns at once; the delegate reports progress.
+    public func connect() throws {
+        do { try client.connect() } catch { throw PlexError(error) }
+    }
+
+    /// Sends an upstream message; blocks while (re)connecting, up to the send timeout.
+    public func send(_ uri: String, body: Data) throws {
+        do { try client.send(uri, body: body) } catch { throw PlexError(error) }
+    }
+
+    /// Call from the app's lifecycle (e.g. scenePhase .background / .active).
+    public func enterBackground() { try? client.enterBackground() }
+    public func enterForeground() { try? client.enterForeground() }
+
+    /// Sends the SDK's log lines to `log` (any thread); nil discards them.
+    public func setLogger(_ log: ((Int64, String) -> Void)?) {
+        try? client.setLogger(log.map { LogBridge($0) })
+    }
+
+    public var state: PlexState { PlexState(rawValue: client.state()) ?? .idle }
+
+    /// The highest persistent seq the delegate has handled (or the config's
+    /// lastSeq). Persist it and pass it back in `PlexConfig.lastSeq`.
+    public var lastSeq: Int64 {
+        lock.lock(); defer { lock.unlock() }
+        return delivered
+    }
+
+    /// Disconnects for good; the delegate gets `.closed` last. Idempotent.
+    public func close() {
+        lock.lock()
+        closing = true
+        waiting?.signal()
+        lock.unlock()
+        try? client.close()
+    }
+
+    /// Runs `f` on the delegate queue and waits for it (or here, without a queue).
+    private func dispatch(_ f: @escaping () -> Void) {
+        guard let queue = queue else { f(); return }
+        lock.lock()
+        if closing {
+            lock.unlock()
+            queue.async(execute: f) // close() never waits for the queue
+            return
+        }
+        let done = DispatchSemaphore(value: 0)
+        waiting = done
+        lock.unlock()
+        queue.async { f(); done.signal() }
+        done.wait() // signalled by f, or by close()
+        lock.lock()
+        waiting = nil
+        lock.unlock()
+    }
+
+    fileprivate func onMessage(_ uri: String, _ body: Data, _ seq: Int64) {
+        dispatch { [weak self] in
+            guard let self = self else { return }
+            self.delegate?.plexClient(self, didReceive: uri, body: body, seq: seq)
+            if seq > 0 {
+                self.lock.lock()
+                if seq > self.delivered { self.delivered = seq }
+                self.lock.unlock()
+            }
+        }
+    }
+
+    fileprivate func onState(_ state: Int64, _ code: Int64, _ reason: String) {
+        dispatch { [weak self] in
+            guard let self = self, let st = PlexState(rawValue: state) else { return }
+            self.delegate?.plexClient(self, didChange: st, code: Int(code), reason: reason)
+        }
+        if state == PlexState.authFailed.rawValue || state == PlexState.closed.rawValue {
+            // The last event: drop the Go → Swift reference (gomobile cannot
+            // collect a cycle that crosses the language boundary).
+            try? client.setListener(nil)
+        }
+    }
+
+    /// The binding's listener (PlexmobileListener). Holds its owner weakly:
+    /// the Go side keeps the bridge alive, the app keeps the PlexClient.
+    private final class Bridge: NSObject, PlexmobileListenerProtocol {
+        weak var owner: PlexClient?
+
+        func onMessage(_ uri: String?, body: Data?, seq: Int64) throws {
+            owner?.onMessage(uri ?? "", body ?? Data(), seq)
+        }
+
+        func onState(_ state: Int64, code: Int64, reason: String?) throws {
+            owner?.onState(state, code, reason ?? "")
+        }
+    }
+
+    private final class LogBridge: NSObject, PlexmobileLoggerProtocol {
+        let f: (Int64, String) -> Void
+        init(_ f: @escaping (Int64, String) -> Void) { self.f = f }
+        func log(_ level: Int64, line: String?) { f(level, line ?? "") }
+    }
+}
