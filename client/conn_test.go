@@ -77,7 +77,7 @@ func TestConnAuthFailedIsTerminal(t *testing.T) {
 	go func() { served <- srv.Serve(ln) }()
 	defer func() {
 		require.NoError(t, srv.Shutdown(ctxT(t)))
-		<-served
+		recvT(t, served, "Serve's return")
 	}()
 
 	a := newApp(t, client.ConnConfig{Addrs: []string{inner.Addr().String()}, Token: "not a valid uid!"})
@@ -88,7 +88,7 @@ func TestConnAuthFailedIsTerminal(t *testing.T) {
 	e := a.state(t)
 	require.Equal(t, client.StateClosed, e.s)
 	require.ErrorIs(t, e.err, client.ErrAuth)
-	<-a.Done() // every goroutine exited: nothing left to reconnect
+	recvT(t, a.Done(), "Conn stop") // every goroutine exited: nothing left to reconnect
 	require.Equal(t, int64(1), ln.n.Load(), "one attempt, no reconnect")
 
 	// Dial reports the same and returns no Conn.
@@ -265,7 +265,7 @@ func TestConnSendWaitsWhileReconnecting(t *testing.T) {
 	require.True(t, a.KillConnection())
 	a.waitState(t, client.StateReconnecting)
 	require.NoError(t, a.Send(ctxT(t), "/up", []byte("after")))
-	require.Equal(t, "after", <-got)
+	require.Equal(t, "after", recvT(t, got, "upstream message"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	require.True(t, a.KillConnection())
@@ -338,7 +338,7 @@ func TestConnCloseFromCallback(t *testing.T) {
 	require.NoError(t, c.Connect(ctxT(t)))
 	_, err = pusher(t, client.Config{Addrs: []string{n.addr}}).Send(ctxT(t), "alice", "/x", []byte("bye"))
 	require.NoError(t, err)
-	require.NoError(t, <-closed)
+	require.NoError(t, recvT(t, closed, "Close from the callback"))
 	select {
 	case <-c.Done():
 	case <-time.After(waitFor):

@@ -35,10 +35,13 @@ const (
 var fast = client.Backoff{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond}
 
 // leakCheck registers a goroutine-leak check that runs after every other
-// cleanup of the test (cleanups run last-in, first-out).
+// cleanup of the test (cleanups run last-in, first-out). Goroutines that
+// existed when the test began (e.g. process-wide pools that dependencies
+// start in init) are not the test's.
 func leakCheck(t *testing.T) {
 	t.Helper()
-	t.Cleanup(func() { goleak.VerifyNone(t) })
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -222,3 +225,16 @@ func (p *raw) recvSkip() pack.Message {
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 func authNone() server.Authenticator { return auth.None{} }
+
+// recvT receives from ch, failing the test after waitFor: tests never hang.
+func recvT[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitFor):
+		t.Fatalf("%s: nothing within %v", what, waitFor)
+		var zero T
+		return zero
+	}
+}

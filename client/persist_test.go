@@ -3,7 +3,6 @@ package client_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,15 +38,25 @@ func TestPersistentPushesSurviveKilledConnections(t *testing.T) {
 		at[rand.IntN(total)] = true
 	}
 	killReq := make(chan struct{}, kills)
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	stopKiller, killed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(killed)
 		for range kills {
-			<-killReq
+			select {
+			case <-killReq:
+			case <-stopKiller:
+				return
+			}
 			for !a.KillConnection() {
-				time.Sleep(time.Millisecond)
+				select {
+				case <-stopKiller:
+					return
+				case <-time.After(time.Millisecond):
+				}
 			}
 		}
-	})
+	}()
+	defer func() { close(stopKiller); <-killed }()
 
 	for i := range total {
 		if at[i] {
@@ -57,7 +66,7 @@ func TestPersistentPushesSurviveKilledConnections(t *testing.T) {
 		require.NoError(t, err, "push %d", i)
 		require.Equal(t, int64(i+1), res.Seq)
 	}
-	wg.Wait()
+	recvT(t, killed, "the last kill")
 
 	for want := int64(1); want <= total; want++ {
 		m := a.recv(t)

@@ -1,10 +1,13 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"sync"
@@ -423,4 +426,59 @@ func TestPushRequestMatchesServer(t *testing.T) {
 	var res client.Result
 	require.NoError(t, json.Unmarshal(out, &res))
 	require.Equal(t, client.Result{Delivered: 1, Stored: 2, Offline: 3, Seq: 4}, res)
+}
+
+// An idle PlexClient connection heartbeats at the node's interval: the node
+// would close it after its timeout otherwise.
+func TestPlexClientHeartbeat(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: time.Second})
+	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	_, err := pc.Send(ctxT(t), "alice", "/x", nil)
+	require.NoError(t, err)
+	before := pc.Stats().Writes
+	time.Sleep(2500 * time.Millisecond) // 2.5 node timeouts
+	require.GreaterOrEqual(t, pc.Stats().Writes-before, uint64(5), "heartbeats were written while idle")
+	res, err := pc.Send(ctxT(t), "alice", "/x", nil)
+	require.NoError(t, err)
+	require.Equal(t, client.Result{Offline: 1}, res)
+}
+
+// Secrets never reach logs or formatted configs (the original logged them).
+func TestSecretsNeverLogged(t *testing.T) {
+	leakCheck(t)
+	const innerSecret, token = "inner-SECRET-value", "tok-SECRET-value!"
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	n := startNode(t, server.Config{})
+
+	cfg := client.Config{Addrs: []string{n.addr}, Secret: innerSecret, Logger: logger}
+	pc := pusher(t, cfg)
+	_, err := pc.Send(ctxT(t), "alice", "/x", nil)
+	require.ErrorIs(t, err, client.ErrAuth)
+	require.NotContains(t, err.Error(), "SECRET")
+
+	ccfg := client.ConnConfig{Addrs: []string{n.addr}, Token: token, Logger: logger}
+	_, err = client.Dial(ctxT(t), ccfg)
+	require.ErrorIs(t, err, client.ErrAuth)
+	require.NotContains(t, err.Error(), "SECRET")
+
+	logger.Info("configs", "push", cfg, "app", ccfg)
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, logs.String())
+	require.NotContains(t, logs.String(), "SECRET", "logs: %s", logs.String())
+	require.NotContains(t, fmt.Sprintf("%v %+v %#v", cfg, ccfg, cfg), "SECRET")
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func TestEmbedOutput(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var out bytes.Buffer
 	require.NoError(t, run(&out))
 	require.Equal(t, `online: alice

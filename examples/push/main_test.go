@@ -18,7 +18,7 @@ import (
 )
 
 func TestPush(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	logging.SetLevel(logging.LevelNone)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
