@@ -226,7 +226,8 @@ func (c *Client) EnterForeground() (err error) {
 }
 
 // Close disconnects for good: OnState(StateClosed, 0, "") is the last event
-// (unless the Client already ended with StateAuthFailed or StateClosed).
+// (unless the Client already ended with StateAuthFailed or StateClosed, or
+// Connect was never called: then there is no event at all).
 // Messages not yet handed to OnMessage are dropped and not acknowledged:
 // the node delivers them to this device's next connection. Close waits
 // for every SDK goroutine to exit, except when a Listener callback is
