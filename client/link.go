@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -253,6 +254,12 @@ func (l *link) writeLoop() {
 		case <-idle.C:
 			heartbeat = true
 		}
+		// Let the goroutines that are runnable now (senders woken by the
+		// replies the reader just handed out) queue their frames first:
+		// they then share this write instead of each costing a syscall.
+		// Without it a writer on a spare P wakes for every single frame
+		// (measured: 1.0 frames per write vs. ~400 with 2,000 senders).
+		runtime.Gosched()
 		l.mu.Lock()
 		batch, l.queue = l.queue, batch[:0]
 		n := 0
