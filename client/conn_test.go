@@ -368,3 +368,17 @@ func TestBackoffDelay(t *testing.T) {
 	d := client.BackoffDelay(client.Backoff{}, 0)
 	require.True(t, d >= client.DefaultBackoffMin/2 && d <= client.DefaultBackoffMin, "zero Backoff uses the defaults, got %v", d)
 }
+
+// A newer login of the same device replaces the older one (4002, terminal):
+// the older Conn closes with that code instead of fighting back.
+func TestConnReplacedIsTerminal(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{OnePerDevice: true})
+	old := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
+	newer := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
+	e := old.waitState(t, client.StateClosed)
+	require.ErrorIs(t, e.err, pack.CodeReplaced, "got %v", e.err)
+	require.ErrorIs(t, old.Err(), pack.CodeReplaced)
+	recvT(t, old.Done(), "the replaced Conn's stop")
+	require.Equal(t, client.StateOnline, newer.State())
+}

@@ -482,3 +482,71 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A node shutting down under pipelined load: a push is retried on the other
+// node only when it provably was not written, so nothing arrives twice, and
+// every push reported delivered arrives.
+func TestNodeLossDuringPipelinedSends(t *testing.T) {
+	leakCheck(t)
+	a, b := startNode(t, server.Config{}), startNode(t, server.Config{})
+	// alice has a connection on each node (different devices).
+	onA := dialApp(t, a.addr, "alice", client.ConnConfig{Device: "a"})
+	onB := dialApp(t, b.addr, "alice", client.ConnConfig{Device: "b"})
+	pc := pusher(t, client.Config{Addrs: []string{a.addr, b.addr}})
+	require.Eventually(t, func() bool { return pc.Stats().Connected == 2 }, waitFor, time.Millisecond)
+	ctx := ctxT(t)
+
+	const pushes = 3000
+	type outcome struct {
+		res client.Result
+		err error
+	}
+	outcomes := make([]outcome, pushes)
+	var wg sync.WaitGroup
+	var started atomic.Int64
+	for i := range pushes {
+		wg.Go(func() {
+			started.Add(1)
+			res, err := pc.Send(ctx, "alice", "/x", []byte(fmt.Sprint(i)))
+			outcomes[i] = outcome{res, err}
+		})
+	}
+	for started.Load() < pushes/2 {
+		time.Sleep(time.Microsecond)
+	}
+	a.stop()
+	wg.Wait()
+
+	received := map[string]int{}
+	drain := func(x *app) {
+		for {
+			select {
+			case m := <-x.msgs:
+				received[string(m.Body)]++
+			case <-time.After(300 * time.Millisecond):
+				return
+			}
+		}
+	}
+	drain(onA)
+	drain(onB)
+	var ok, offline, unknown int
+	for i, o := range outcomes {
+		body := fmt.Sprint(i)
+		require.LessOrEqual(t, received[body], 1, "push %d arrived %d times", i, received[body])
+		switch {
+		case o.err == nil && o.res.Delivered == 1:
+			ok++
+			require.Equal(t, 1, received[body], "push %d reported delivered but did not arrive", i)
+		case o.err == nil:
+			offline++ // alice's connection on the closing node was already gone
+			require.Equal(t, client.Result{Offline: 1}, o.res)
+		case errors.Is(o.err, client.ErrOutcomeUnknown):
+			unknown++
+		default:
+			t.Fatalf("push %d: %v", i, o.err)
+		}
+	}
+	t.Logf("%d delivered, %d offline, %d outcome unknown", ok, offline, unknown)
+	require.Greater(t, ok, pushes/2)
+}
