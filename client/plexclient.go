@@ -196,11 +196,18 @@ func (c *PlexClient) do(ctx context.Context, r *request) (reply, error) {
 	if err := ctx.Err(); err != nil {
 		return reply{}, notSent(err)
 	}
-	var timeout *time.Timer
+	var timeout *time.Timer // the wait for a node, started at the first miss
+	waiting := false        // counted in c.waiting (bounded by MaxPending)
+	leave := func() {
+		if waiting {
+			c.waiting.Add(-1)
+			waiting = false
+		}
+	}
 	defer func() {
+		leave()
 		if timeout != nil {
 			timeout.Stop()
-			c.waiting.Add(-1)
 		}
 	}()
 	for {
@@ -215,6 +222,7 @@ func (c *PlexClient) do(ctx context.Context, r *request) (reply, error) {
 			return reply{}, err
 		}
 		if picked {
+			leave()
 			rep, err := r.wait(ctx)
 			if !errors.Is(err, errNotSent) {
 				return rep, err
@@ -228,11 +236,14 @@ func (c *PlexClient) do(ctx context.Context, r *request) (reply, error) {
 		if err := c.failed(); err != nil {
 			return reply{}, err
 		}
-		if timeout == nil {
+		if !waiting {
 			if c.waiting.Add(1) > int64(c.cfg.MaxPending) {
 				c.waiting.Add(-1)
 				return reply{}, ErrQueueFull
 			}
+			waiting = true
+		}
+		if timeout == nil {
 			timeout = time.NewTimer(c.cfg.RequestTimeout)
 		}
 		select {

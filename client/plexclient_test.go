@@ -550,3 +550,29 @@ func TestNodeLossDuringPipelinedSends(t *testing.T) {
 	t.Logf("%d delivered, %d offline, %d outcome unknown", ok, offline, unknown)
 	require.Greater(t, ok, pushes/2)
 }
+
+// MaxPending bounds the sends waiting for a node; more fail at once.
+func TestSendQueueBound(t *testing.T) {
+	leakCheck(t)
+	pc := pusher(t, client.Config{Addrs: []string{closedAddr(t)}, MaxPending: 5})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 5 {
+		wg.Go(func() {
+			_, err := pc.Send(ctx, "alice", "/x", nil)
+			errs <- err
+		})
+	}
+	require.Eventually(t, func() bool { return pc.Stats().Waiting == 5 }, waitFor, time.Millisecond)
+	_, err := pc.Send(ctx, "alice", "/x", nil)
+	require.ErrorIs(t, err, client.ErrQueueFull)
+	cancel()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.ErrorIs(t, err, context.Canceled)
+		require.ErrorIs(t, err, client.ErrNoNode)
+	}
+	require.Equal(t, 0, pc.Stats().Waiting)
+}
