@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/web"
 )
 
 // HostPicker is implemented by a cluster Bus that knows the least-loaded
@@ -30,6 +31,9 @@ const maxPushBodyOverhead = 64 << 10
 //	POST /plex/v1/rooms/{room}/join        {"uid":"a"}                 (bearer)
 //	POST /plex/v1/rooms/{room}/leave       {"uid":"a"}                 (bearer)
 //	GET  /plex/v1/stats                    Stats                       (bearer)
+//	GET  /plex/v1/ws                       the WebSocket transport (docs/web.md)
+//	GET  /web/console/  (or /console)      operator console and demo chat (package web)
+//	GET  /web/client/plex.js               the browser client
 //	GET  /healthz /readyz /metrics
 //
 // Bearer endpoints need "Authorization: Bearer <InnerSecret>" and are
@@ -47,6 +51,8 @@ func (srv *Server) Handler() http.Handler {
 	if !srv.cfg.DisableWebSocket {
 		mux.Handle("GET "+WebSocketPath, srv.newWSEndpoint())
 	}
+	mux.Handle("GET /web/", http.StripPrefix("/web", web.Handler()))
+	mux.Handle("GET /console", http.RedirectHandler("/web/console/", http.StatusFound))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -1,0 +1,96 @@
+// Types for plex.js (optional: the module is plain JavaScript).
+
+export declare const PROTOCOL_VERSION: '1';
+export declare const WS_PATH: '/plex/v1/ws';
+
+export declare const Code: Readonly<{
+  SHUTDOWN: 3000;
+  HEARTBEAT_TIMEOUT: 3001;
+  SLOW_CONSUMER: 3002;
+  AUTH_TIMEOUT: 3003;
+  TOO_MANY_CONNECTIONS: 3004;
+  INTERNAL: 3005;
+  FRAME_TOO_LARGE: 3006;
+  BAD_FRAME: 3007;
+  AUTH_FAILED: 4001;
+  REPLACED: 4002;
+  FORBIDDEN: 4003;
+  BAD_REQUEST: 4004;
+  UNSUPPORTED_VERSION: 4005;
+  NOT_FOUND: 4006;
+  RATE_LIMITED: 4029;
+  REFUSED: 4030;
+}>;
+
+export declare const URI: Readonly<Record<string, string>>;
+
+export declare function isTerminal(code: number): boolean;
+
+export interface Message {
+  seq: number;
+  uri: string;
+  body: string;
+  meta: Record<string, string>;
+}
+
+export declare function encode(m: Partial<Message>): string;
+export declare function decode(text: string): Message;
+
+export declare class PlexError extends Error {
+  code: number;
+  reason: string;
+  constructor(code: number, reason: string);
+}
+
+/** The body of /auth/success (docs/protocol.md §10.3). */
+export interface AuthInfo {
+  uid?: string;
+  app?: string;
+  conn: string;
+  node: string;
+  heartbeat_ms: number;
+  timeout_ms: number;
+  max_frame: number;
+  acks?: boolean;
+}
+
+export type State = 'idle' | 'connecting' | 'authenticating' | 'online' | 'reconnecting' | 'stopped';
+
+export interface Disconnect {
+  code: number;
+  reason: string;
+  terminal: boolean;
+  /** milliseconds until the next attempt; -1 when terminal */
+  retryInMs: number;
+}
+
+export interface ClientOptions {
+  url?: string;
+  token: string | (() => string | Promise<string>);
+  device?: string;
+  acks?: boolean;
+  lastSeq?: number;
+  backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
+  ackDelayMs?: number;
+  requestTimeoutMs?: number;
+  meta?: Record<string, string>;
+  WebSocket?: typeof WebSocket;
+}
+
+export declare class Client {
+  constructor(opts: ClientOptions);
+  url: string;
+  lastSeq: number;
+  readonly state: State;
+  readonly info: AuthInfo | null;
+  on(event: 'state', fn: (state: State, detail?: unknown) => void): () => void;
+  on(event: 'online', fn: (info: AuthInfo) => void): () => void;
+  on(event: 'message', fn: (m: Message) => void): () => void;
+  on(event: 'disconnect', fn: (d: Disconnect) => void): () => void;
+  on(event: 'error', fn: (err: PlexError) => void): () => void;
+  off(event: string, fn: (...args: any[]) => void): void;
+  connect(): void;
+  close(): void;
+  send(uri: string, body?: string, meta?: Record<string, string>): boolean;
+  request(uri: string, body?: string, meta?: Record<string, string>): Promise<Message>;
+}
