@@ -183,6 +183,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		MaxConnections:    o.MaxConns,
 		WriteQueueBytes:   o.WriteQueue,
 		OnePerDevice:      o.OnePerDevice,
+		WebSocketOrigins:  splitList(o.WSOrigins),
 		Logger:            log,
 	}
 	if o.TLSCert != "" || o.TLSKey != "" {
@@ -262,4 +263,15 @@ func writeReadyFile(path string, v map[string]string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

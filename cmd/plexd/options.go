@@ -42,6 +42,7 @@ type options struct {
 	MaxConns         int
 	WriteQueue       int
 	OnePerDevice     bool
+	WSOrigins        string
 	TLSCert          string
 	TLSKey           string
 
@@ -80,6 +81,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "max connections (0: no limit)")
 	fs.IntVar(&o.WriteQueue, "write-queue", 4<<20, "max bytes queued per connection before it is dropped as a slow consumer")
 	fs.BoolVar(&o.OnePerDevice, "one-per-device", false, "a new login of the same uid+device replaces the old one")
+	fs.StringVar(&o.WSOrigins, "ws-origins", "", "comma-separated browser origins or host patterns allowed on /plex/v1/ws besides the node's own (docs/web.md)")
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate: serve TLS on -addr")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "PEM private key for -tls-cert")
 	fs.StringVar(&o.Upstream, "upstream", "log", "upstream app messages: log, echo (send back; for tests), drop")
