@@ -264,6 +264,9 @@ func (c *Conn) Send(ctx context.Context, uri string, body []byte) error {
 	if uri == "" || pack.Reserved(uri) {
 		return badRequest("upstream uri " + strconv.Quote(uri) + " is empty or reserved")
 	}
+	if err := ctx.Err(); err != nil {
+		return notSent(err)
+	}
 	frame, err := pack.EncodeFrame(c.wire.order, c.wire.codec, &pack.Message{URI: uri, Body: body})
 	if err != nil {
 		return err

@@ -251,7 +251,7 @@ func (c *PlexClient) do(ctx context.Context, r *request) (reply, error) {
 		case <-ctx.Done():
 			return reply{}, c.noNode(ctx.Err())
 		case <-timeout.C:
-			return reply{}, c.noNode(nil)
+			return reply{}, c.noNode(ctx.Err()) // ctx may have ended too
 		case <-c.closed:
 			return reply{}, ErrClosed
 		}

@@ -129,9 +129,10 @@ func closedAddr(t *testing.T) string {
 
 func TestSendEveryNodeDown(t *testing.T) {
 	leakCheck(t)
-	pc := pusher(t, client.Config{Addrs: []string{closedAddr(t), closedAddr(t)}, RequestTimeout: 200 * time.Millisecond})
+	down := []string{closedAddr(t), closedAddr(t)}
 
 	// ctx bounds the wait for a node
+	pc := pusher(t, client.Config{Addrs: down, RequestTimeout: waitFor})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := pc.Send(ctx, "alice", "/chat", []byte("x"))
@@ -139,6 +140,7 @@ func TestSendEveryNodeDown(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded, "got %v", err)
 
 	// without a deadline, RequestTimeout bounds it
+	pc = pusher(t, client.Config{Addrs: down, RequestTimeout: time.Second})
 	_, err = pc.Send(context.Background(), "alice", "/chat", []byte("x"))
 	require.ErrorIs(t, err, client.ErrNoNode, "got %v", err)
 	require.ErrorContains(t, err, "connection refused", "the last node error is reported")
@@ -335,8 +337,10 @@ func TestNodeStallingAfterAuth(t *testing.T) {
 	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
 	stalled, accepts := fakeNode(t, `{"heartbeat_ms":30000,"timeout_ms":75000}`)
 	pc := pusher(t, client.Config{
-		Addrs:          []string{stalled, n.addr},
-		RequestTimeout: 300 * time.Millisecond,
+		Addrs: []string{stalled, n.addr},
+		// Long enough that the healthy node is never taken for stalled on
+		// a loaded machine; each push lost to the stalled node costs it.
+		RequestTimeout: time.Second,
 	})
 	ctx := ctxT(t)
 	require.Eventually(t, func() bool { return pc.Stats().Connected == 2 }, waitFor, time.Millisecond)
