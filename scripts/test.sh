@@ -30,5 +30,14 @@ scripts/fuzz-smoke.sh
 step "C++ SDK (ctest, then ASan/UBSan)"
 bash sdk/cpp/ci.sh
 
+step "Android binding on the host JVM (gobind + libgojni.so + JUnit 5)"
+bash sdk/android/ci.sh
+
+step "iOS API snapshot (gobind -lang=objc)"
+bash sdk/ios/ci.sh
+
+step "web: headless Chromium end-to-end"
+bash web/e2e/ci.sh
+
 echo
 echo "all tests passed in ${SECONDS}s"
