@@ -190,10 +190,7 @@ func (c *Conn) Connect(ctx context.Context) error {
 		case StateOnline:
 			return nil
 		case StateClosed:
-			if err == nil {
-				err = ErrClosed
-			}
-			return err
+			return closedErr(err)
 		}
 		select {
 		case <-ch:
@@ -237,6 +234,15 @@ func (c *Conn) status() (State, error) {
 	return c.state, c.err
 }
 
+// closedErr is what calls on a closed Conn return: the terminal error, or
+// ErrClosed after Close.
+func closedErr(terminal error) error {
+	if terminal == nil {
+		return ErrClosed
+	}
+	return terminal
+}
+
 func (c *Conn) changed() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -275,10 +281,7 @@ func (c *Conn) Send(ctx context.Context, uri string, body []byte) error {
 	for {
 		ch := c.changed()
 		if s, err := c.status(); s == StateClosed {
-			if err == nil {
-				err = ErrClosed
-			}
-			return err
+			return closedErr(err)
 		}
 		l := c.cur.Load()
 		ok, err := false, error(nil)
@@ -450,7 +453,10 @@ func (c *Conn) onFrame(l *link, m *pack.Message) error {
 		return nil // a replayed copy of what the app has
 	}
 	if !c.disp.postMessage(m, l.stop) {
-		return nil // the link is dying; m was not queued, so lastSeq stays
+		// The link is dying and m was not queued, so lastSeq stays below
+		// it and the next connection resumes at m. The reader must stop
+		// here: queueing a later frame of this link would skip m.
+		return errNotQueued
 	}
 	if seq > 0 {
 		c.lastSeq.Store(seq)

@@ -78,3 +78,7 @@ var errStalled = errors.New("client: node stalled: no reply within the request t
 // errHeartbeat kills a connection that received nothing within the
 // heartbeat timeout the node announced.
 var errHeartbeat = errors.New("client: heartbeat timeout: nothing received from the node")
+
+// errNotQueued stops a dying link's reader when a message could not be
+// queued for the dispatcher.
+var errNotQueued = errors.New("client: connection closing; message not queued")
