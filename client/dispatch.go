@@ -26,6 +26,7 @@ const maxQueuedMessages = 1024
 // the connection loop must never block on the app); messages up to
 // maxQueuedMessages, after which postMessage waits.
 type dispatcher struct {
+	max    int // maxQueuedMessages; tests lower it
 	mu     sync.Mutex
 	q      []event
 	msgs   int  // messages in q
@@ -35,7 +36,7 @@ type dispatcher struct {
 }
 
 func newDispatcher() *dispatcher {
-	return &dispatcher{wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+	return &dispatcher{max: maxQueuedMessages, wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
 }
 
 func signal(ch chan struct{}) {
@@ -58,7 +59,7 @@ func (d *dispatcher) postState(s State, err error) {
 func (d *dispatcher) postMessage(m *pack.Message, stop <-chan struct{}) bool {
 	for {
 		d.mu.Lock()
-		if d.msgs < maxQueuedMessages {
+		if d.msgs < d.max {
 			d.q = append(d.q, event{msg: m})
 			d.msgs++
 			d.mu.Unlock()

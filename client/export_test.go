@@ -31,3 +31,7 @@ func PushRequestJSON(uid, uri string, body []byte, opts ...SendOption) ([]byte, 
 	}
 	return json.Marshal(&r)
 }
+
+// SetMaxQueued lowers the dispatcher's message bound of a Conn that has
+// not been started, so that tests exercise the reader's backpressure.
+func SetMaxQueued(c *Conn, n int) { c.disp.max = n }

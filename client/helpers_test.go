@@ -111,6 +111,7 @@ type app struct {
 	*client.Conn
 	msgs   chan *pack.Message
 	states chan stateEvent
+	slow   func() // when set, runs in OnMessage (dispatcher goroutine)
 }
 
 type stateEvent struct {
@@ -128,7 +129,12 @@ func newApp(t *testing.T, cfg client.ConnConfig) *app {
 	if cfg.Logger == nil {
 		cfg.Logger = plog.Test(t)
 	}
-	cfg.OnMessage = func(m *pack.Message) { a.msgs <- m }
+	cfg.OnMessage = func(m *pack.Message) {
+		if a.slow != nil {
+			a.slow()
+		}
+		a.msgs <- m
+	}
 	cfg.OnState = func(s client.State, err error) { a.states <- stateEvent{s, err} }
 	c, err := client.NewConn(cfg)
 	require.NoError(t, err)

@@ -16,7 +16,21 @@ import (
 // 10,000 ordered persistent pushes to one user arrive in order, with no
 // gap and no duplicate after dedup, while the app's connection is killed
 // and redialled at random points 30 times and the node keeps running.
+// The second run gives the app a tiny dispatcher queue and a slow
+// callback, so that kills also land while the reader waits for room.
 func TestPersistentPushesSurviveKilledConnections(t *testing.T) {
+	t.Run("fast app", func(t *testing.T) { persistUnderKills(t, 0, nil) })
+	t.Run("slow app", func(t *testing.T) {
+		var n int
+		persistUnderKills(t, 2, func() {
+			if n++; n%10 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		})
+	})
+}
+
+func persistUnderKills(t *testing.T, maxQueued int, onMessage func()) {
 	leakCheck(t)
 	const (
 		total = 10000
@@ -25,8 +39,13 @@ func TestPersistentPushesSurviveKilledConnections(t *testing.T) {
 	// The store must hold what piles up while the app is away.
 	store := server.NewMemoryStore(server.MemoryStoreConfig{MaxPerUser: 2 * total})
 	n := startNode(t, server.Config{Store: store})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone",
+	a := newApp(t, client.ConnConfig{Addrs: []string{n.addr}, Token: "alice", Device: "phone",
 		Backoff: client.Backoff{Min: time.Millisecond, Max: 20 * time.Millisecond}})
+	if maxQueued > 0 {
+		client.SetMaxQueued(a.Conn, maxQueued)
+	}
+	a.slow = onMessage
+	require.NoError(t, a.Connect(ctxT(t)))
 	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
 	ctx := ctxT(t)
 
