@@ -190,59 +190,76 @@ func decodeJSON(b []byte, m *Message) error {
 	if !p.eat('{') {
 		return ErrBadJSON
 	}
-	p.ws()
-	if !p.eat('}') {
-		for {
-			p.ws()
-			key, err := p.key()
-			if err != nil {
-				return err
+	for first := true; ; first = false {
+		key, ok, err := p.member(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "seq":
+			err = p.seq(m)
+		case "uri":
+			var s []byte
+			var null bool
+			if s, null, err = p.stringOrNull(1); err == nil && !null {
+				m.URI = p.text(s)
 			}
-			p.ws()
-			if !p.eat(':') {
-				return ErrBadJSON
-			}
-			p.ws()
-			switch string(key) {
-			case "seq":
-				err = p.seq(m)
-			case "uri":
-				var s []byte
-				var null bool
-				if s, null, err = p.stringOrNull(1); err == nil && !null {
-					m.URI = p.text(s)
+		case "body":
+			var s []byte
+			var null bool
+			if s, null, err = p.stringOrNull(1); err == nil && !null {
+				switch {
+				case len(s) == 0:
+					m.Body = nil
+				case p.owned:
+					m.Body = s[:len(s):len(s)]
+				default:
+					m.Body = append([]byte(nil), s...)
 				}
-			case "body":
-				var s []byte
-				var null bool
-				if s, null, err = p.stringOrNull(1); err == nil && !null {
-					switch {
-					case len(s) == 0:
-						m.Body = nil
-					case p.owned:
-						m.Body = s[:len(s):len(s)]
-					default:
-						m.Body = append([]byte(nil), s...)
-					}
-				}
-			case "meta":
-				err = p.meta(m)
-			default:
-				err = p.skip(1)
 			}
-			if err != nil {
-				return err
-			}
-			p.ws()
-			if p.eat(',') {
-				continue
-			}
-			if p.eat('}') {
-				break
-			}
-			return ErrBadJSON
+		case "meta":
+			err = p.meta(m)
+		default:
+			err = p.skip(1)
+		}
+		if err != nil {
+			return err
 		}
 	}
+	return p.end()
+}
+
+// member steps through an object whose '{' was consumed: it reads the
+// separator before the next member (none before the first), then the key
+// and the colon, leaving p at the value, which the caller must consume.
+// ok is false at the closing '}'. The key is valid until the next read.
+func (p *jsonParser) member(first bool) (key []byte, ok bool, err error) {
+	p.ws()
+	if p.eat('}') {
+		return nil, false, nil
+	}
+	if !first {
+		if !p.eat(',') {
+			return nil, false, ErrBadJSON
+		}
+		p.ws()
+	}
+	if key, err = p.key(); err != nil {
+		return nil, false, err
+	}
+	p.ws()
+	if !p.eat(':') {
+		return nil, false, ErrBadJSON
+	}
+	p.ws()
+	return key, true, nil
+}
+
+// end checks that only whitespace follows the value just parsed.
+func (p *jsonParser) end() error {
 	p.ws()
 	if p.i != len(p.b) {
 		return ErrBadJSON
@@ -342,25 +359,15 @@ func (p *jsonParser) meta(m *Message) error {
 		return ErrWrongType
 	}
 	p.i++
-	p.ws()
-	if p.eat('}') {
-		return nil
-	}
-	for {
-		p.ws()
-		if p.peek() != '"' {
-			return ErrBadJSON
-		}
-		k, err := p.str(nil)
+	for first := true; ; first = false {
+		k, ok, err := p.member(first)
 		if err != nil {
 			return err
 		}
-		key := p.text(k)
-		p.ws()
-		if !p.eat(':') {
-			return ErrBadJSON
+		if !ok {
+			return nil
 		}
-		p.ws()
+		key := string(k)
 		v, _, err := p.stringOrNull(2)
 		if err != nil {
 			return err
@@ -369,14 +376,6 @@ func (p *jsonParser) meta(m *Message) error {
 			m.Meta = make(map[string]string, 4)
 		}
 		m.Meta[key] = p.text(v)
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
-		if p.eat('}') {
-			return nil
-		}
-		return ErrBadJSON
 	}
 }
 

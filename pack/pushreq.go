@@ -32,21 +32,14 @@ func DecodePushRequest(b []byte, r *PushRequest) error {
 	if !p.eat('{') {
 		return ErrBadJSON
 	}
-	p.ws()
-	if p.eat('}') {
-		return p.end()
-	}
-	for {
-		p.ws()
-		key, err := p.key()
+	for first := true; ; first = false {
+		key, ok, err := p.member(first)
 		if err != nil {
 			return err
 		}
-		p.ws()
-		if !p.eat(':') {
-			return ErrBadJSON
+		if !ok {
+			break
 		}
-		p.ws()
 		switch string(key) {
 		case "uid":
 			r.UID, err = p.stringValue()
@@ -69,28 +62,13 @@ func DecodePushRequest(b []byte, r *PushRequest) error {
 			err = p.meta(&m)
 			r.Meta = m.Meta
 		default:
-			err = p.skip(0)
+			err = p.skip(1)
 		}
 		if err != nil {
 			return err
 		}
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
-		if p.eat('}') {
-			return p.end()
-		}
-		return ErrBadJSON
 	}
-}
-
-func (p *jsonParser) end() error {
-	p.ws()
-	if p.i != len(p.b) {
-		return ErrBadJSON
-	}
-	return nil
+	return p.end()
 }
 
 func (p *jsonParser) stringValue() (string, error) {
