@@ -49,11 +49,7 @@ func TestConnectReceiveSendClose(t *testing.T) {
 func TestAuthFailedStopsForGood(t *testing.T) {
 	leakCheck(t)
 	var attempts atomic.Int32
-	n := startNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
-		func(ctx context.Context, token string, remote net.Addr) (string, error) {
-			attempts.Add(1)
-			return auth.None{}.Authenticate(ctx, token, remote)
-		})})
+	n := startNode(t, server.Config{Authenticator: countingNone{&attempts}})
 	c, r := newClient(t, n.config("bad token!"))
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting)
@@ -72,6 +68,17 @@ func TestAuthFailedStopsForGood(t *testing.T) {
 	require.NoError(t, c.Close())
 	r.noState(t, 100*time.Millisecond) // AuthFailed was the last event
 }
+
+// countingNone is auth.None (a LocalAuthenticator: it runs on the node's
+// read path) that counts its calls.
+type countingNone struct{ n *atomic.Int32 }
+
+func (c countingNone) Authenticate(ctx context.Context, token string, remote net.Addr) (string, error) {
+	c.n.Add(1)
+	return auth.None{}.Authenticate(ctx, token, remote)
+}
+
+func (countingNone) Local() bool { return true }
 
 // The node goes away and comes back on the same address with its store:
 // the Client reports the loss with the node's code, reconnects by itself,
