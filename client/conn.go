@@ -111,9 +111,10 @@ type Conn struct {
 	disp *dispatcher
 	ids  atomic.Int64
 
-	// lastSeq: the highest persistent seq queued for OnMessage (dedup,
-	// resume); written by the reader only. delivered: the highest one
-	// OnMessage returned from (what is acked); written by the dispatcher.
+	// lastSeq: the highest persistent seq queued for OnMessage (dedup);
+	// written by the reader only. delivered: the highest one OnMessage
+	// returned from (acked, and the resume point); written by the
+	// dispatcher only.
 	lastSeq   atomic.Int64
 	delivered atomic.Int64
 	cur       atomic.Pointer[link]
@@ -434,8 +435,12 @@ func (c *Conn) authMessage() *pack.Message {
 	}
 	if !c.cfg.NoAcks {
 		m.Set(pack.MetaAcks, "1")
-		if last := c.lastSeq.Load(); last > 0 {
-			m.Set(pack.MetaResume, strconv.FormatInt(last, 10))
+		// Resume after what the app holds: what OnMessage returned from,
+		// not what is still queued for it (Close drops that, and the node
+		// takes resume as this device's cursor). Queued copies the node
+		// sends again are dropped by seq.
+		if held := c.delivered.Load(); held > 0 {
+			m.Set(pack.MetaResume, strconv.FormatInt(held, 10))
 		}
 	}
 	return m
@@ -454,8 +459,9 @@ func (c *Conn) onFrame(l *link, m *pack.Message) error {
 	}
 	if !c.disp.postMessage(m, l.stop) {
 		// The link is dying and m was not queued, so lastSeq stays below
-		// it and the next connection resumes at m. The reader must stop
-		// here: queueing a later frame of this link would skip m.
+		// it and m is not dropped as a copy when the next connection
+		// replays it. The reader must stop here: queueing a later frame
+		// of this link would move lastSeq past m.
 		return errNotQueued
 	}
 	if seq > 0 {

@@ -23,8 +23,9 @@
 // Conn receives persistent pushes (meta persist=1, seq > 0) exactly once
 // each, in seq order: copies replayed after a reconnect are dropped by seq,
 // each push is acked (cumulative /ack, once per batch) after OnMessage
-// returned, and a reconnect resumes after the last seq received. A push
-// whose OnMessage never returned is therefore replayed, never lost.
+// returned, and a reconnect resumes after the last seq OnMessage returned
+// from. A push whose OnMessage never returned is therefore replayed, never
+// lost.
 //
 // # Concurrency
 //

@@ -35,3 +35,15 @@ func PushRequestJSON(uid, uri string, body []byte, opts ...SendOption) ([]byte, 
 // SetMaxQueued lowers the dispatcher's message bound of a Conn that has
 // not been started, so that tests exercise the reader's backpressure.
 func SetMaxQueued(c *Conn, n int) { c.disp.max = n }
+
+// LastQueued is the highest persistent seq queued for OnMessage.
+func LastQueued(c *Conn) int64 { return c.lastSeq.Load() }
+
+// CurrentLink identifies the Conn's live connection (nil: none); compare
+// values with ==.
+func CurrentLink(c *Conn) any {
+	if l := c.cur.Load(); l != nil && !l.isDead() {
+		return l
+	}
+	return nil
+}

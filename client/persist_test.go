@@ -3,6 +3,7 @@ package client_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +108,46 @@ func persistUnderKills(t *testing.T, maxQueued int, onMessage func()) {
 	require.GreaterOrEqual(t, reconnects, kills, "every kill made the app reconnect")
 	require.Eventually(t, func() bool { return store.Len("alice") == 0 }, waitFor, time.Millisecond,
 		"the app acked everything")
+}
+
+// Pushes queued for OnMessage but not delivered when the Conn closes are
+// not lost: the resume point is what OnMessage returned from, so the node
+// still holds the rest for the device's next connection.
+func TestUndeliveredQueuedPushesSurviveClose(t *testing.T) {
+	leakCheck(t)
+	store := server.NewMemoryStore(server.MemoryStoreConfig{})
+	n := startNode(t, server.Config{Store: store})
+	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	ctx := ctxT(t)
+
+	gate := make(chan struct{})
+	var once, release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(gate) }) })
+	a := newApp(t, client.ConnConfig{Addrs: []string{n.addr}, Token: "alice", Device: "d"})
+	a.slow = func() { once.Do(func() { <-gate }) } // the app is stuck in its first callback
+	require.NoError(t, a.Connect(ctx))
+	for i := 1; i <= 5; i++ {
+		_, err := pc.Send(ctx, "alice", "/x", []byte(fmt.Sprint(i)), client.Persist(time.Hour))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return client.LastQueued(a.Conn) == 5 }, waitFor, time.Millisecond)
+
+	// The connection drops and comes back while the app still has 1-5
+	// queued (state callbacks wait behind the stuck one: watch the link).
+	first := client.CurrentLink(a.Conn)
+	require.True(t, a.KillConnection())
+	require.Eventually(t, func() bool {
+		l := client.CurrentLink(a.Conn)
+		return l != nil && l != first
+	}, waitFor, time.Millisecond)
+	require.NoError(t, a.Close()) // returns at once: a callback is running
+	release.Do(func() { close(gate) })
+	recvT(t, a.Done(), "Conn stop")
+
+	b := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "d"})
+	var got []string
+	for len(got) < 5 {
+		got = append(got, string(b.recv(t).Body))
+	}
+	require.Equal(t, []string{"1", "2", "3", "4", "5"}, got, "the device's next connection gets what the app never had")
 }
