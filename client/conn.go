@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -152,6 +153,9 @@ func Dial(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 func NewConn(cfg ConnConfig) (*Conn, error) {
 	if len(cfg.Addrs) == 0 && cfg.DiscoveryURL == "" {
 		return nil, errors.New("client: ConnConfig needs Addrs or DiscoveryURL")
+	}
+	if slices.Contains(cfg.Addrs, "") {
+		return nil, errors.New("client: empty address in ConnConfig.Addrs")
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout

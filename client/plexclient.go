@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,9 @@ func New(cfg Config) (*PlexClient, error) {
 	}
 	if cfg.Secret == "" {
 		return nil, errors.New("client: Config needs the nodes' inner Secret")
+	}
+	if slices.Contains(cfg.Addrs, "") {
+		return nil, errors.New("client: empty address in Config.Addrs")
 	}
 	c := &PlexClient{
 		cfg:    cfg,

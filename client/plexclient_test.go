@@ -580,3 +580,17 @@ func TestSendQueueBound(t *testing.T) {
 	}
 	require.Equal(t, 0, pc.Stats().Waiting)
 }
+
+func TestNewValidatesConfig(t *testing.T) {
+	for _, cfg := range []client.Config{
+		{Secret: "s"},
+		{Addrs: []string{"127.0.0.1:1"}},
+		{Addrs: []string{"127.0.0.1:1", ""}, Secret: "s"},
+		{DiscoveryURL: "tcp://x", Secret: "s"},
+	} {
+		_, err := client.New(cfg)
+		require.Error(t, err, "%+v", cfg)
+	}
+	_, err := client.NewConn(client.ConnConfig{Addrs: []string{""}})
+	require.Error(t, err)
+}
