@@ -83,7 +83,7 @@ func (srv *Server) push(ctx context.Context, b *batch, to Target, m pack.Message
 	case to.Room != "":
 		sh := pack.NewShared(srv.cfg.ByteOrder, m)
 		for _, uid := range srv.hub.members(scope(app, to.Room)) { // member keys are scoped
-			r, _ := srv.deliverUser(ctx, b, uid, &m, o, sh)
+			r, _ := srv.deliverUser(ctx, b, uid, &m, srv.roomMemberOptions(o), sh)
 			out.add(r)
 		}
 	case to.All:
@@ -96,6 +96,8 @@ func (srv *Server) push(ctx context.Context, b *batch, to Target, m pack.Message
 	if srv.bus != nil && !o.local && (to.Room != "" || to.All) {
 		if perr := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: to, Msg: m}); perr != nil {
 			srv.log.Warn("publish to cluster failed", "err", perr)
+			srv.metrics.pushes.WithLabelValues("failed").Inc()
+			return out, perr // the other nodes did not get it: say so
 		}
 	}
 	srv.metrics.pushes.WithLabelValues("ok").Inc()
@@ -113,6 +115,7 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 	lock := srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
+	prev := int64(-1) // the user's stored message before this one (ChainStore)
 	if o.persist {
 		msg := *m
 		msg.Meta = make(map[string]string, len(m.Meta)+3)
@@ -124,11 +127,11 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 			msg.Meta[pack.MetaID] = srv.newMessageID()
 		}
 		msg.Meta[pack.MetaTime] = strconv.FormatInt(time.Now().UnixMilli(), 10)
-		seq, err := srv.store.Append(ctx, uid, &msg, o.ttl)
+		seq, p, err := srv.appendStored(ctx, uid, &msg, o.ttl)
 		if err != nil {
 			return out, err
 		}
-		msg.Seq = seq
+		msg.Seq, prev = seq, p
 		out.Stored, out.Seq = 1, seq
 		sh = pack.NewShared(srv.cfg.ByteOrder, msg)
 	} else if sh == nil {
@@ -136,20 +139,27 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 	}
 	if srv.bus != nil && !o.local {
 		// other nodes holding uid write the same message (with its seq)
-		if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message(), Persist: o.persist}); err != nil {
+		if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message(), Persist: o.persist, Prev: prev}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
+			if !o.persist {
+				return out, err // not routed: say so (a stored push reaches the other nodes later)
+			}
 		}
 	}
-	conns := srv.hub.conns(uid)
-	for _, s := range conns {
-		if s.closed.Load() {
-			continue
-		}
-		b.add(s, s.frame(sh))
-		out.Delivered++
-		if o.persist && !s.acks {
-			// apps without ack support get each message once: its write is its ack
-			_ = srv.store.Ack(ctx, uid, s.device, out.Seq)
+	if o.persist && srv.bus != nil {
+		// in seq order after what other nodes stored before it (cluster_link.go)
+		out.Delivered = srv.writeStored(ctx, b, uid, sh, prev)
+	} else {
+		for _, s := range srv.hub.conns(uid) {
+			if s.closed.Load() {
+				continue
+			}
+			b.add(s, s.frame(sh))
+			out.Delivered++
+			if o.persist && !s.acks {
+				// apps without ack support get each message once: its write is its ack
+				_ = srv.store.Ack(ctx, uid, s.device, out.Seq)
+			}
 		}
 	}
 	if out.Delivered == 0 {
@@ -203,6 +213,7 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 		b.add(s, s.frame(sh))
 		last = msgs[i].Seq
 	}
+	srv.storedReplayed(s, max(from, last))
 	switch {
 	case !s.acks && last > 0:
 		_ = srv.store.Ack(srv.baseCtx, s.uid, s.device, last) // written = delivered

@@ -57,7 +57,7 @@ func (srv *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if srv.isClosing() || srv.Addr() == nil {
+		if srv.isClosing() || srv.Addr() == nil || srv.busHealth() != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 			return
 		}

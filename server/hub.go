@@ -14,6 +14,9 @@ type hub struct {
 	// order serialises "assign seq + queue on every connection" per user,
 	// striped so it needs no per-user allocation (see deliverUser).
 	order [orderStripes]sync.Mutex
+	// onMember, set before serving when a cluster bus shares rooms, hears
+	// every membership change (cluster_link.go). It must not block.
+	onMember func(room, uid string, member bool)
 }
 
 const (
@@ -146,6 +149,9 @@ func (h *hub) join(room, uid string) bool {
 		return false
 	}
 	m[uid] = struct{}{}
+	if h.onMember != nil {
+		h.onMember(room, uid, true)
+	}
 	return true
 }
 
@@ -161,6 +167,9 @@ func (h *hub) leave(room, uid string) bool {
 	delete(m, uid)
 	if len(m) == 0 {
 		delete(rs.rooms, room)
+	}
+	if h.onMember != nil {
+		h.onMember(room, uid, false)
 	}
 	return true
 }

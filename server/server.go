@@ -130,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 	srv.wheel = newWheel(wheelTick(&srv.cfg), max(cfg.AuthTimeout, cfg.HeartbeatTimeout))
 	srv.loops.Go(func() { srv.wheel.run(srv.stop, srv.checkDeadline) })
 	if srv.bus != nil {
-		if err := srv.bus.Start(srv.nodeID, srv.fromBus); err != nil {
+		if err := srv.startBus(); err != nil {
 			srv.engine.Stop()
 			return nil, err
 		}

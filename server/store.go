@@ -18,7 +18,9 @@ import (
 // every device that has a cursor has acked it.
 type Store interface {
 	// Append stores m for uid, assigning the next seq (> every earlier seq
-	// of uid, starting at 1), and returns it.
+	// of uid, and > 0; the memory store counts 1, 2, …, the JetStream store
+	// uses its stream sequence, so a user's seqs may have gaps), and
+	// returns it.
 	Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq int64, err error)
 	// After returns up to limit stored messages of uid with seq > after, in
 	// seq order.
@@ -27,8 +29,34 @@ type Store interface {
 	// Ack of a device (even with seq 0) registers it, so messages it has not
 	// acked are kept for it. An Ack above the last seq the store issued for
 	// uid (the store lost state, e.g. a memory store after a restart) raises
-	// the next seq above it, so new pushes are never mistaken for duplicates.
+	// the next seq above it, so new pushes are never mistaken for duplicates;
+	// a store whose seqs cannot be raised per user but already start above
+	// every earlier seq when it is created again (package cluster: stream
+	// sequences from the stream's creation time) lowers such an ack to its
+	// last seq instead, so a bogus ack cannot hide future pushes.
 	Ack(ctx context.Context, uid, device string, seq int64) error
 	// Cursor returns the seq the device acked last (0 if none).
 	Cursor(ctx context.Context, uid, device string) (int64, error)
+}
+
+// ChainStore is a Store shared by several nodes (package cluster): with
+// each new seq it says which of the user's stored messages preceded it, so
+// that a node holding the user writes persistent pushes from every node in
+// seq order, without skipping one that is still on its way (see
+// Delivery.Prev).
+type ChainStore interface {
+	Store
+	// AppendAfter is Append that also returns prev: the seq of uid's last
+	// stored message when m was stored (0 when there was none), or -1 when
+	// the store cannot tell.
+	AppendAfter(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error)
+}
+
+// appendStored appends m, with its predecessor when the store knows it.
+func (srv *Server) appendStored(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error) {
+	if cs, ok := srv.store.(ChainStore); ok {
+		return cs.AppendAfter(ctx, uid, m, ttl)
+	}
+	seq, err = srv.store.Append(ctx, uid, m, ttl)
+	return seq, -1, err
 }

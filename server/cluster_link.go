@@ -1,0 +1,270 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// clusterLink is the node's half of the cluster contract, wrapped around
+// Config.Bus by New (startBus):
+//
+//   - Persistent pushes reach a user's connections in seq order. Seqs are
+//     taken under the user's order lock of the node that accepted the push,
+//     but pushes from different nodes reach a node holding the user in any
+//     order, and an app drops a seq at or below the highest it holds. So a
+//     node remembers per user the highest seq it wrote to every local
+//     connection (last), writes a message only when its predecessor
+//     (Delivery.Prev) is at or below last, and otherwise first fetches what
+//     it missed from the Store. A message at or below last is a duplicate
+//     and is not written again.
+//   - Unsubscribe (the user's last connection here closed) forgets that
+//     state; room membership changes made here go to the bus; the bus
+//     applies other nodes' through Node.
+//
+// Concurrency: a user's state is read and written only under the user's
+// order lock; the shard mutex guards the maps themselves.
+type clusterLink struct {
+	Bus
+	cb   ClusterBus // nil when Config.Bus is a plain Bus
+	srv  *Server
+	node *Node
+
+	shards [linkShards]linkShard
+}
+
+const linkShards = 64
+
+type linkShard struct {
+	mu    sync.Mutex
+	users map[string]*userSeq
+}
+
+// userSeq is what this node wrote of one user's persistent pushes.
+type userSeq struct {
+	last int64 // every open connection of the user has every seq ≤ last
+	// ahead: connections whose login replay went past last; they already
+	// hold every seq ≤ their value (dropped once last reaches it).
+	ahead map[*Session]int64
+}
+
+func newClusterLink(srv *Server, b Bus) *clusterLink {
+	l := &clusterLink{Bus: b, srv: srv}
+	l.cb, _ = b.(ClusterBus)
+	l.node = &Node{l: l, applying: make(map[memberChange]int)}
+	for i := range l.shards {
+		l.shards[i].users = make(map[string]*userSeq)
+	}
+	return l
+}
+
+func (l *clusterLink) start() error {
+	if l.cb != nil {
+		l.cb.Attach(l.node)
+		l.srv.hub.onMember = l.memberChanged // before Serve: no connection yet
+	}
+	return l.Bus.Start(l.srv.nodeID, l.srv.fromBus)
+}
+
+// PickHost forwards to the bus when it picks hosts (HostPicker).
+func (l *clusterLink) PickHost() (string, bool) {
+	if hp, ok := l.Bus.(HostPicker); ok {
+		return hp.PickHost()
+	}
+	return "", false
+}
+
+// Unsubscribe forgets the user's write state, then tells the bus.
+func (l *clusterLink) Unsubscribe(uid string) error {
+	lock := l.srv.hub.orderLock(uid)
+	lock.Lock()
+	if len(l.srv.hub.conns(uid)) == 0 { // not back already
+		sh := l.shard(uid)
+		sh.mu.Lock()
+		delete(sh.users, uid)
+		sh.mu.Unlock()
+	}
+	lock.Unlock()
+	return l.Bus.Unsubscribe(uid)
+}
+
+func (l *clusterLink) health() error {
+	if l.cb != nil {
+		return l.cb.Health()
+	}
+	return nil
+}
+
+func (l *clusterLink) shard(uid string) *linkShard {
+	return &l.shards[l.srv.hub.hash(uid)%linkShards]
+}
+
+// state returns uid's write state, creating it when create is set.
+func (l *clusterLink) state(uid string, create bool) *userSeq {
+	sh := l.shard(uid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	us := sh.users[uid]
+	if us == nil && create {
+		us = &userSeq{}
+		sh.users[uid] = us
+	}
+	return us
+}
+
+// replayed records that a login's replay brought s up to seq upTo (the
+// resume point or the last replayed message). Called under the order lock.
+func (l *clusterLink) replayed(s *Session, upTo int64) {
+	us := l.state(s.uid, true)
+	others := false
+	for _, c := range l.srv.hub.conns(s.uid) {
+		if c != s && !c.closed.Load() {
+			others = true
+			break
+		}
+	}
+	if !others {
+		us.last, us.ahead = upTo, nil
+		return
+	}
+	if upTo > us.last {
+		if us.ahead == nil {
+			us.ahead = make(map[*Session]int64, 1)
+		}
+		us.ahead[s] = upTo
+	}
+}
+
+// writeStored writes the stored message sh (its Seq set) to uid's
+// connections here, after filling any gap up to prev from the Store.
+// Called under the order lock. It returns the number of connections that
+// hold the message afterwards.
+func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid string, sh *pack.Shared, prev int64) int {
+	conns := l.srv.hub.conns(uid)
+	if len(conns) == 0 {
+		return 0
+	}
+	seq := sh.Message().Seq
+	us := l.state(uid, false)
+	if us == nil {
+		// Every login records its replay, so this means connections that
+		// predate the state; trust the chain rather than guess.
+		us = l.state(uid, true)
+		us.last = max(prev, 0)
+		l.srv.log.Debug("cluster: no write state for a connected user", "uid", uid)
+	}
+	if seq <= us.last {
+		return 0 // written already (a copy from another path)
+	}
+	if prev < 0 || prev > us.last {
+		// A message stored before this one has not been written here yet:
+		// write the missing ones from the Store first, never past a gap.
+		missed, err := l.srv.store.After(ctx, uid, us.last, 0)
+		if err != nil {
+			l.srv.log.Warn("cluster: fetch missed persistent pushes", "uid", uid, "after", us.last, "err", err)
+			if l.cb != nil {
+				l.cb.Resync(uid)
+			}
+			return 0
+		}
+		filled := 0
+		for i := range missed {
+			if missed[i].Seq >= seq {
+				break
+			}
+			if missed[i].Seq > us.last {
+				l.write(ctx, b, uid, us, conns, pack.NewShared(l.srv.cfg.ByteOrder, missed[i]))
+				filled++
+			}
+		}
+		l.srv.log.Debug("cluster: wrote persistent pushes missed before this one", "uid", uid, "seq", seq, "prev", prev, "missed", filled)
+	}
+	return l.write(ctx, b, uid, us, conns, sh)
+}
+
+// write queues sh on every open connection that does not hold it yet.
+func (l *clusterLink) write(ctx context.Context, b *batch, uid string, us *userSeq, conns []*Session, sh *pack.Shared) int {
+	seq := sh.Message().Seq
+	n := 0
+	for _, s := range conns {
+		if s.closed.Load() {
+			continue
+		}
+		n++
+		if a, ok := us.ahead[s]; ok && seq <= a {
+			continue // its replay had it
+		}
+		b.add(s, s.frame(sh))
+		if !s.acks {
+			// apps without ack support get each message once: its write is its ack
+			_ = l.srv.store.Ack(ctx, uid, s.device, seq)
+		}
+	}
+	us.last = seq
+	for s, a := range us.ahead {
+		if a <= seq || s.closed.Load() {
+			delete(us.ahead, s)
+		}
+	}
+	return n
+}
+
+// memberChange is one room membership change.
+type memberChange struct {
+	room, uid string
+	member    bool
+}
+
+// memberChanged hears every membership change of this node's hub; changes
+// that the bus itself is applying (Node.SetMember) are not sent back.
+func (l *clusterLink) memberChanged(room, uid string, member bool) {
+	if l.node.isApplying(memberChange{room, uid, member}) {
+		return
+	}
+	l.cb.MemberChanged(room, uid, member)
+}
+
+// Node is what a ClusterBus sees of its server. Its methods are safe for
+// concurrent use.
+type Node struct {
+	l *clusterLink
+
+	mu       sync.Mutex
+	applying map[memberChange]int
+}
+
+// ID returns the node's id.
+func (n *Node) ID() string { return n.l.srv.nodeID }
+
+// Stats returns the node's current load.
+func (n *Node) Stats() Stats { return n.l.srv.Stats() }
+
+// Serving reports whether the node accepts connections (it serves a
+// listener and is not shutting down).
+func (n *Node) Serving() bool { return !n.l.srv.isClosing() && n.l.srv.Addr() != nil }
+
+// SetMember applies a room membership change made on another node. room
+// and uid are the keys MemberChanged reported.
+func (n *Node) SetMember(room, uid string, member bool) {
+	c := memberChange{room, uid, member}
+	n.mu.Lock()
+	n.applying[c]++
+	n.mu.Unlock()
+	if member {
+		n.l.srv.hub.join(room, uid)
+	} else {
+		n.l.srv.hub.leave(room, uid)
+	}
+	n.mu.Lock()
+	if n.applying[c]--; n.applying[c] == 0 {
+		delete(n.applying, c)
+	}
+	n.mu.Unlock()
+}
+
+func (n *Node) isApplying(c memberChange) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.applying[c] > 0
+}
