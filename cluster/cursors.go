@@ -1,0 +1,158 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// cursorEntry is one user's entry in the cursor bucket: every device's
+// highest acked seq, and the entry's revision for compare-and-set.
+type cursorEntry struct {
+	rev  uint64           // 0: no entry yet
+	devs map[string]int64 // device → acked seq ("" is the shared device)
+}
+
+// Ack implements server.Store: it raises the device's cursor (never
+// lowers it) and purges the user's messages that every device acked. An
+// ack above the stream's last seq is lowered to it: a device cannot ack
+// what was never stored.
+func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
+	if err := s.c.open(ctx); err != nil {
+		return err
+	}
+	if seq < 0 {
+		seq = 0
+	}
+	if uint64(seq) > s.highest.Load() {
+		info, err := s.c.stream.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("cluster: ack: %w", err)
+		}
+		s.seen(info.State.LastSeq)
+		seq = min(seq, int64(info.State.LastSeq))
+	}
+	k := key(uid)
+	kv := s.c.cursKV
+	e := s.cachedCursors(uid)
+	for range 16 { // conflicts need another node acking for the user at the same moment
+		if e == nil {
+			var err error
+			if e, err = s.readCursors(ctx, k); err != nil {
+				return err
+			}
+		}
+		if cur, known := e.devs[device]; known && seq <= cur {
+			s.cacheCursors(uid, e)
+			return nil
+		}
+		next := &cursorEntry{devs: make(map[string]int64, len(e.devs)+1)}
+		for d, v := range e.devs {
+			next.devs[d] = v
+		}
+		next.devs[device] = seq
+		val, _ := json.Marshal(next.devs)
+		var err error
+		if e.rev == 0 {
+			next.rev, err = kv.Create(ctx, k, val)
+		} else {
+			next.rev, err = kv.Update(ctx, k, val, e.rev)
+		}
+		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || wrongLast(err) {
+			e = nil // another node wrote it: read again
+			continue
+		}
+		if err != nil {
+			s.dropCursors(uid)
+			return fmt.Errorf("cluster: ack: %w", err)
+		}
+		s.cacheCursors(uid, next)
+		return s.purge(ctx, uid, next)
+	}
+	return errors.New("cluster: ack: too many concurrent updates of the user's cursors")
+}
+
+// purge drops the user's messages that every device acked.
+func (s *Store) purge(ctx context.Context, uid string, e *cursorEntry) error {
+	low := int64(-1)
+	for _, v := range e.devs {
+		if low < 0 || v < low {
+			low = v
+		}
+	}
+	if low <= 0 {
+		return nil
+	}
+	s.curMu.Lock()
+	done := s.purged[uid] >= uint64(low)
+	s.curMu.Unlock()
+	if done {
+		return nil
+	}
+	if err := s.c.stream.Purge(ctx, jetstream.WithPurgeSubject(s.subject(uid)), jetstream.WithPurgeSequence(uint64(low)+1)); err != nil {
+		return fmt.Errorf("cluster: purge acked pushes: %w", err)
+	}
+	s.curMu.Lock()
+	if len(s.purged) >= hintCap {
+		clear(s.purged)
+	}
+	s.purged[uid] = uint64(low)
+	s.curMu.Unlock()
+	if last, ok := s.lastHint(uid); ok && last <= uint64(low) {
+		s.forgetLast(uid) // the subject may be empty now: its last seq is 0
+	}
+	return nil
+}
+
+// Cursor implements server.Store. It reads the bucket (not the local
+// hint): another node may have moved the cursor.
+func (s *Store) Cursor(ctx context.Context, uid, device string) (int64, error) {
+	if err := s.c.open(ctx); err != nil {
+		return 0, err
+	}
+	e, err := s.readCursors(ctx, key(uid))
+	if err != nil {
+		return 0, err
+	}
+	s.cacheCursors(uid, e)
+	return e.devs[device], nil
+}
+
+func (s *Store) readCursors(ctx context.Context, k string) (*cursorEntry, error) {
+	ent, err := s.c.cursKV.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return &cursorEntry{devs: map[string]int64{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: read cursors: %w", err)
+	}
+	e := &cursorEntry{rev: ent.Revision()}
+	if err := json.Unmarshal(ent.Value(), &e.devs); err != nil || e.devs == nil {
+		e.devs = map[string]int64{} // unreadable: start over (messages are kept, not lost)
+	}
+	return e, nil
+}
+
+func (s *Store) cachedCursors(uid string) *cursorEntry {
+	s.curMu.Lock()
+	defer s.curMu.Unlock()
+	return s.curs[uid]
+}
+
+func (s *Store) cacheCursors(uid string, e *cursorEntry) {
+	s.curMu.Lock()
+	defer s.curMu.Unlock()
+	if len(s.curs) >= hintCap {
+		clear(s.curs)
+	}
+	s.curs[uid] = e
+}
+
+func (s *Store) dropCursors(uid string) {
+	s.curMu.Lock()
+	defer s.curMu.Unlock()
+	delete(s.curs, uid)
+}

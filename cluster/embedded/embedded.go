@@ -1,0 +1,183 @@
+// Package embedded runs a NATS server with JetStream inside the process:
+// plexd's default (one durable node with no external service) and the
+// cluster tests (several servers clustered over loopback routes). It is a
+// package of its own so that nodes joining an external NATS do not link
+// the NATS server.
+package embedded
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Config configures an embedded NATS server. The zero value of every field
+// but StoreDir is valid.
+type Config struct {
+	// StoreDir is where JetStream keeps its files (required).
+	StoreDir string
+	// Listen is a host:port for NATS clients (port 0: a random one). Zero:
+	// no listener; only in-process connections (Connect).
+	Listen string
+	// Name names the server; JetStream needs a unique name per server of a
+	// cluster, stable across restarts. Zero: "plex".
+	Name string
+	// ClusterName and ClusterListen (host:port, port 0: random) make the
+	// server a member of a NATS cluster, joined through Routes
+	// ("nats-route://host:port" or "host:port" of other members).
+	ClusterName   string
+	ClusterListen string
+	Routes        []string
+	// MaxPayload is the largest message NATS accepts. Zero: 8 MiB (a
+	// plex push of the default 1 MiB frame limit plus routing overhead fits).
+	MaxPayload int32
+	// Logger receives the server's logs (Info for notices). Nil: silent.
+	Logger *slog.Logger
+	// ReadyTimeout bounds the wait for the server to accept connections.
+	// Zero: 10s.
+	ReadyTimeout time.Duration
+}
+
+// Server is a running embedded NATS server.
+type Server struct {
+	ns *natsserver.Server
+}
+
+// Start starts the server and waits until it accepts connections. With a
+// cluster it does not wait for JetStream's meta leader: the plex cluster
+// package retries until JetStream answers.
+func Start(cfg Config) (*Server, error) {
+	if cfg.StoreDir == "" {
+		return nil, errors.New("embedded: StoreDir is required")
+	}
+	if cfg.Name == "" {
+		cfg.Name = "plex"
+	}
+	if cfg.MaxPayload <= 0 {
+		cfg.MaxPayload = 8 << 20
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 10 * time.Second
+	}
+	opts := &natsserver.Options{
+		ServerName:            cfg.Name,
+		JetStream:             true,
+		StoreDir:              cfg.StoreDir,
+		MaxPayload:            cfg.MaxPayload,
+		NoSigs:                true,
+		NoLog:                 cfg.Logger == nil,
+		DisableShortFirstPing: true,
+	}
+	if cfg.Listen == "" {
+		opts.DontListen = true
+	} else {
+		host, port, err := splitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: Listen: %w", err)
+		}
+		opts.Host, opts.Port = host, port
+	}
+	if cfg.ClusterListen != "" {
+		host, port, err := splitHostPort(cfg.ClusterListen)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: ClusterListen: %w", err)
+		}
+		name := cfg.ClusterName
+		if name == "" {
+			name = "plex"
+		}
+		opts.Cluster = natsserver.ClusterOpts{Name: name, Host: host, Port: port}
+		if len(cfg.Routes) > 0 {
+			urls := make([]string, len(cfg.Routes))
+			for i, r := range cfg.Routes {
+				if !strings.Contains(r, "://") {
+					r = "nats-route://" + r
+				}
+				urls[i] = r
+			}
+			opts.Routes = natsserver.RoutesFromStr(strings.Join(urls, ","))
+		}
+	}
+	ns, err := natsserver.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: %w", err)
+	}
+	if cfg.Logger != nil {
+		ns.SetLoggerV2(slogAdapter{cfg.Logger.With("component", "nats")}, false, false, false)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(cfg.ReadyTimeout) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("embedded: NATS server not ready within %s (store dir %s)", cfg.ReadyTimeout, cfg.StoreDir)
+	}
+	return &Server{ns: ns}, nil
+}
+
+// Connect opens a connection to the server: in-process (no socket) when it
+// has no listener, else over its client URL.
+func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	if s.ns.ClientURL() == "" || s.ns.Addr() == nil {
+		return nats.Connect("", append([]nats.Option{nats.InProcessServer(s.ns)}, opts...)...)
+	}
+	return nats.Connect(s.ClientURL(), opts...)
+}
+
+// ClientURL is the URL NATS clients dial ("" without a listener).
+func (s *Server) ClientURL() string {
+	if s.ns.Addr() == nil {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
+
+// RouteURL is the URL other cluster members route to ("" without a cluster).
+func (s *Server) RouteURL() string {
+	a := s.ns.ClusterAddr()
+	if a == nil {
+		return ""
+	}
+	return "nats-route://" + net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
+}
+
+// Name returns the server's name.
+func (s *Server) Name() string { return s.ns.Name() }
+
+// Shutdown stops the server and waits until it has stopped. JetStream's
+// files stay in StoreDir.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, err
+	}
+	if port == 0 {
+		port = natsserver.RANDOM_PORT
+	}
+	return host, port, nil
+}
+
+// slogAdapter is the NATS server's logger on slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Tracef(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }

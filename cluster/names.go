@@ -1,0 +1,78 @@
+package cluster
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// names are the subjects, stream and buckets of one plex cluster, all
+// derived from Config.Prefix so that several plex clusters can share a
+// NATS system:
+//
+//	<p>.u.<uid>     a user's pushes and presence queries (a node subscribes while it holds the user)
+//	<p>.r.<room>    room pushes (every node subscribes to <p>.r.*; each writes to its members)
+//	<p>.all         broadcasts
+//	<p>.nodes       node heartbeats (discovery, load)
+//	<p>.m.<uid>     stored pushes: subjects of the stream <P>_MSGS, one per user
+//	<p>_rooms       KV bucket of room membership, key <room>.<uid>
+//	<p>_cursors     KV bucket of ack cursors, key <uid>
+//
+// User ids and room names may hold any bytes (even '.', '*', '>' or
+// spaces, which subjects cannot): each is one subject token in unpadded
+// URL-safe base64 (key), which is reversible and collision-free.
+type names struct {
+	user, room, all, nodes, msgs string // subject prefixes / subjects
+	stream, rooms, cursors       string // JetStream names
+}
+
+func newNames(prefix string) names {
+	return names{
+		user:    prefix + ".u.",
+		room:    prefix + ".r.",
+		all:     prefix + ".all",
+		nodes:   prefix + ".nodes",
+		msgs:    prefix + ".m.",
+		stream:  strings.ToUpper(prefix) + "_MSGS",
+		rooms:   prefix + "_rooms",
+		cursors: prefix + "_cursors",
+	}
+}
+
+// key encodes a name as one subject token (and KV key part). The empty
+// name, which plex never routes, becomes "-", which base64 cannot produce.
+func key(name string) string {
+	if name == "" {
+		return "-"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+// unkey reverses key.
+func unkey(tok string) (string, bool) {
+	if tok == "-" {
+		return "", true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return string(b), err == nil
+}
+
+// tail returns the subject's token after prefix p, or false.
+func tail(subject, p string) (string, bool) {
+	t, ok := strings.CutPrefix(subject, p)
+	return t, ok && t != "" && !strings.Contains(t, ".")
+}
+
+// validPrefix reports whether p can name subjects, a stream and buckets.
+func validPrefix(p string) bool {
+	if p == "" || len(p) > 32 {
+		return false
+	}
+	for _, r := range p {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,348 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// Store is the node's server.Store (and server.ChainStore) on JetStream.
+//
+// Each user's persistent pushes are the messages of one subject, <p>.m.<uid>,
+// of the stream <P>_MSGS, and a push's seq is its stream sequence: it is
+// assigned by JetStream atomically with storing, is monotonic across
+// restarts and across nodes, and increases per user (with gaps: the
+// sequence is shared by all users). The stream's first sequence is its
+// creation time in microseconds, so a stream lost and created again still
+// numbers above every seq an app may hold.
+//
+// Order per user across nodes: an append states which message it expects
+// to be the user's last (JetStream's expected-last-subject-sequence), and
+// stores that predecessor in the header Plex-Prev. Two nodes appending for
+// the same user at once cannot both succeed with the same predecessor; the
+// loser reads the new last message and tries again. So the predecessors
+// chain every user's messages, and a node that receives seq 9 whose
+// predecessor 7 it has not written knows to fetch 7 first
+// (server.Delivery.Prev).
+//
+// Retries are idempotent: the message id (meta "id") is the JetStream
+// message id, deduplicated for two minutes, so an append retried after a
+// timeout (e.g. during a leader election) is stored once.
+//
+// Ack: each device's cursor is kept in the KV bucket <p>_cursors (one
+// entry per user, updated with compare-and-set); when every device of the
+// user acked up to a seq, the messages up to it are purged. TTL: each
+// message carries its push's TTL (JetStream per-message TTL, at least a
+// second). Bound: at most Config.MaxPerUser messages per user, the oldest
+// dropped first.
+//
+// Reads (After, the last message) go to the stream leader, so a message
+// whose append succeeded is always seen.
+type Store struct {
+	c *Cluster
+
+	lastMu sync.Mutex
+	last   map[string]uint64 // uid → the user's last stored seq, as last seen here (a hint)
+
+	curMu   sync.Mutex
+	curs    map[string]*cursorEntry // uid → cursors as last read or written here (a hint)
+	purged  map[string]uint64       // uid → seq purged up to
+	highest atomic.Uint64           // highest stream seq seen here
+}
+
+// Header names on stored messages.
+const (
+	hdrPrev = "Plex-Prev"
+)
+
+// hintCap bounds the hint maps; they are dropped whole when full (a miss
+// costs one extra read).
+const hintCap = 100_000
+
+func newStore(c *Cluster) *Store {
+	return &Store{
+		c:      c,
+		last:   make(map[string]uint64),
+		curs:   make(map[string]*cursorEntry),
+		purged: make(map[string]uint64),
+	}
+}
+
+func (s *Store) subject(uid string) string { return s.c.names.msgs + key(uid) }
+
+// Append implements server.Store.
+func (s *Store) Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (int64, error) {
+	seq, _, err := s.AppendAfter(ctx, uid, m, ttl)
+	return seq, err
+}
+
+// AppendAfter implements server.ChainStore.
+func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.c.cfg.AppendTimeout)
+	defer cancel()
+	msg := *m
+	msg.Seq = 0
+	data, err := pack.Protobuf.Append(nil, &msg)
+	if err != nil {
+		return 0, 0, err
+	}
+	id := m.Get(pack.MetaID)
+	if id == "" {
+		id = nuid.Next()
+	}
+	subj := s.subject(uid)
+	ttl = max(ttl, time.Second).Round(time.Second) // JetStream TTLs are whole seconds, ≥ 1s
+	expect, known := s.lastHint(uid)
+	fail := func(err error) (int64, int64, error) {
+		switch {
+		case errors.Is(err, ErrUnavailable):
+			return 0, 0, err
+		case transient(err) || ctx.Err() != nil:
+			return 0, 0, fmt.Errorf("%w: store push: %w", ErrUnavailable, err)
+		}
+		return 0, 0, fmt.Errorf("cluster: store push: %w", err)
+	}
+	backoff := 20 * time.Millisecond
+	var down time.Time // when the connection was first seen down
+	for {
+		if !s.c.nc.IsConnected() {
+			// Ride over a reconnect to another server, not over an outage.
+			if down.IsZero() {
+				down = time.Now()
+			} else if time.Since(down) > reconnectGrace {
+				return fail(fmt.Errorf("%w: connection %s", ErrUnavailable, s.c.nc.Status()))
+			}
+		} else {
+			down = time.Time{}
+		}
+		if err := s.c.open(ctx); err != nil {
+			if !s.wait(ctx, &backoff) {
+				return fail(err)
+			}
+			continue
+		}
+		if !known {
+			if expect, err = s.lastSeq(ctx, subj); err != nil {
+				if !transient(err) || !s.wait(ctx, &backoff) {
+					return fail(err)
+				}
+				continue
+			}
+			known = true
+		}
+		nm := nats.NewMsg(subj)
+		nm.Data = data
+		nm.Header.Set(hdrPrev, strconv.FormatUint(expect, 10))
+		actx, cancel := context.WithTimeout(ctx, s.c.cfg.RequestTimeout)
+		ack, err := s.c.js.PublishMsg(actx, nm, jetstream.WithMsgID(id), jetstream.WithMsgTTL(ttl),
+			jetstream.WithExpectLastSequencePerSubject(expect), jetstream.WithRetryAttempts(0))
+		cancel()
+		switch {
+		case err == nil && !ack.Duplicate:
+			s.setLast(uid, ack.Sequence)
+			return int64(ack.Sequence), int64(expect), nil
+		case err == nil:
+			// stored by an earlier attempt whose reply was lost
+			p, err := s.prevOf(ctx, ack.Sequence)
+			s.setLast(uid, max(ack.Sequence, expect))
+			if err != nil {
+				p = -1
+			}
+			return int64(ack.Sequence), p, nil
+		case wrongLast(err):
+			// Another node appended for this user (or messages were acked
+			// or expired): read the last one; it may be ours from an
+			// earlier attempt.
+			raw, err := s.lastMsg(ctx, subj)
+			if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+				if !transient(err) || !s.wait(ctx, &backoff) {
+					return fail(err)
+				}
+				known = false
+				continue
+			}
+			if raw == nil {
+				expect = 0
+				continue
+			}
+			if raw.Header.Get(jetstream.MsgIDHeader) == id {
+				s.setLast(uid, raw.Sequence)
+				p, _ := strconv.ParseInt(raw.Header.Get(hdrPrev), 10, 64)
+				return int64(raw.Sequence), p, nil
+			}
+			expect = raw.Sequence
+		case transient(err):
+			s.c.log.Debug("cluster: append retried", "err", err)
+			if !s.wait(ctx, &backoff) {
+				return fail(err)
+			}
+		default:
+			return fail(err)
+		}
+	}
+}
+
+// reconnectGrace is how long Append waits for a lost NATS connection to
+// come back (a client reconnects to another server of a cluster within a
+// fraction of a second) before it fails the push as unavailable.
+const reconnectGrace = 2 * time.Second
+
+// wait sleeps the backoff (doubling it up to a second); false when ctx ended.
+func (s *Store) wait(ctx context.Context, backoff *time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(*backoff):
+		*backoff = min(2**backoff, time.Second)
+		return true
+	}
+}
+
+// After implements server.Store. It reads one message per round trip from
+// the stream leader (most users have few stored messages; a replay of
+// many costs one round trip each).
+func (s *Store) After(ctx context.Context, uid string, after int64, limit int) ([]pack.Message, error) {
+	if err := s.c.open(ctx); err != nil {
+		return nil, err
+	}
+	subj := s.subject(uid)
+	next := uint64(max(after, 0)) + 1
+	var out []pack.Message
+	for limit <= 0 || len(out) < limit {
+		rctx, cancel := context.WithTimeout(ctx, s.c.cfg.RequestTimeout)
+		raw, err := s.c.stream.GetMsg(rctx, next, jetstream.WithGetMsgSubject(subj))
+		cancel()
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cluster: read stored pushes: %w", err)
+		}
+		m, _, err := storedMessage(raw)
+		if err != nil {
+			s.c.log.Warn("cluster: skipped an undecodable stored push", "seq", raw.Sequence, "err", err)
+		} else {
+			out = append(out, m)
+		}
+		next = raw.Sequence + 1
+		s.seen(raw.Sequence)
+	}
+	return out, nil
+}
+
+// storedMessage decodes a stored push: its seq is the stream sequence.
+func storedMessage(raw *jetstream.RawStreamMsg) (pack.Message, int64, error) {
+	var m pack.Message
+	if err := pack.Protobuf.Decode(raw.Data, &m); err != nil {
+		return m, 0, err
+	}
+	if raw.Sequence > math.MaxInt64 {
+		return m, 0, errors.New("cluster: stream sequence beyond int64")
+	}
+	m.Seq = int64(raw.Sequence)
+	prev, err := strconv.ParseInt(raw.Header.Get(hdrPrev), 10, 64)
+	if err != nil {
+		prev = -1
+	}
+	return m, prev, nil
+}
+
+// lastMsg reads the user's last stored message (nil, ErrMsgNotFound: none).
+func (s *Store) lastMsg(ctx context.Context, subj string) (*jetstream.RawStreamMsg, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.c.cfg.RequestTimeout)
+	defer cancel()
+	raw, err := s.c.stream.GetLastMsgForSubject(rctx, subj)
+	if err != nil {
+		return nil, err
+	}
+	s.seen(raw.Sequence)
+	return raw, nil
+}
+
+// lastSeq returns the seq of the user's last stored message, 0 if none.
+func (s *Store) lastSeq(ctx context.Context, subj string) (uint64, error) {
+	raw, err := s.lastMsg(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return raw.Sequence, nil
+}
+
+// prevOf reads the predecessor recorded with stored message seq.
+func (s *Store) prevOf(ctx context.Context, seq uint64) (int64, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.c.cfg.RequestTimeout)
+	defer cancel()
+	raw, err := s.c.stream.GetMsg(rctx, seq)
+	if err != nil {
+		return -1, err
+	}
+	return strconv.ParseInt(raw.Header.Get(hdrPrev), 10, 64)
+}
+
+func (s *Store) lastHint(uid string) (uint64, bool) {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	v, ok := s.last[uid]
+	return v, ok
+}
+
+func (s *Store) setLast(uid string, seq uint64) {
+	s.seen(seq)
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	if len(s.last) >= hintCap {
+		clear(s.last)
+	}
+	s.last[uid] = seq
+}
+
+func (s *Store) forgetLast(uid string) {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	delete(s.last, uid)
+}
+
+func (s *Store) seen(seq uint64) {
+	for {
+		h := s.highest.Load()
+		if seq <= h || s.highest.CompareAndSwap(h, seq) {
+			return
+		}
+	}
+}
+
+// wrongLast: the expected last sequence of the subject did not match.
+func wrongLast(err error) bool {
+	var ae *jetstream.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		ae.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// transient: worth retrying (no answer, no leader, connection trouble).
+func transient(err error) bool {
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrDisconnected) {
+		return true
+	}
+	var ae *jetstream.APIError
+	if errors.As(err, &ae) {
+		return ae.Code >= 500 // e.g. 10008 cluster temporarily unavailable, 10009 not leader
+	}
+	return false
+}
