@@ -1,0 +1,31 @@
+package cluster
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/plexpush/plex/server"
+)
+
+// Test hooks.
+
+// AppendEnvelope encodes a delivery as it travels between nodes.
+func AppendEnvelope(dst []byte, d *server.Delivery) ([]byte, error) { return appendEnvelope(dst, d) }
+
+// DecodeEnvelope decodes one.
+func DecodeEnvelope(b []byte, d *server.Delivery) error { return decodeEnvelope(b, d) }
+
+// UserSubject is the subject of a user's deliveries.
+func (c *Cluster) UserSubject(uid string) string { return c.names.user + key(uid) }
+
+// StreamName is the name of the stream of stored pushes.
+func (c *Cluster) StreamName() string { return c.names.stream }
+
+// StreamInfo returns the stream's info (its leader, for failover tests).
+func (s *Store) StreamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	if err := s.c.open(ctx); err != nil {
+		return nil, err
+	}
+	return s.c.stream.Info(ctx)
+}
