@@ -28,6 +28,7 @@ import (
 // node is a running plexd: the server and its listeners.
 type node struct {
 	srv   *server.Server
+	cl    *clusterNode
 	pprof *http.Server
 	log   *slog.Logger
 	errc  chan error
@@ -43,23 +44,31 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.New(cfg)
+	cl, err := startCluster(ctx, o, &cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	n := &node{srv: srv, log: log, errc: make(chan error, 3)}
+	srv, err := server.New(cfg)
+	if err != nil {
+		cl.close()
+		return nil, err
+	}
+	n := &node{srv: srv, cl: cl, log: log, errc: make(chan error, 3)}
+	fail := func(err error) (*node, error) {
+		srv.Close()
+		cl.close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
-		srv.Close()
-		return nil, err
+		return fail(err)
 	}
 	ready := map[string]string{"addr": ln.Addr().String(), "node": srv.NodeID()}
 	go func() { n.errc <- srv.Serve(ln) }()
 	if o.InnerAddr != "" {
 		iln, err := net.Listen("tcp", o.InnerAddr)
 		if err != nil {
-			srv.Close()
-			return nil, err
+			return fail(err)
 		}
 		ready["inner"] = iln.Addr().String()
 		go func() { n.errc <- srv.ServeInner(iln) }()
@@ -67,8 +76,7 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	if o.HTTP != "" {
 		hln, err := net.Listen("tcp", o.HTTP)
 		if err != nil {
-			srv.Close()
-			return nil, err
+			return fail(err)
 		}
 		ready["http"] = hln.Addr().String()
 		go func() { n.errc <- srv.ServeHTTP(hln) }()
@@ -76,8 +84,7 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	if o.Pprof != "" {
 		pln, err := net.Listen("tcp", o.Pprof)
 		if err != nil {
-			srv.Close()
-			return nil, err
+			return fail(err)
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -90,12 +97,11 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	}
 	if o.ReadyFile != "" {
 		if err := writeReadyFile(o.ReadyFile, ready); err != nil {
-			srv.Close()
-			return nil, err
+			return fail(err)
 		}
 	}
-	fmt.Fprintf(stdout, "plexd %s listening\n  apps connect to   %s (auth %s, %s-endian frames)\n",
-		srv.NodeID(), ready["addr"], o.Auth, o.Order)
+	fmt.Fprintf(stdout, "plexd %s listening\n  apps connect to   %s (auth %s, %s-endian frames)\n  cluster and store %s\n",
+		srv.NodeID(), ready["addr"], o.Auth, o.Order, cl.where)
 	if h := ready["http"]; h != "" {
 		fmt.Fprintf(stdout, "  discovery         curl http://%s/plex/v1/host\n", h)
 		shown := "<your -inner-secret>"
@@ -113,6 +119,7 @@ func (n *node) wait(ctx context.Context) error {
 	select {
 	case err := <-n.errc:
 		n.srv.Close()
+		n.cl.close()
 		if errors.Is(err, server.ErrServerClosed) {
 			return nil
 		}
@@ -125,6 +132,7 @@ func (n *node) wait(ctx context.Context) error {
 	n.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	defer n.cl.close() // after the server: its bus says goodbye through NATS
 	if err := n.srv.Shutdown(sctx); err != nil {
 		n.srv.Close()
 		return fmt.Errorf("shutdown: %w", err)

@@ -46,9 +46,19 @@ type options struct {
 	TLSCert          string
 	TLSKey           string
 
-	Upstream  string
-	DataDir   string
-	NATS      string
+	Upstream string
+	DataDir  string
+	NATS     string
+
+	NATSCreds       string
+	NATSTLSCA       string
+	NATSTLSCert     string
+	NATSTLSKey      string
+	NATSPrefix      string
+	NATSReplicas    int
+	StoreMaxPerUser int
+	NodeHeartbeat   time.Duration
+
 	LogLevel  string
 	LogFormat string
 	ReadyFile string
@@ -85,8 +95,16 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate: serve TLS on -addr")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "PEM private key for -tls-cert")
 	fs.StringVar(&o.Upstream, "upstream", "log", "upstream app messages: log, echo (send back; for tests), drop")
-	fs.StringVar(&o.DataDir, "data-dir", "", "data directory (durable store)")
-	fs.StringVar(&o.NATS, "nats", "", "external NATS URL to join a cluster")
+	fs.StringVar(&o.DataDir, "data-dir", "", "directory of the embedded NATS server's files: stored pushes, cursors, rooms (default: <user cache dir>/plexd/<host>_<port>; a temporary one when -addr has port 0)")
+	fs.StringVar(&o.NATS, "nats", "", "NATS URL(s), comma-separated, to join a cluster instead of embedding a NATS server")
+	fs.StringVar(&o.NATSCreds, "nats-creds", "", "NATS credentials file (JWT + NKey seed) for -nats")
+	fs.StringVar(&o.NATSTLSCA, "nats-tls-ca", "", "PEM CA bundle to verify the NATS servers (-nats with tls://)")
+	fs.StringVar(&o.NATSTLSCert, "nats-tls-cert", "", "PEM client certificate for NATS (mutual TLS)")
+	fs.StringVar(&o.NATSTLSKey, "nats-tls-key", "", "PEM private key for -nats-tls-cert")
+	fs.StringVar(&o.NATSPrefix, "nats-prefix", "plex", "names this plex cluster's NATS subjects, stream and buckets (several clusters can share one NATS)")
+	fs.IntVar(&o.NATSReplicas, "nats-replicas", 0, "JetStream replicas when creating the stream and buckets (0: min(3, NATS servers))")
+	fs.IntVar(&o.StoreMaxPerUser, "store-max-per-user", 1000, "stored pushes kept per user when creating the stream; the oldest is dropped beyond it")
+	fs.DurationVar(&o.NodeHeartbeat, "node-heartbeat", 2*time.Second, "how often the node announces its address and load; silent for 3 of these = dead")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn, error")
 	fs.StringVar(&o.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&o.Pprof, "pprof", "", "serve net/http/pprof on this address (debugging; keep it on loopback)")

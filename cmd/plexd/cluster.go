@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/plexpush/plex/cluster"
+	"github.com/plexpush/plex/cluster/embedded"
+	"github.com/plexpush/plex/server"
+)
+
+// clusterNode is plexd's NATS side: the embedded NATS server (default) or
+// the connection to an external NATS system (-nats), and the cluster's Bus
+// and Store given to the server. One code path serves one node and many.
+type clusterNode struct {
+	c       *cluster.Cluster
+	nc      *nats.Conn
+	ns      *embedded.Server // nil with -nats
+	unlock  func()           // releases the data directory
+	tempDir string           // removed on close (no durable identity)
+	where   string           // for the startup banner
+}
+
+// startCluster connects plexd to NATS and sets cfg.Bus and cfg.Store.
+//
+// Without -nats it runs a NATS server inside the process (no listener: the
+// node talks to it in-process) with JetStream files under the data
+// directory, so that stored pushes survive a restart. The data directory
+// is -data-dir, or by default <user cache dir>/plexd/<host>_<port> of
+// -addr; with a random port (-addr …:0) the node has no identity to come
+// back to, so the default is a temporary directory removed at exit.
+//
+// With -nats it joins an external NATS system; when NATS cannot be reached
+// the node starts anyway (/readyz false, pushes that cannot be routed
+// fail) and keeps retrying.
+func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog.Logger) (*clusterNode, error) {
+	if cfg.NodeID == "" { // chosen here so that NATS and the logs know it too
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		cfg.NodeID = "node-" + hex.EncodeToString(b[:])
+	}
+	cn := &clusterNode{}
+	ok := false
+	defer func() {
+		if !ok {
+			cn.close()
+		}
+	}()
+	connOpts := []nats.Option{
+		nats.Name("plexd " + cfg.NodeID),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(250*time.Millisecond, time.Second),
+		nats.PingInterval(5 * time.Second), // a silent server is dropped within ~15s
+		nats.MaxPingsOutstanding(3),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("NATS connection lost; reconnecting", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
+		}),
+	}
+	var err error
+	if o.NATS == "" {
+		dir, err := cn.dataDir(o)
+		if err != nil {
+			return nil, err
+		}
+		if cn.unlock, err = lockDir(dir); err != nil {
+			return nil, err
+		}
+		cn.ns, err = embedded.Start(embedded.Config{StoreDir: filepath.Join(dir, "nats"), Name: "plexd", Logger: natsLogger(log)})
+		if err != nil {
+			return nil, err
+		}
+		if cn.nc, err = cn.ns.Connect(connOpts...); err != nil {
+			return nil, fmt.Errorf("embedded NATS: %w", err)
+		}
+	} else {
+		if o.NATSCreds != "" {
+			connOpts = append(connOpts, nats.UserCredentials(o.NATSCreds))
+		}
+		if o.NATSTLSCA != "" {
+			connOpts = append(connOpts, nats.RootCAs(o.NATSTLSCA))
+		}
+		if o.NATSTLSCert != "" || o.NATSTLSKey != "" {
+			connOpts = append(connOpts, nats.ClientCert(o.NATSTLSCert, o.NATSTLSKey))
+		}
+		connOpts = append(connOpts, nats.RetryOnFailedConnect(true))
+		if cn.nc, err = nats.Connect(o.NATS, connOpts...); err != nil {
+			return nil, fmt.Errorf("-nats: %w", err)
+		}
+		cn.where = "NATS " + redactURLs(o.NATS)
+	}
+	cn.c, err = cluster.New(cluster.Config{
+		Conn:       cn.nc,
+		Prefix:     o.NATSPrefix,
+		Replicas:   o.NATSReplicas,
+		MaxPerUser: o.StoreMaxPerUser,
+		Heartbeat:  o.NodeHeartbeat,
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Open the stream and buckets now: a broken store fails the start of a
+	// single node, and an unreachable external NATS is reported at once.
+	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = cn.c.Open(octx)
+	cancel()
+	switch {
+	case err != nil && cn.ns != nil:
+		return nil, fmt.Errorf("embedded NATS JetStream: %w", err)
+	case err != nil:
+		log.Error("NATS unreachable; serving without routing until it is (readyz false)", "nats", redactURLs(o.NATS), "err", err)
+	}
+	cfg.Bus, cfg.Store = cn.c.Bus(), cn.c.Store()
+	ok = true
+	return cn, nil
+}
+
+// dataDir returns the directory of the embedded NATS server's files.
+func (cn *clusterNode) dataDir(o *options) (string, error) {
+	if o.DataDir != "" {
+		cn.where = "data " + o.DataDir
+		return o.DataDir, os.MkdirAll(o.DataDir, 0o700)
+	}
+	host, port, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return "", fmt.Errorf("-addr: %w", err)
+	}
+	if port == "0" {
+		dir, err := os.MkdirTemp("", "plexd-")
+		if err != nil {
+			return "", err
+		}
+		cn.tempDir = dir
+		cn.where = "data " + dir + " (temporary: -addr has a random port; set -data-dir to keep stored pushes across restarts)"
+		return dir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no -data-dir and no user cache directory (%w); set -data-dir", err)
+	}
+	if host == "" {
+		host = "any"
+	}
+	dir := filepath.Join(base, "plexd", strings.NewReplacer(":", "_", "[", "", "]", "", "%", "_").Replace(host)+"_"+port)
+	cn.where = "data " + dir
+	return dir, os.MkdirAll(dir, 0o700)
+}
+
+// close closes the connection, then the embedded server, then releases
+// the data directory. Call it after the server shut down.
+func (cn *clusterNode) close() {
+	if cn.nc != nil {
+		cn.nc.Close()
+	}
+	if cn.ns != nil {
+		cn.ns.Shutdown()
+	}
+	if cn.unlock != nil {
+		cn.unlock()
+	}
+	if cn.tempDir != "" {
+		_ = os.RemoveAll(cn.tempDir)
+	}
+}
+
+// natsLogger keeps the embedded server's notices at debug level: plexd
+// reports what matters about NATS itself.
+func natsLogger(log *slog.Logger) *slog.Logger {
+	if !log.Enabled(context.Background(), slog.LevelDebug) {
+		return nil
+	}
+	return log
+}
+
+// redactURLs drops credentials from NATS URLs for logs.
+func redactURLs(list string) string {
+	var out []string
+	for _, u := range strings.Split(list, ",") {
+		u = strings.TrimSpace(u)
+		if at := strings.LastIndex(u, "@"); at >= 0 {
+			if i := strings.Index(u, "://"); i >= 0 && i < at {
+				u = u[:i+3] + "REDACTED@" + u[at+1:]
+			} else {
+				u = "REDACTED@" + u[at+1:]
+			}
+		}
+		out = append(out, u)
+	}
+	return strings.Join(out, ",")
+}
+
+// errDirLocked: another plexd uses the data directory.
+var errDirLocked = errors.New("data directory in use by another plexd")
