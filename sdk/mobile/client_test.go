@@ -90,17 +90,20 @@ func TestReconnectAndResume(t *testing.T) {
 	require.NoError(t, c.Connect())
 	r.waitState(t, plexmobile.StateConnected)
 
-	for i, body := range []string{"p1", "p2", "p3"} {
+	var seqs []int64
+	for _, body := range []string{"p1", "p2", "p3"} {
 		out := n.push("alice", "/p", body, true)
-		require.EqualValues(t, i+1, out.Seq)
+		require.Equal(t, 1, out.Stored)
+		seqs = append(seqs, out.Seq)
 	}
 	for i, body := range []string{"p1", "p2", "p3"} {
-		require.Equal(t, msg{"/p", body, int64(i + 1)}, r.nextMsg(t))
+		require.Equal(t, msg{"/p", body, seqs[i]}, r.nextMsg(t))
 	}
-	require.Eventually(t, func() bool { return c.LastSeq() == 3 }, waitFor, 5*time.Millisecond)
+	held := seqs[2]
+	require.Eventually(t, func() bool { return c.LastSeq() == held }, waitFor, 5*time.Millisecond)
 	require.Eventually(t, func() bool { // the cumulative ack reached the node
 		cur, err := n.store.Cursor(context.Background(), "alice", "d1")
-		return err == nil && cur == 3
+		return err == nil && cur == held
 	}, waitFor, 5*time.Millisecond)
 
 	n.restart()
@@ -112,12 +115,13 @@ func TestReconnectAndResume(t *testing.T) {
 	require.Contains(t, s.reason, "reconnecting in")
 	r.waitState(t, plexmobile.StateConnected)
 
-	n.push("alice", "/p", "p4", true)
-	n.push("alice", "/p", "p5", true)
-	require.Equal(t, msg{"/p", "p4", 4}, r.nextMsg(t))
-	require.Equal(t, msg{"/p", "p5", 5}, r.nextMsg(t))
+	s4 := n.push("alice", "/p", "p4", true).Seq
+	s5 := n.push("alice", "/p", "p5", true).Seq
+	require.Greater(t, s4, held, "the store survived the restart: seqs go on")
+	require.Equal(t, msg{"/p", "p4", s4}, r.nextMsg(t))
+	require.Equal(t, msg{"/p", "p5", s5}, r.nextMsg(t))
 	r.noMsg(t, 200*time.Millisecond)
-	require.Eventually(t, func() bool { return c.LastSeq() == 5 }, waitFor, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return c.LastSeq() == s5 }, waitFor, 5*time.Millisecond)
 }
 
 // LastSeq from an earlier run: nothing at or below it is delivered again,
@@ -125,15 +129,16 @@ func TestReconnectAndResume(t *testing.T) {
 func TestLastSeqFromAnEarlierRun(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
+	var seqs []int64
 	for _, b := range []string{"old1", "old2", "new3"} {
-		n.push("alice", "/p", b, true)
+		seqs = append(seqs, n.push("alice", "/p", b, true).Seq)
 	}
 	cfg := n.config("alice")
-	cfg.LastSeq = 2
+	cfg.LastSeq = seqs[1]
 	c, r := newClient(t, cfg)
-	require.EqualValues(t, 2, c.LastSeq())
+	require.Equal(t, seqs[1], c.LastSeq())
 	require.NoError(t, c.Connect())
-	require.Equal(t, msg{"/p", "new3", 3}, r.nextMsg(t))
+	require.Equal(t, msg{"/p", "new3", seqs[2]}, r.nextMsg(t))
 	r.noMsg(t, 200*time.Millisecond)
 }
 
@@ -145,8 +150,8 @@ func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
-	n.push("alice", "/p", "fg", true)
-	require.Equal(t, msg{"/p", "fg", 1}, r.nextMsg(t))
+	fg := n.push("alice", "/p", "fg", true).Seq
+	require.Equal(t, msg{"/p", "fg", fg}, r.nextMsg(t))
 
 	require.NoError(t, c.EnterBackground())
 	require.NoError(t, c.EnterBackground(), "twice is harmless")
@@ -163,8 +168,8 @@ func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
 	require.NoError(t, c.EnterForeground())
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
 	m := r.nextMsg(t)
-	require.Equal(t, "while away", m.body, "stored while suspended, delivered on resume")
-	require.Greater(t, m.seq, int64(1))
+	require.Equal(t, msg{"/p", "while away", out.Seq}, m, "stored while suspended, delivered on resume")
+	require.Greater(t, m.seq, fg)
 	r.noMsg(t, 200*time.Millisecond) // "fg" is not delivered again
 }
 
@@ -287,13 +292,14 @@ func TestListenerFailuresAreContained(t *testing.T) {
 	}
 	require.NoError(t, c.Connect())
 	r.waitState(t, plexmobile.StateConnected)
+	var last int64
 	for _, b := range []string{"panic", "fail", "fine"} {
-		n.push("alice", "/p", b, true)
+		last = n.push("alice", "/p", b, true).Seq
 	}
 	for _, b := range []string{"panic", "fail", "fine"} {
 		require.Equal(t, b, r.nextMsg(t).body)
 	}
-	require.Eventually(t, func() bool { return c.LastSeq() == 3 }, waitFor, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return c.LastSeq() == last }, waitFor, 5*time.Millisecond,
 		"a failed callback still counts as delivered")
 	require.Contains(t, logs.String(), "listener panicked")
 	require.Contains(t, logs.String(), "app bug")
@@ -327,16 +333,16 @@ func TestCloseDropsUndeliveredUnacked(t *testing.T) {
 	c, r := newClient(t, n.config("alice"))
 	release := make(chan struct{})
 	r.onMsg = func(m msg) error {
-		if m.seq == 1 {
+		if m.body == "a" {
 			<-release // the app is slow with the first message
 		}
 		return nil
 	}
 	require.NoError(t, c.Connect())
 	r.waitState(t, plexmobile.StateConnected)
-	for _, b := range []string{"a", "b", "c"} {
-		n.push("alice", "/p", b, true)
-	}
+	seqA := n.push("alice", "/p", "a", true).Seq
+	n.push("alice", "/p", "b", true)
+	n.push("alice", "/p", "c", true)
 	require.Equal(t, "a", r.nextMsg(t).body)
 	closed := make(chan struct{})
 	go func() { _ = c.Close(); close(closed) }()
@@ -344,7 +350,7 @@ func TestCloseDropsUndeliveredUnacked(t *testing.T) {
 	close(release)
 	<-closed
 	r.noMsg(t, 100*time.Millisecond)
-	require.Eventually(t, func() bool { return c.LastSeq() == 1 }, waitFor, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return c.LastSeq() == seqA }, waitFor, 5*time.Millisecond)
 
 	// The app persisted LastSeq: "a" reached it (though it was not acked
 	// before Close), so the next Client resumes after it.

@@ -17,7 +17,7 @@ import (
 type printer struct{ connected, closed chan struct{} }
 
 func (p printer) OnMessage(uri string, body []byte, seq int64) error {
-	fmt.Printf("message %s %q seq=%d\n", uri, body, seq)
+	fmt.Printf("message %s %q persistent=%v\n", uri, body, seq > 0)
 	return nil
 }
 
@@ -57,13 +57,13 @@ func ExampleNewClient() {
 	// A business service pushes; here through the node's in-process API.
 	_, _ = srv.Push(context.Background(), server.User("alice"),
 		pack.Message{URI: "/chat", Body: []byte("hi")}, server.Persist(0))
-	for c.LastSeq() < 1 { // LastSeq moves once OnMessage has returned
+	for c.LastSeq() == 0 { // LastSeq moves once OnMessage has returned
 		time.Sleep(time.Millisecond)
 	}
 	_ = c.Close()
 	<-p.closed
 	// Output:
 	// connected
-	// message /chat "hi" seq=1
+	// message /chat "hi" persistent=true
 	// closed 0
 }

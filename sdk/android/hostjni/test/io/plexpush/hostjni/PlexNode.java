@@ -118,12 +118,11 @@ final class PlexNode implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
+        try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
                 Files.deleteIfExists(p);
             }
         }
-        Files.deleteIfExists(dir);
     }
 
     private void launch(String tcpAddr) throws Exception {
@@ -136,7 +135,10 @@ final class PlexNode implements AutoCloseable {
         List<String> cmd = new ArrayList<>(Arrays.asList(plexd,
                 "-addr", tcpAddr, "-http", "127.0.0.1:0", "-auth", "none", "-inner-secret", SECRET,
                 "-heartbeat", "1s", "-heartbeat-timeout", "3s", "-upstream", "echo",
-                "-ready-file", ready.toString(), "-log-level", "info"));
+                "-ready-file", ready.toString(), "-log-level", "info",
+                // One data directory for every start of this node, so that a
+                // restart finds its store (plexd's default depends on the port).
+                "-data-dir", dir.resolve("data").toString()));
         Path log = dir.resolve("plexd-" + starts + ".log");
         // The port of a node that just died may be busy for a moment: retry.
         for (int attempt = 1; ; attempt++) {

@@ -111,13 +111,13 @@ class WrapperTest {
         PlexClient plex = new PlexClient(config("alice"), ev, ui);
         plex.connect();
         ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.CONNECTED, "connected");
-        node.push("alice", "/p", "one", true);
-        node.push("alice", "/p", "throw", true); // a listener exception does not stop delivery
-        node.push("alice", "/p", "two", true);
-        ev.expect("message /p one 1", "message /p throw 2", "message /p two 3");
+        long s1 = node.push("alice", "/p", "one", true);
+        long s2 = node.push("alice", "/p", "throw", true); // a listener exception does not stop delivery
+        long s3 = node.push("alice", "/p", "two", true);
+        ev.expect("message /p one " + s1, "message /p throw " + s2, "message /p two " + s3);
         plex.send("/echo", "hi");
         ev.expect("message /echo hi 0");
-        assertEquals(3, plex.lastSeq(), "counts what the listener returned from (or threw from)");
+        assertEquals(s3, plex.lastSeq(), "counts what the listener returned from (or threw from)");
         plex.close();
         ev.expect("state " + PlexClient.CLOSED, "closed 0");
         assertEquals(PlexClient.CLOSED, plex.state());
