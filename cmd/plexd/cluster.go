@@ -143,7 +143,8 @@ func (cn *clusterNode) dataDir(o *options) (string, error) {
 		return "", fmt.Errorf("-addr: %w", err)
 	}
 	if port == "0" {
-		dir, err := os.MkdirTemp("", "plexd-")
+		sweepTempDirs()
+		dir, err := os.MkdirTemp("", tempPrefix)
 		if err != nil {
 			return "", err
 		}
@@ -177,6 +178,35 @@ func (cn *clusterNode) close() {
 	}
 	if cn.tempDir != "" {
 		_ = os.RemoveAll(cn.tempDir)
+	}
+}
+
+// tempPrefix names the temporary data directories (random -addr port).
+const tempPrefix = "plexd-"
+
+// sweepTempDirs removes the temporary data directories of plexd processes
+// that died without removing theirs (SIGKILL): those whose lock is free.
+// A directory without a lock file may be one being set up; it is left
+// alone unless it is older than a minute.
+func sweepTempDirs() {
+	if !canLock {
+		return
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempPrefix+"*"))
+	for _, dir := range dirs {
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "plexd.lock")); err != nil && time.Since(fi.ModTime()) < time.Minute {
+			continue
+		}
+		unlock, err := lockDir(dir)
+		if err != nil {
+			continue // in use
+		}
+		_ = os.RemoveAll(dir)
+		unlock()
 	}
 }
 

@@ -173,3 +173,17 @@ func TestExternalNATSUnreachable(t *testing.T) {
 	require.EqualValues(t, 1, out["stored"])
 	p.stop(t)
 }
+
+// TestStaleTemporaryStoresSwept: a temporary store left by a killed plexd
+// (its lock free) is removed by the next plexd that makes one; one in use
+// is kept.
+func TestStaleTemporaryStoresSwept(t *testing.T) {
+	live := runPlexd(t)
+	liveDir := strings.Fields(live.stdout.String()[strings.Index(live.stdout.String(), "data ")+5:])[0]
+	stale, err := os.MkdirTemp("", tempPrefix)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(stale, "plexd.lock"), nil, 0o600))
+	runPlexd(t)
+	require.NoDirExists(t, stale)
+	require.DirExists(t, liveDir)
+}

@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// canLock: lockDir really locks here.
+const canLock = true
+
 // lockDir takes an exclusive lock on dir (plexd.lock in it), so that two
 // plexd never share one embedded NATS store. The lock goes with the
 // process, also when it crashes.
