@@ -214,3 +214,32 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestAuthFailedArrivesDespiteUnreadInput(t *testing.T) {
+	// The peer keeps sending while the (slow, asynchronous) authenticator
+	// refuses it: the node must still deliver /auth/failed before closing
+	// (closing with unread input would send RST and destroy the frame).
+	n := startNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
+		func(context.Context, string, net.Addr) (string, error) {
+			time.Sleep(20 * time.Millisecond)
+			return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "no"}
+		})})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			p := dial(t, n.addr)
+			p.send(pack.Message{URI: pack.URIAuth, Body: []byte("bob")})
+			for range 20 {
+				if p.w.WriteMessage(&pack.Message{URI: pack.URIHeartbeat}) != nil || p.w.Flush() != nil {
+					break
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			m, err := p.tryRecv(5 * time.Second)
+			if err != nil || m.URI != pack.URIAuthFailed {
+				t.Errorf("want /auth/failed, got %+v, %v", m, err)
+			}
+		})
+	}
+	wg.Wait()
+}

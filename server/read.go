@@ -12,6 +12,9 @@ func (s *Session) onData(data []byte) {
 	if s.state.Load() == stateClosed { // also pairs with accept's publishing store
 		return
 	}
+	if s.closeCode.Load() != 0 {
+		return // closing: input is read (so the peer's FIN is seen) and dropped
+	}
 	s.lastRead.Store(time.Now().UnixNano())
 	s.srv.metrics.bytesIn.Add(float64(len(data)))
 	s.inMu.Lock()

@@ -4,6 +4,10 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lesismal/nbio"
 
 	"github.com/plexpush/plex/pack"
 )
@@ -159,8 +163,8 @@ func (s *Session) frame(sh *pack.Shared) []byte {
 func (s *Session) enqueue(frame []byte) bool {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
-	if s.closed.Load() {
-		return false
+	if s.closed.Load() || s.closeCode.Load() != 0 {
+		return false // closed, or closing: the final frame was the last
 	}
 	s.pending = append(s.pending, frame)
 	return len(s.pending) == 1
@@ -215,15 +219,44 @@ func (s *Session) closeWith(c pack.Code, reason string) {
 // closeFrame sends an error frame (uri /disconnect or /auth/failed) and
 // closes the connection; the first close wins.
 func (s *Session) closeFrame(uri string, c pack.Code, reason string) {
-	if s.closed.Load() || !s.closeCode.CompareAndSwap(0, uint32(c)) {
+	m := pack.ErrorMessage(uri, 0, c, reason)
+	frame, err := pack.EncodeFrame(s.srv.cfg.ByteOrder, s.wireCodec(), &m)
+	if s.closed.Load() {
 		return
 	}
-	m := pack.ErrorMessage(uri, 0, c, reason)
-	if frame, err := pack.EncodeFrame(s.srv.cfg.ByteOrder, s.wireCodec(), &m); err == nil {
-		s.enqueue(frame)
-		s.flush()
+	s.outMu.Lock()
+	if !s.closeCode.CompareAndSwap(0, uint32(c)) {
+		s.outMu.Unlock()
+		return
 	}
+	if err == nil {
+		s.pending = append(s.pending, frame) // the last frame: nothing is queued after it
+	}
+	s.outMu.Unlock()
+	s.flush()
 	s.srv.metrics.closes.WithLabelValues(codeLabel(c)).Inc()
+	s.lingerClose()
+}
+
+// closeLinger bounds how long a closing connection waits for its peer to
+// close after the final frame.
+const closeLinger = time.Second
+
+// lingerClose ends a plain TCP connection gracefully: FIN after the final
+// frame, input discarded, and the socket closed when the peer closes too or
+// after closeLinger. Closing at once while input is unread makes the kernel
+// answer with RST, and an RST can destroy the final frame (e.g.
+// /auth/failed) before the peer read it: the peer would then see a network
+// error and retry credentials that can never work. Other transports close
+// their own way (TLS and WebSocket drain their writer first).
+func (s *Session) lingerClose() {
+	if nb, ok := s.tr.(*nbio.Conn); ok {
+		if rc, err := nb.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_WR) })
+			time.AfterFunc(closeLinger, func() { _ = nb.Close() })
+			return
+		}
+	}
 	_ = s.tr.Close()
 }
 
