@@ -280,6 +280,9 @@ func (b *Bus) handle(m *nats.Msg) {
 	if d.Origin == b.nodeID {
 		return // our own, already written here
 	}
+	if d.Persist && d.Msg.Seq > 0 {
+		b.c.store.seen(uint64(d.Msg.Seq)) // acks up to it need no stream lookup
+	}
 	b.deliver(d)
 }
 
@@ -318,6 +321,7 @@ func (b *Bus) watchStatus() {
 				return
 			}
 			b.c.log.Info("cluster: NATS connected; catching up stored pushes of held users")
+			b.rooms.connected()
 			for _, uid := range b.held() {
 				b.catchup.add(uid)
 			}

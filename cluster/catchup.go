@@ -136,7 +136,9 @@ func (c *catchup) round(ctx context.Context) {
 	}
 	// Our SUBs reach our server before the reads below: a push stored after
 	// a read is then routed here.
-	_ = c.b.c.nc.FlushTimeout(c.b.c.cfg.RequestTimeout)
+	fctx, cancel := context.WithTimeout(ctx, c.b.c.cfg.RequestTimeout)
+	_ = c.b.c.nc.FlushWithContext(fctx)
+	cancel()
 	for i, uid := range users {
 		if ctx.Err() != nil {
 			return

@@ -137,7 +137,7 @@ func startPlex(t *testing.T, url, id string, o nodeOpts) *plexNode {
 	cfg.Bus, cfg.Store = c.Bus(), c.Store()
 	cfg.Authenticator = auth.None{}
 	cfg.InnerSecret = secret
-	cfg.Logger = plog.Test(t).With("node", id)
+	cfg.Logger = plog.Test(t) // the server adds its node id
 	srv, err := server.New(cfg)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -104,6 +104,9 @@ func (r *registry) announce(bye bool) {
 
 // bye tells the other nodes to stop naming this one now.
 func (r *registry) bye() {
+	if !r.b.c.nc.IsConnected() {
+		return // nobody to tell: peers time this node out
+	}
 	r.announce(true)
 	_ = r.b.c.nc.FlushTimeout(time.Second)
 }

@@ -32,6 +32,7 @@ type roomMirror struct {
 	mu      sync.Mutex
 	pending []memberChange // made here, not yet written
 	wake    chan struct{}
+	retry   chan struct{} // NATS (re)connected: retry the watch now
 }
 
 var errWatchEnded = errors.New("cluster: watch ended")
@@ -44,6 +45,15 @@ type memberChange struct {
 func (r *roomMirror) init(b *Bus) {
 	r.b = b
 	r.wake = make(chan struct{}, 1)
+	r.retry = make(chan struct{}, 1)
+}
+
+// connected cuts a retry backoff short.
+func (r *roomMirror) connected() {
+	select {
+	case r.retry <- struct{}{}:
+	default:
+	}
 }
 
 // changed queues a membership change made on this node (hub hook: must not
@@ -70,6 +80,9 @@ func (r *roomMirror) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.retry:
+			backoff = 50 * time.Millisecond
+			continue
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 2*time.Second)
@@ -85,7 +98,15 @@ func (r *roomMirror) watch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer w.Stop() //nolint:errcheck // best effort
+	defer func() {
+		// Stop deletes the watcher's consumer, a request that waits out its
+		// timeout while NATS is unreachable; the subscription then ends
+		// with the connection (closed after the server) and the server
+		// drops the consumer when it is inactive.
+		if r.b.c.nc.IsConnected() {
+			_ = w.Stop()
+		}
+	}()
 	var retry <-chan time.Time
 	for {
 		select {
