@@ -82,7 +82,11 @@ func (b *Bus) Start(node string, deliver func(server.Delivery)) error {
 	}
 	b.started, b.nodeID, b.deliver = true, node, deliver
 	nc := b.c.nc
-	for _, subj := range []string{b.c.names.room + "*", b.c.names.all} {
+	routed := []string{b.c.names.room + "*", b.c.names.all}
+	if b.c.cfg.Standalone {
+		routed = nil // no other node publishes
+	}
+	for _, subj := range routed {
 		sub, err := nc.ChanSubscribe(subj, b.in)
 		if err != nil {
 			b.unsubscribeAllLocked()
@@ -152,6 +156,9 @@ func (b *Bus) Publish(_ context.Context, d server.Delivery) error {
 	if b.isClosed() {
 		return ErrClosed
 	}
+	if b.c.cfg.Standalone {
+		return nil // no other node to reach
+	}
 	switch {
 	case d.To.UID != "":
 		return b.publish(b.c.names.user+key(d.To.UID), &d)
@@ -200,6 +207,9 @@ func (b *Bus) publish(subject string, d *server.Delivery) error {
 // re-reads the user's last stored push so that one stored while the
 // subscription was on its way is not missed.
 func (b *Bus) Subscribe(uid string) error {
+	if b.c.cfg.Standalone {
+		return nil
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {

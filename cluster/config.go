@@ -56,6 +56,12 @@ type Config struct {
 	// which rides over a JetStream leader election. While the connection
 	// itself is down, Append fails after 2s instead. Zero: 15s.
 	AppendTimeout time.Duration
+	// Standalone says that no other plex node can ever share this NATS
+	// system (plexd's embedded NATS server has no listener): the Bus then
+	// routes nothing and subscribes to nothing per user, saving a NATS
+	// subscription per connected user, while the Store and room
+	// membership work as in a cluster. Zero: a cluster of any size.
+	Standalone bool
 	// Logger receives the cluster's logs. Nil: silent.
 	Logger *slog.Logger
 }

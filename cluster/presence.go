@@ -23,7 +23,7 @@ const (
 // Online implements server.Bus: whether uid is connected to any node. On a
 // NATS failure or timeout it says false (and logs).
 func (b *Bus) Online(uid string) bool {
-	if b.isClosed() {
+	if b.isClosed() || b.c.cfg.Standalone { // the node itself knows its own users
 		return false
 	}
 	m := nats.NewMsg(b.c.names.user + key(uid))
@@ -46,6 +46,9 @@ func (b *Bus) Online(uid string) bool {
 func (b *Bus) Where(ctx context.Context, uid string) ([]string, error) {
 	if b.isClosed() {
 		return nil, ErrClosed
+	}
+	if b.c.cfg.Standalone {
+		return nil, nil // not routed: ask the node (Server.Online)
 	}
 	nc := b.c.nc
 	inbox := nc.NewRespInbox()

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plexpush/plex/client"
+	"github.com/plexpush/plex/cluster"
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/plog"
 	"github.com/plexpush/plex/server"
@@ -135,4 +136,27 @@ func TestPresence(t *testing.T) {
 	where, err := nodes[1].c.Bus().Where(context.Background(), "nobody")
 	require.NoError(t, err)
 	require.Empty(t, where)
+}
+
+// TestStandalone: a node alone on its NATS (plexd's default) keeps the
+// store and rooms but routes nothing.
+func TestStandalone(t *testing.T) {
+	s := natsServers(t, 1)[0]
+	n := startPlex(t, s.ClientURL(), "solo", nodeOpts{ccfg: cluster.Config{Standalone: true}})
+	waitReady(t, n)
+	a := dialApp(t, "alice", "", n.addr)
+	n.Join("r", "alice")
+	ctx := ctxTimeout(t, waitFor)
+	for _, to := range []server.Target{server.User("alice"), server.Room("r"), server.Everyone()} {
+		_, err := n.Push(ctx, to, pack.Message{URI: "/t", Body: []byte("t-" + fmt.Sprint(to))})
+		require.NoError(t, err)
+	}
+	out, err := n.Push(ctx, server.User("alice"), pack.Message{URI: "/p", Body: []byte("stored")}, server.Persist(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, out.Delivered)
+	a.waitHas(t, "stored")
+	require.Len(t, a.received(), 4)
+	require.True(t, n.Online("alice"))
+	require.False(t, n.Online("bob"))
+	require.Equal(t, n.addr, host(t, n.http))
 }

@@ -111,6 +111,7 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		Replicas:   o.NATSReplicas,
 		MaxPerUser: o.StoreMaxPerUser,
 		Heartbeat:  o.NodeHeartbeat,
+		Standalone: cn.ns != nil, // the embedded server has no listener: no peer can join
 		Logger:     log,
 	})
 	if err != nil {
