@@ -173,6 +173,9 @@ func (c *Cluster) open(ctx context.Context) error {
 		return err
 	}
 	err := c.openLocked(ctx)
+	if err == nil && c.cfg.Standalone {
+		err = c.store.loadPending(ctx)
+	}
 	if err != nil {
 		err = fmt.Errorf("%w: open JetStream stream and buckets: %w", ErrUnavailable, err)
 		c.lastErr.Store(&err)

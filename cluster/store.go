@@ -59,6 +59,12 @@ type Store struct {
 	curs    map[string]*cursorEntry // uid → cursors as last read or written here (a hint)
 	purged  map[string]uint64       // uid → seq purged up to
 	highest atomic.Uint64           // highest stream seq seen here
+
+	// Standalone: this node is the only writer, so it knows which users
+	// may have stored pushes (loaded when the stream opens, then kept);
+	// a login of any other user reads nothing from the stream.
+	pendMu  sync.Mutex
+	pending map[string]struct{} // nil: unknown
 }
 
 // Header names on stored messages.
@@ -150,10 +156,12 @@ func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, tt
 		cancel()
 		switch {
 		case err == nil && !ack.Duplicate:
+			s.setPending(uid, true)
 			s.setLast(uid, ack.Sequence)
 			return int64(ack.Sequence), int64(expect), nil
 		case err == nil:
 			// stored by an earlier attempt whose reply was lost
+			s.setPending(uid, true)
 			p, err := s.prevOf(ctx, ack.Sequence)
 			s.setLast(uid, max(ack.Sequence, expect))
 			if err != nil {
@@ -177,6 +185,7 @@ func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, tt
 				continue
 			}
 			if raw.Header.Get(jetstream.MsgIDHeader) == id {
+				s.setPending(uid, true)
 				s.setLast(uid, raw.Sequence)
 				p, _ := strconv.ParseInt(raw.Header.Get(hdrPrev), 10, 64)
 				return int64(raw.Sequence), p, nil
@@ -216,6 +225,9 @@ func (s *Store) After(ctx context.Context, uid string, after int64, limit int) (
 	if err := s.c.open(ctx); err != nil {
 		return nil, err
 	}
+	if !s.mayHave(uid) {
+		return nil, nil
+	}
 	subj := s.subject(uid)
 	next := uint64(max(after, 0)) + 1
 	var out []pack.Message
@@ -238,7 +250,54 @@ func (s *Store) After(ctx context.Context, uid string, after int64, limit int) (
 		next = raw.Sequence + 1
 		s.seen(raw.Sequence)
 	}
+	if after <= 0 && len(out) == 0 {
+		s.setPending(uid, false) // nothing stored (any more)
+	}
 	return out, nil
+}
+
+// loadPending reads which users have stored pushes (Standalone; called
+// once the stream is open).
+func (s *Store) loadPending(ctx context.Context) error {
+	info, err := s.c.stream.Info(ctx, jetstream.WithSubjectFilter(s.c.names.msgs+">"))
+	if err != nil {
+		return err
+	}
+	p := make(map[string]struct{}, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		if tok, ok := tail(subj, s.c.names.msgs); ok {
+			if uid, ok := unkey(tok); ok {
+				p[uid] = struct{}{}
+			}
+		}
+	}
+	s.pendMu.Lock()
+	s.pending = p
+	s.pendMu.Unlock()
+	return nil
+}
+
+// mayHave reports whether uid may have stored pushes.
+func (s *Store) mayHave(uid string) bool {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	if s.pending == nil {
+		return true
+	}
+	_, ok := s.pending[uid]
+	return ok
+}
+
+func (s *Store) setPending(uid string, has bool) {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	switch {
+	case s.pending == nil:
+	case has:
+		s.pending[uid] = struct{}{}
+	default:
+		delete(s.pending, uid)
+	}
 }
 
 // storedMessage decodes a stored push: its seq is the stream sequence.
