@@ -75,18 +75,35 @@ func (l *clusterLink) PickHost() (string, bool) {
 	return "", false
 }
 
-// Unsubscribe forgets the user's write state, then tells the bus.
+// Subscribe tells the bus, unless the user is gone again (the server
+// calls it after releasing the order lock; see Unsubscribe).
+func (l *clusterLink) Subscribe(uid string) error {
+	lock := l.srv.hub.orderLock(uid)
+	lock.Lock()
+	defer lock.Unlock()
+	if len(l.srv.hub.conns(uid)) == 0 {
+		return nil
+	}
+	return l.Bus.Subscribe(uid) // must not block (Bus contract)
+}
+
+// Unsubscribe forgets the user's write state and tells the bus, unless
+// the user is back: the server calls it after releasing the order lock, so
+// a new login may have come in between, and its Subscribe found the old
+// subscription still there. Checking and unsubscribing under the lock
+// keeps the subscription whenever the user has a connection here.
 func (l *clusterLink) Unsubscribe(uid string) error {
 	lock := l.srv.hub.orderLock(uid)
 	lock.Lock()
-	if len(l.srv.hub.conns(uid)) == 0 { // not back already
-		sh := l.shard(uid)
-		sh.mu.Lock()
-		delete(sh.users, uid)
-		sh.mu.Unlock()
+	defer lock.Unlock()
+	if len(l.srv.hub.conns(uid)) > 0 {
+		return nil
 	}
-	lock.Unlock()
-	return l.Bus.Unsubscribe(uid)
+	sh := l.shard(uid)
+	sh.mu.Lock()
+	delete(sh.users, uid)
+	sh.mu.Unlock()
+	return l.Bus.Unsubscribe(uid) // must not block (Bus contract)
 }
 
 func (l *clusterLink) health() error {
