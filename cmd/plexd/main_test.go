@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,4 +121,53 @@ func TestBadSettingsFail(t *testing.T) {
 		require.NotEqual(t, 0, code, "%v", args)
 		require.NotEmpty(t, stderr.String(), "%v", args)
 	}
+}
+
+func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "plexd.json")
+	write := func(apps string) {
+		require.NoError(t, os.WriteFile(cfg, []byte(`{"apps":[`+apps+`]}`), 0o600))
+	}
+	write(`{"id":"shop","auth":"none","push-secret":"shop-secret","messages":true}`)
+	ready := filepath.Join(dir, "ready.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	code := make(chan int, 1)
+	var stderr syncBuf
+	go func() {
+		code <- run(ctx, []string{"-config", cfg, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0",
+			"-inner-secret", "default-secret", "-data-dir", filepath.Join(dir, "data"), "-ready-file", ready}, noEnv, &syncBuf{}, &stderr)
+	}()
+	var addrs map[string]string
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(ready)
+		return err == nil && json.Unmarshal(b, &addrs) == nil
+	}, 10*time.Second, 10*time.Millisecond)
+
+	login := func(app string) pack.Message {
+		c, err := net.Dial("tcp", addrs["addr"])
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		w := pack.NewWriter(c, pack.BigEndian, pack.JSON)
+		require.NoError(t, w.WriteMessage(&pack.Message{URI: pack.URIAuth, Body: []byte("alice"), Meta: map[string]string{pack.MetaApp: app}}))
+		require.NoError(t, w.Flush())
+		var m pack.Message
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		require.NoError(t, pack.NewReader(c, pack.BigEndian, pack.JSON, 0).ReadMessage(&m))
+		return m
+	}
+	require.Equal(t, pack.URIAuthSuccess, login("shop").URI)
+	require.Equal(t, pack.URIAuthFailed, login("games").URI, "not configured yet")
+
+	write(`{"id":"shop","auth":"none","push-secret":"shop-secret"},{"id":"games","auth":"none","push-secret":"games-secret"}`)
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return login("games").URI == pack.URIAuthSuccess }, 5*time.Second, 50*time.Millisecond)
+
+	write(`{"id":"broken","push-secret":""}`) // a bad file keeps the running apps
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "keeping the current ones") }, 5*time.Second, 20*time.Millisecond)
+	require.Equal(t, pack.URIAuthSuccess, login("games").URI)
+
+	cancel()
+	require.Equal(t, 0, <-code, stderr.String())
 }

@@ -14,8 +14,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lesismal/nbio/logging"
@@ -27,6 +29,8 @@ import (
 
 // node is a running plexd: the server and its listeners.
 type node struct {
+	opts  *options
+	hup   chan os.Signal // SIGHUP: reload apps
 	srv   *server.Server
 	cl    *clusterNode
 	pprof *http.Server
@@ -44,6 +48,9 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Apps, err = loadApps(o, log); err != nil {
+		return nil, err
+	}
 	cl, err := startCluster(ctx, o, &cfg, log)
 	if err != nil {
 		return nil, err
@@ -53,8 +60,10 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 		cl.close()
 		return nil, err
 	}
-	n := &node{srv: srv, cl: cl, log: log, errc: make(chan error, 3)}
+	n := &node{srv: srv, cl: cl, log: log, errc: make(chan error, 3), opts: o, hup: make(chan os.Signal, 1)}
+	signal.Notify(n.hup, syscall.SIGHUP) // before the ready file: a reload may follow it at once
 	fail := func(err error) (*node, error) {
+		signal.Stop(n.hup)
 		srv.Close()
 		cl.close()
 		return nil, err
@@ -114,18 +123,52 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	return n, nil
 }
 
-// wait serves until ctx ends (signal), then shuts down gracefully.
-func (n *node) wait(ctx context.Context) error {
-	select {
-	case err := <-n.errc:
-		n.srv.Close()
-		n.cl.close()
-		if errors.Is(err, server.ErrServerClosed) {
-			return nil
-		}
-		return err
-	case <-ctx.Done():
+// reloadApps re-reads the config file's apps and swaps them in (SIGHUP):
+// apps are added, changed or removed without a restart. A bad file keeps
+// the apps that run now.
+func (n *node) reloadApps() {
+	apps, err := loadApps(n.opts, n.log)
+	if err == nil {
+		err = n.srv.SetApps(apps)
 	}
+	if err != nil {
+		n.log.Error("reload apps: keeping the current ones", "err", err)
+		return
+	}
+	n.log.Info("apps reloaded", "apps", len(apps))
+}
+
+// wait serves until ctx ends (signal), then shuts down gracefully. SIGHUP
+// reloads the apps of the config file.
+func (n *node) wait(ctx context.Context) error {
+	defer signal.Stop(n.hup)
+	for {
+		select {
+		case <-n.hup:
+			n.reloadApps()
+			continue
+		case err := <-n.errc:
+			return n.stopAfter(err)
+		case <-ctx.Done():
+		}
+		break
+	}
+	return n.shutdown()
+}
+
+func (n *node) stopAfter(err error) error {
+	if n.pprof != nil {
+		n.pprof.Close()
+	}
+	n.srv.Close()
+	n.cl.close()
+	if errors.Is(err, server.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (n *node) shutdown() error {
 	if n.pprof != nil {
 		n.pprof.Close()
 	}

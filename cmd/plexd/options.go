@@ -134,7 +134,7 @@ func parseOptions(args []string, env func(string) string) (*options, error) {
 			return nil, fmt.Errorf("config %s: %w", o.Config, err)
 		}
 		for k := range file {
-			if fs.Lookup(k) == nil {
+			if fs.Lookup(k) == nil && k != "apps" { // apps: see apps.go
 				return nil, fmt.Errorf("config %s: unknown key %q", o.Config, k)
 			}
 		}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/plexpush/plex/server"
+)
+
+// appConfig is one entry of the config file's "apps" list: a product served
+// beside the default app (docs/apps.md). Keys mirror the flags.
+type appConfig struct {
+	ID           string  `json:"id"`
+	Auth         string  `json:"auth"` // none, jwt, webhook
+	JWTSecret    string  `json:"jwt-secret"`
+	JWTPublicKey string  `json:"jwt-public-key"`
+	JWTIssuer    string  `json:"jwt-issuer"`
+	JWTAudience  string  `json:"jwt-audience"`
+	Webhook      string  `json:"webhook"`
+	PushSecret   string  `json:"push-secret"`
+	Messages     bool    `json:"messages"` // allow user-to-user /message within the app
+	PushRate     float64 `json:"push-rate"`
+	PushBurst    int     `json:"push-burst"`
+}
+
+// loadApps reads the "apps" list of the JSON config file (other keys are
+// the flags, read by parseOptions). No file or no list: no extra apps.
+func loadApps(o *options, log *slog.Logger) ([]server.App, error) {
+	if o.Config == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(o.Config)
+	if err != nil {
+		return nil, err
+	}
+	var file struct {
+		Apps []appConfig `json:"apps"`
+	}
+	if err := json.Unmarshal(b, &file); err != nil {
+		return nil, fmt.Errorf("config %s: %w", o.Config, err)
+	}
+	apps := make([]server.App, 0, len(file.Apps))
+	for _, a := range file.Apps {
+		ao := *o // the app's auth settings, with the node's address rules
+		ao.Auth, ao.JWTSecret, ao.JWTPublicKey = a.Auth, a.JWTSecret, a.JWTPublicKey
+		ao.JWTIssuer, ao.JWTAudience, ao.Webhook = a.JWTIssuer, a.JWTAudience, a.Webhook
+		if ao.Auth == "" {
+			ao.Auth = "jwt"
+		}
+		authn, err := authenticator(&ao, log)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: app %q: %w", o.Config, a.ID, err)
+		}
+		app := server.App{ID: a.ID, Authenticator: authn, PushSecret: a.PushSecret,
+			PushRate: a.PushRate, PushBurst: a.PushBurst}
+		if a.Messages {
+			app.MessagePolicy = func(from, to string) bool { return from != to }
+		}
+		apps = append(apps, app)
+	}
+	return apps, nil
+}
