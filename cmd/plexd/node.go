@@ -25,12 +25,14 @@ import (
 	"github.com/plexpush/plex/auth"
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/server"
+	"github.com/plexpush/plex/vendorpush"
 )
 
 // node is a running plexd: the server and its listeners.
 type node struct {
 	opts  *options
 	hup   chan os.Signal // SIGHUP: reload apps
+	vp    *vendorpush.Dispatcher
 	srv   *server.Server
 	cl    *clusterNode
 	pprof *http.Server
@@ -51,6 +53,10 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	if cfg.Apps, err = loadApps(o, log); err != nil {
 		return nil, err
 	}
+	vp, err := startVendorPush(o, &cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	cl, err := startCluster(ctx, o, &cfg, log)
 	if err != nil {
 		return nil, err
@@ -58,12 +64,18 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	srv, err := server.New(cfg)
 	if err != nil {
 		cl.close()
+		if vp != nil {
+			vp.Close()
+		}
 		return nil, err
 	}
-	n := &node{srv: srv, cl: cl, log: log, errc: make(chan error, 3), opts: o, hup: make(chan os.Signal, 1)}
+	n := &node{srv: srv, cl: cl, log: log, errc: make(chan error, 3), opts: o, hup: make(chan os.Signal, 1), vp: vp}
 	signal.Notify(n.hup, syscall.SIGHUP) // before the ready file: a reload may follow it at once
 	fail := func(err error) (*node, error) {
 		signal.Stop(n.hup)
+		if vp != nil {
+			vp.Close()
+		}
 		srv.Close()
 		cl.close()
 		return nil, err
@@ -162,6 +174,9 @@ func (n *node) stopAfter(err error) error {
 	}
 	n.srv.Close()
 	n.cl.close()
+	if n.vp != nil {
+		n.vp.Close()
+	}
 	if errors.Is(err, server.ErrServerClosed) {
 		return nil
 	}
@@ -176,6 +191,9 @@ func (n *node) shutdown() error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	defer n.cl.close() // after the server: its bus says goodbye through NATS
+	if n.vp != nil {
+		defer n.vp.Shutdown(sctx) // after the server: its last offline pushes are queued
+	}
 	if err := n.srv.Shutdown(sctx); err != nil {
 		n.srv.Close()
 		return fmt.Errorf("shutdown: %w", err)

@@ -62,7 +62,15 @@ type options struct {
 	LogLevel  string
 	LogFormat string
 	ReadyFile string
-	Pprof     string
+
+	APNsKey           string
+	APNsKeyID         string
+	APNsTeamID        string
+	APNsTopic         string
+	APNsSandbox       bool
+	FCMServiceAccount string
+	FCMProject        string
+	Pprof             string
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -108,6 +116,13 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn, error")
 	fs.StringVar(&o.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&o.Pprof, "pprof", "", "serve net/http/pprof on this address (debugging; keep it on loopback)")
+	fs.StringVar(&o.APNsKey, "apns-key", "", "APNs .p8 auth key file: offline users get APNs notifications (docs/vendor-push.md)")
+	fs.StringVar(&o.APNsKeyID, "apns-key-id", "", "APNs key id")
+	fs.StringVar(&o.APNsTeamID, "apns-team-id", "", "APNs team id")
+	fs.StringVar(&o.APNsTopic, "apns-topic", "", "APNs topic (the app's bundle id)")
+	fs.BoolVar(&o.APNsSandbox, "apns-sandbox", false, "use the APNs development environment")
+	fs.StringVar(&o.FCMServiceAccount, "fcm-service-account", "", "FCM service-account JSON file: offline users get FCM notifications")
+	fs.StringVar(&o.FCMProject, "fcm-project", "", "FCM project id (default: from the service account)")
 	fs.StringVar(&o.ReadyFile, "ready-file", "", "write {\"addr\",\"http\",\"inner\"} JSON here once listening")
 	return fs
 }
