@@ -39,6 +39,7 @@ type config struct {
 	timeout   time.Duration
 	dialers   int
 	nodeProcs int
+	nodeFlags string
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 60*time.Second, "bound on any single run")
 	flag.IntVar(&c.dialers, "dialers", 64, "concurrent dialers")
 	flag.IntVar(&c.nodeProcs, "node-procs", 0, "GOMAXPROCS of the started node (0: default)")
+	flag.StringVar(&c.nodeFlags, "node-flags", "", "extra plexd flags, space-separated (e.g. \"-store memory\")")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: plexbench [flags] idle|connect|broadcast|burst|unicast|latency|queued...\n")
 		flag.PrintDefaults()

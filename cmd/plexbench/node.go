@@ -47,8 +47,9 @@ func startNode(ctx context.Context, c config) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-inner-secret", c.secret,
-		"-heartbeat", "10m", "-auth-timeout", "2m", "-log-level", "warn", "-ready-file", ready, "-pprof", pprofAddr)
+	args := []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-inner-secret", c.secret,
+		"-heartbeat", "10m", "-auth-timeout", "2m", "-log-level", "warn", "-ready-file", ready, "-pprof", pprofAddr}
+	cmd := exec.Command(bin, append(args, strings.Fields(c.nodeFlags)...)...)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = os.Stderr
 	cmd.Env = os.Environ()

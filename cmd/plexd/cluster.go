@@ -51,6 +51,15 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		cfg.NodeID = "node-" + hex.EncodeToString(b[:])
 	}
 	cn := &clusterNode{}
+	switch o.Store {
+	case "memory":
+		// no NATS at all: the server's memory store, this node alone
+		cn.where = "memory (stored pushes are lost on restart; no cluster)"
+		return cn, nil
+	case "nats":
+	default:
+		return nil, fmt.Errorf("-store %q: want nats or memory", o.Store)
+	}
 	ok := false
 	defer func() {
 		if !ok {

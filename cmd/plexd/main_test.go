@@ -171,3 +171,18 @@ func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
 	cancel()
 	require.Equal(t, 0, <-code, stderr.String())
 }
+
+func TestMemoryStoreNeedsNoNATS(t *testing.T) {
+	o, err := parseOptions([]string{"-store", "memory", "-addr", "127.0.0.1:0", "-http", ""}, noEnv)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuf
+	n, err := start(ctx, o, &out, &syncBuf{})
+	require.NoError(t, err)
+	require.Nil(t, n.cl.nc, "no NATS connection with -store memory")
+	cancel()
+	require.NoError(t, n.wait(ctx))
+	var stderr syncBuf
+	require.Equal(t, 1, run(context.Background(), []string{"-store", "disk", "-addr", "127.0.0.1:0"}, noEnv, &syncBuf{}, &stderr), stderr.String())
+	require.Contains(t, stderr.String(), "-store")
+}

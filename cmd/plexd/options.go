@@ -48,6 +48,7 @@ type options struct {
 
 	Upstream string
 	DataDir  string
+	Store    string
 	NATS     string
 
 	NATSCreds       string
@@ -104,6 +105,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.TLSKey, "tls-key", "", "PEM private key for -tls-cert")
 	fs.StringVar(&o.Upstream, "upstream", "log", "upstream app messages: log, echo (send back; for tests), drop")
 	fs.StringVar(&o.DataDir, "data-dir", "", "directory of the embedded NATS server's files: stored pushes, cursors, rooms (default: <user cache dir>/plexd/<host>_<port>; a temporary one when -addr has port 0)")
+	fs.StringVar(&o.Store, "store", "nats", "nats (embedded or -nats: durable, clusterable) or memory (this node alone; stored pushes lost on restart)")
 	fs.StringVar(&o.NATS, "nats", "", "NATS URL(s), comma-separated, to join a cluster instead of embedding a NATS server")
 	fs.StringVar(&o.NATSCreds, "nats-creds", "", "NATS credentials file (JWT + NKey seed) for -nats")
 	fs.StringVar(&o.NATSTLSCA, "nats-tls-ca", "", "PEM CA bundle to verify the NATS servers (-nats with tls://)")
