@@ -90,6 +90,7 @@ func benchUID(i int) string { return "u" + strconv.Itoa(i) }
 
 // count reads frames without decoding them (the apps must cost little).
 func (bn *benchNode) count(nc net.Conn) {
+	defer nc.Close() // at the node's FIN: it lingers until the peer closes
 	dec := pack.NewDecoder(pack.BigEndian, 0)
 	buf := make([]byte, 16<<10)
 	for {
@@ -187,5 +188,6 @@ func BenchmarkBurstToUsers(b *testing.B) {
 	for range b.N {
 		runPushes(b, bn, pc, users, users, 1, users)
 	}
+	b.StopTimer() // the deferred teardown is not part of a burst
 	b.ReportMetric(float64(users), "users")
 }
