@@ -1,9 +1,10 @@
 package client
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/plexpush/plex/pack"
 )
 
 // Test hooks for the external tests (package client_test).
@@ -23,13 +24,13 @@ func (c *Conn) KillConnection() bool {
 // BackoffDelay exposes Backoff.delay.
 func BackoffDelay(b Backoff, attempt int) time.Duration { return b.delay(attempt) }
 
-// PushRequestJSON is the /inner/push body Send would write.
-func PushRequestJSON(uid, uri string, body []byte, opts ...SendOption) ([]byte, error) {
-	r := pushRequest{UID: uid, URI: uri, Body: string(body)}
+// PushFrame is the /inner/push frame Send would write for request id.
+func PushFrame(id int64, uid, uri string, body []byte, opts ...SendOption) ([]byte, error) {
+	r := pack.PushRequest{UID: uid, URI: uri, Body: string(body)}
 	for _, o := range opts {
 		o(&r)
 	}
-	return json.Marshal(&r)
+	return encodeRequest(newWire(pack.BigEndian, pack.JSON), id, pack.URIPush, &r)
 }
 
 // SetMaxQueued lowers the dispatcher's message bound of a Conn that has

@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"sync"
@@ -227,8 +226,6 @@ func (p *raw) recvSkip() pack.Message {
 		}
 	}
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 func authNone() server.Authenticator { return auth.None{} }
 

@@ -105,7 +105,7 @@ func (c *PlexClient) Send(ctx context.Context, uid, uri string, body []byte, opt
 	if uid == "" {
 		return Result{}, badRequest("push needs a uid")
 	}
-	return c.push(ctx, pushRequest{UID: uid}, uri, body, opts)
+	return c.push(ctx, pack.PushRequest{UID: uid}, uri, body, opts)
 }
 
 // SendUsers pushes body to every connection of each user in uids.
@@ -118,7 +118,7 @@ func (c *PlexClient) SendUsers(ctx context.Context, uids []string, uri string, b
 			return Result{}, badRequest("empty uid in uids")
 		}
 	}
-	return c.push(ctx, pushRequest{UIDs: uids}, uri, body, opts)
+	return c.push(ctx, pack.PushRequest{UIDs: uids}, uri, body, opts)
 }
 
 // SendRoom pushes body to every connection of every member of room.
@@ -127,13 +127,13 @@ func (c *PlexClient) SendRoom(ctx context.Context, room, uri string, body []byte
 	if room == "" {
 		return Result{}, badRequest("push needs a room")
 	}
-	return c.push(ctx, pushRequest{Room: room}, uri, body, opts)
+	return c.push(ctx, pack.PushRequest{Room: room}, uri, body, opts)
 }
 
 // Broadcast pushes body to every app connection of the node (and, in a
 // cluster, of every node). Persist is refused.
 func (c *PlexClient) Broadcast(ctx context.Context, uri string, body []byte, opts ...SendOption) (Result, error) {
-	return c.push(ctx, pushRequest{All: true}, uri, body, opts)
+	return c.push(ctx, pack.PushRequest{All: true}, uri, body, opts)
 }
 
 // SendLegacy pushes with the original fire-and-forget /logic/send/msg,
@@ -149,7 +149,7 @@ func (c *PlexClient) SendLegacy(ctx context.Context, uid, uri string, body []byt
 		return err
 	}
 	id := c.ids.Add(1) // the link's key only: the original frame has no seq
-	frame, err := encodeRequest(c.wire, 0, pack.URILegacyPush, legacyPush{UID: uid, URI: uri, Body: string(body)})
+	frame, err := encodeRequest(c.wire, 0, pack.URILegacyPush, &pack.PushRequest{UID: uid, URI: uri, Body: string(body)})
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (c *PlexClient) SendLegacy(ctx context.Context, uid, uri string, body []byt
 	return err
 }
 
-func (c *PlexClient) push(ctx context.Context, req pushRequest, uri string, body []byte, opts []SendOption) (Result, error) {
+func (c *PlexClient) push(ctx context.Context, req pack.PushRequest, uri string, body []byte, opts []SendOption) (Result, error) {
 	if err := checkPush(uri, body); err != nil {
 		return Result{}, err
 	}

@@ -414,22 +414,25 @@ func TestPlexClientDiscovery(t *testing.T) {
 	require.Equal(t, "found", string(a.recv(t).Body))
 }
 
-// The client's /inner/push body has the server's PushRequest shape.
-func TestPushRequestMatchesServer(t *testing.T) {
-	b, err := client.PushRequestJSON("alice", "/chat", []byte("hi"), client.Persist(1500*time.Millisecond), client.Meta("k", "v"))
+// The client's /inner/push frame is what the node decodes, and the node's
+// Outcome reads as a Result.
+func TestPushWireMatchesNode(t *testing.T) {
+	frame, err := client.PushFrame(7, "alice", "/chat", []byte("hi <&>"), client.Persist(1500*time.Millisecond), client.Meta("k", "v"))
 	require.NoError(t, err)
-	var got server.PushRequest
-	dec := json.NewDecoder(bytesReader(b))
-	dec.DisallowUnknownFields()
-	require.NoError(t, dec.Decode(&got))
-	require.Equal(t, server.PushRequest{UID: "alice", URI: "/chat", Body: "hi", Persist: true, TTLMS: 1500,
+	var m pack.Message
+	require.NoError(t, pack.NewReader(bytes.NewReader(frame), pack.BigEndian, pack.JSON, 0).ReadMessage(&m))
+	require.Equal(t, int64(7), m.Seq)
+	require.Equal(t, pack.URIPush, m.URI)
+	var got pack.PushRequest
+	require.NoError(t, pack.DecodePushRequest(m.Body, &got))
+	require.Equal(t, server.PushRequest{UID: "alice", URI: "/chat", Body: "hi <&>", Persist: true, TTLMS: 1500,
 		Meta: map[string]string{"k": "v"}}, got)
 
-	out, err := json.Marshal(server.Outcome{Delivered: 1, Stored: 2, Offline: 3, Seq: 4})
-	require.NoError(t, err)
-	var res client.Result
-	require.NoError(t, json.Unmarshal(out, &res))
-	require.Equal(t, client.Result{Delivered: 1, Stored: 2, Offline: 3, Seq: 4}, res)
+	for _, o := range []pack.Outcome{{Delivered: 1, Stored: 2, Offline: 3, Seq: 4}, {}} {
+		var res client.Result
+		require.NoError(t, json.Unmarshal(pack.AppendOutcome(nil, &o), &res))
+		require.Equal(t, client.Result{Delivered: o.Delivered, Stored: o.Stored, Offline: o.Offline, Seq: o.Seq}, res)
+	}
 }
 
 // An idle PlexClient connection heartbeats at the node's interval: the node

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"encoding/json"
 	"log/slog"
 	"time"
 	"unicode/utf8"
@@ -70,7 +69,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Result says what a node did with a push; it mirrors server.Outcome.
+// Result says what a node did with a push: the /reply body (pack.Outcome,
+// server.Outcome), with the same fields.
 type Result struct {
 	// Delivered is the number of connections the push was written to.
 	Delivered int `json:"delivered"`
@@ -83,47 +83,24 @@ type Result struct {
 	Seq int64 `json:"seq,omitempty"`
 }
 
-// SendOption adjusts one push.
-type SendOption func(*pushRequest)
+// SendOption adjusts one push request.
+type SendOption func(*pack.PushRequest)
 
 // Persist makes the push persistent: the node stores it until every device
-// of the user acked it or ttl passed (zero ttl: the node's default), and
+// of the user acked it or ttl passes (zero ttl: the node's default), and
 // replays it after reconnects. Only for pushes to users.
 func Persist(ttl time.Duration) SendOption {
-	return func(r *pushRequest) { r.Persist, r.TTLMS = true, ttl.Milliseconds() }
+	return func(r *pack.PushRequest) { r.Persist, r.TTLMS = true, ttl.Milliseconds() }
 }
 
 // Meta adds a meta header that the app receives with the push.
 func Meta(key, value string) SendOption {
-	return func(r *pushRequest) {
+	return func(r *pack.PushRequest) {
 		if r.Meta == nil {
 			r.Meta = make(map[string]string, 1)
 		}
 		r.Meta[key] = value
 	}
-}
-
-// pushRequest is the JSON body of /inner/push, the same shape as
-// server.PushRequest (a test checks they agree). The client defines its own
-// so that a push client binary does not link the server and its
-// dependencies.
-type pushRequest struct {
-	UID     string            `json:"uid,omitempty"`
-	UIDs    []string          `json:"uids,omitempty"`
-	Room    string            `json:"room,omitempty"`
-	All     bool              `json:"all,omitempty"`
-	URI     string            `json:"uri"`
-	Body    string            `json:"body,omitempty"`
-	Persist bool              `json:"persist,omitempty"`
-	TTLMS   int64             `json:"ttl_ms,omitempty"`
-	Meta    map[string]string `json:"meta,omitempty"`
-}
-
-// legacyPush is the body of the original /logic/send/msg.
-type legacyPush struct {
-	UID  string `json:"uid"`
-	URI  string `json:"uri"`
-	Body string `json:"body"`
 }
 
 // badRequest is the error for a push the client refuses before sending:
@@ -140,16 +117,16 @@ func checkPush(uri string, body []byte) error {
 	case pack.Reserved(uri):
 		return badRequest("uri " + uri + " is reserved by the protocol")
 	case !utf8.Valid(body):
-		// JSON carries the body as a string; encoding/json would silently
-		// replace invalid bytes, so refuse them instead.
+		// the request carries the body as a JSON string
 		return badRequest("body is not UTF-8")
 	}
 	return nil
 }
 
-// encodeRequest returns the frame of request id carrying v as JSON.
-func encodeRequest(w wire, id int64, uri string, v any) ([]byte, error) {
-	body, err := json.Marshal(v)
+// encodeRequest returns the frame of request id (0: none) whose body is r
+// as JSON (pack's hand-written encoder: no reflection on the hot path).
+func encodeRequest(w wire, id int64, uri string, r *pack.PushRequest) ([]byte, error) {
+	body, err := pack.AppendPushRequest(make([]byte, 0, 64+len(r.URI)+len(r.Body)), r)
 	if err != nil {
 		return nil, err
 	}
