@@ -39,3 +39,19 @@ func TestReaderStopsWhenMessageNotQueued(t *testing.T) {
 	// Duplicates are still dropped without queueing.
 	require.NoError(t, c.onFrame(l, persistent(last)))
 }
+
+func TestParseCanonicalOutcome(t *testing.T) {
+	for _, o := range []pack.Outcome{{}, {Delivered: 1}, {Delivered: 12, Stored: 3, Offline: 45, Seq: 9007199254740993}} {
+		b := pack.AppendOutcome(nil, &o)
+		got, ok := parseCanonicalOutcome(b)
+		require.True(t, ok, "%s", b)
+		require.Equal(t, Result{Delivered: o.Delivered, Stored: o.Stored, Offline: o.Offline, Seq: o.Seq}, got, "%s", b)
+	}
+	for _, b := range []string{``, `{}`, `{"delivered":1}`, `{"delivered":1,"stored":0,"offline":0,"seq":}`,
+		`{"delivered":1,"stored":0,"offline":0} `, `{"delivered": 1,"stored":0,"offline":0}`,
+		`{"delivered":-1,"stored":0,"offline":0}`, `{"delivered":1,"stored":0,"offline":0,"seq":1,"x":2}`,
+		`{"delivered":99999999999999999999,"stored":0,"offline":0}`} {
+		_, ok := parseCanonicalOutcome([]byte(b))
+		require.False(t, ok, "%s must go to encoding/json", b)
+	}
+}

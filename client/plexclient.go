@@ -184,6 +184,9 @@ func parseReply(m *pack.Message) (Result, error) {
 	var res Result
 	switch m.URI {
 	case pack.URIReply:
+		if res, ok := parseCanonicalOutcome(m.Body); ok {
+			return res, nil
+		}
 		if err := json.Unmarshal(m.Body, &res); err != nil {
 			return Result{}, fmt.Errorf("%w: unreadable reply: %v", ErrOutcomeUnknown, err)
 		}
