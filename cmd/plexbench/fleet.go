@@ -67,14 +67,14 @@ feed:
 func (f *fleet) dial(ctx context.Context, c config, addr string, i int) error {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	if c.sources > 0 {
-		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%c.sources))}
+		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, byte(c.sourceNet), byte(2+i%c.sources))}
 	}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("dial %d: %w", i, err)
 	}
 	w := pack.NewWriter(nc, pack.BigEndian, pack.JSON)
-	if err := w.WriteMessage(&pack.Message{URI: pack.URIAuth, Body: []byte(uid(i))}); err != nil {
+	if err := w.WriteMessage(&pack.Message{URI: pack.URIAuth, Body: []byte(uid(c.firstUser + i))}); err != nil {
 		nc.Close()
 		return err
 	}

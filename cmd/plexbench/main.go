@@ -40,6 +40,11 @@ type config struct {
 	dialers   int
 	nodeProcs int
 	nodeFlags string
+
+	nodes     int  // >1: a cluster of plexd on one NATS, one worker process per node
+	worker    bool // internal: run as a fleet worker (see cluster.go)
+	firstUser int  // worker: uid of its first connection
+	sourceNet int  // third octet of the 127.0.x.y source addresses
 }
 
 func main() {
@@ -61,6 +66,10 @@ func main() {
 	flag.IntVar(&c.dialers, "dialers", 64, "concurrent dialers")
 	flag.IntVar(&c.nodeProcs, "node-procs", 0, "GOMAXPROCS of the started node (0: default)")
 	flag.StringVar(&c.nodeFlags, "node-flags", "", "extra plexd flags, space-separated (e.g. \"-store memory\")")
+	flag.IntVar(&c.nodes, "nodes", 1, "plexd nodes; above 1 they form a cluster on one NATS and -conns is per node")
+	flag.BoolVar(&c.worker, "worker", false, "internal: fleet worker process")
+	flag.IntVar(&c.firstUser, "first-user", 0, "internal: worker's first uid")
+	flag.IntVar(&c.sourceNet, "source-net", 0, "internal: third octet of the source addresses")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: plexbench [flags] idle|connect|broadcast|burst|unicast|latency|queued...\n")
 		flag.PrintDefaults()
@@ -72,7 +81,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := bench(ctx, c, modes); err != nil {
+	run := bench
+	switch {
+	case c.worker:
+		run = func(ctx context.Context, c config, _ []string) error { return workerMain(ctx, c) }
+	case c.nodes > 1:
+		run = benchCluster
+	}
+	if err := run(ctx, c, modes); err != nil {
 		fmt.Fprintln(os.Stderr, "plexbench:", err)
 		os.Exit(1)
 	}
