@@ -253,3 +253,28 @@ func TestWriteTimeoutClosesNonReader(t *testing.T) {
 	_ = stuck
 	require.Equal(t, 1.0, metricValue(t, n, "plex_closes_total", "3002"))
 }
+
+func TestIdleConnectionSurvivesKernelKeepalive(t *testing.T) {
+	// TCP_USER_TIMEOUT (our write deadline) also bounds unanswered keepalive
+	// probes; with the listener's keepalive on, Linux reset idle connections
+	// after idle+interval. Liveness is the heartbeat's job: the node turns
+	// keepalive off on its connections.
+	srv, err := server.New(server.Config{Authenticator: nilAuthOK{}, InnerSecret: secret,
+		WriteTimeout: 500 * time.Millisecond, HeartbeatInterval: time.Minute})
+	require.NoError(t, err)
+	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 300 * time.Millisecond,
+		Interval: 300 * time.Millisecond, Count: 9}}
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	defer func() { require.NoError(t, srv.Close()); <-done }()
+	p := dial(t, ln.Addr().String())
+	p.auth("idle", nil)
+	time.Sleep(2 * time.Second) // idle well past idle+interval+user timeout
+	require.True(t, srv.Online("idle"), "an idle connection must not be reset")
+	out, err := srv.Push(t.Context(), server.User("idle"), pack.Message{URI: "/still-there"})
+	require.NoError(t, err)
+	require.Equal(t, 1, out.Delivered)
+	require.Equal(t, "/still-there", p.recv().URI)
+}

@@ -96,7 +96,7 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 		tt = newTLSTransport(tls.Server(nc, srv.cfg.TLS), srv.cfg.WriteQueueBytes, srv.cfg.WriteTimeout)
 		s.tr = tt
 	} else {
-		setWriteTimeout(nc, srv.cfg.WriteTimeout)
+		tuneSocket(nc, srv.cfg.WriteTimeout)
 		var err error
 		if nb, err = nbio.NBConn(nc); err != nil { // dups the fd into a non-blocking conn; closes nc
 			srv.log.Error("event loop: adopt conn", "err", err)

@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
-// setWriteTimeout is a no-op where TCP_USER_TIMEOUT does not exist; the
-// write queue bound (Config.WriteQueueBytes) still drops slow consumers.
-func setWriteTimeout(net.Conn, time.Duration) {}
+// tuneSocket turns keepalive off (liveness is the protocol's heartbeat).
+// TCP_USER_TIMEOUT does not exist here; the write queue bound
+// (Config.WriteQueueBytes) still drops slow consumers.
+func tuneSocket(nc net.Conn, _ time.Duration) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetKeepAlive(false)
+	}
+}

@@ -95,7 +95,7 @@ func (srv *Server) acceptWS(raw net.Conn) {
 	s.tr = t
 	switch raw.(type) {
 	case *net.TCPConn, *net.UnixConn:
-		setWriteTimeout(raw, srv.cfg.WriteTimeout)
+		tuneSocket(raw, srv.cfg.WriteTimeout)
 		nb, err := nbio.NBConn(raw) // dups the fd into a non-blocking conn; closes raw
 		if err != nil {
 			srv.log.Error("event loop: adopt websocket", "err", err)
