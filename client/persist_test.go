@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -48,7 +49,10 @@ func persistUnderKills(t *testing.T, maxQueued int, onMessage func()) {
 	a.slow = onMessage
 	require.NoError(t, a.Connect(ctxT(t)))
 	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
-	ctx := ctxT(t)
+	// 10,000 round trips: under -race on a loaded 2-core machine this takes
+	// 20 s or more, so the pushes get a budget of their own.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 
 	// Kill points: random push indexes. The killer waits until the app is
 	// online again before each kill, so every kill cuts a live connection,
