@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -81,6 +82,10 @@ type ConnConfig struct {
 	ByteOrder pack.Order
 	// Codec of the frames. Zero (AutoCodec): JSON.
 	Codec pack.Codec
+	// TLS, when set, wraps each connection in TLS (the node's Config.TLS).
+	// An empty ServerName defaults to the host of the address dialled.
+	// Nil: plain TCP.
+	TLS *tls.Config
 	// DialTimeout bounds one attempt: discovery, dial and auth. Zero: 5s.
 	DialTimeout time.Duration
 	// Backoff between attempts. Zero: see Backoff.
@@ -164,7 +169,7 @@ func NewConn(cfg ConnConfig) (*Conn, error) {
 	c := &Conn{
 		cfg:    cfg,
 		log:    plog.OrDiscard(cfg.Logger),
-		wire:   newWire(cfg.ByteOrder, cfg.Codec),
+		wire:   newWire(cfg.ByteOrder, cfg.Codec, cfg.TLS),
 		hc:     newHTTPClient(cfg.DialTimeout),
 		disp:   newDispatcher(),
 		change: make(chan struct{}),

@@ -30,7 +30,7 @@ func PushFrame(id int64, uid, uri string, body []byte, opts ...SendOption) ([]by
 	for _, o := range opts {
 		o(&r)
 	}
-	return encodeRequest(newWire(pack.BigEndian, pack.JSON), id, pack.URIPush, &r)
+	return encodeRequest(newWire(pack.BigEndian, pack.JSON, nil), id, pack.URIPush, &r)
 }
 
 // SetMaxQueued lowers the dispatcher's message bound of a Conn that has

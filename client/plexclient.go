@@ -62,7 +62,7 @@ func New(cfg Config) (*PlexClient, error) {
 	c := &PlexClient{
 		cfg:    cfg,
 		log:    plog.OrDiscard(cfg.Logger),
-		wire:   newWire(cfg.ByteOrder, cfg.Codec),
+		wire:   newWire(cfg.ByteOrder, cfg.Codec, cfg.TLS),
 		hc:     newHTTPClient(cfg.DialTimeout),
 		change: make(chan struct{}),
 		closed: make(chan struct{}),

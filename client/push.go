@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 	"unicode/utf8"
@@ -42,6 +43,10 @@ type Config struct {
 	ByteOrder pack.Order
 	// Codec of the frames. Zero (AutoCodec): JSON.
 	Codec pack.Codec
+	// TLS, when set, wraps each connection in TLS (the node's Config.TLS).
+	// An empty ServerName defaults to the host of the address dialled.
+	// Nil: plain TCP.
+	TLS *tls.Config
 	// Backoff between reconnect attempts to a node. Zero: see Backoff.
 	Backoff Backoff
 	// Logger receives connection lifecycle logs. Nil: silent.

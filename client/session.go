@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,14 +94,26 @@ func (s sessionInfo) readLimit() int {
 // wire is what both clients choose about the byte stream.
 type wire struct {
 	order pack.Order
-	codec pack.Codec // never AutoCodec
+	codec pack.Codec  // never AutoCodec
+	tls   *tls.Config // nil: plain TCP
 }
 
-func newWire(o pack.Order, c pack.Codec) wire {
+func newWire(o pack.Order, c pack.Codec, t *tls.Config) wire {
 	if c == pack.AutoCodec {
 		c = pack.JSON
 	}
-	return wire{order: o, codec: c}
+	return wire{order: o, codec: c, tls: t}
+}
+
+// tlsFor returns w's TLS config for addr: the server name defaults to the
+// address's host, as tls.Dial does.
+func (w wire) tlsFor(addr string) *tls.Config {
+	if w.tls.ServerName != "" || w.tls.InsecureSkipVerify {
+		return w.tls
+	}
+	c := w.tls.Clone()
+	c.ServerName, _, _ = net.SplitHostPort(addr)
+	return c
 }
 
 // handshake dials addr, writes the auth frame and reads the node's answer,
@@ -114,6 +127,14 @@ func handshake(ctx context.Context, addr string, timeout time.Duration, w wire, 
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, sessionInfo{}, err
+	}
+	if w.tls != nil {
+		tc := tls.Client(nc, w.tlsFor(addr))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, nil, sessionInfo{}, fmt.Errorf("tls handshake with %s: %w", addr, err)
+		}
+		nc = tc
 	}
 	// Until the answer arrives, ctx bounds every read and write.
 	deadline, _ := ctx.Deadline()
