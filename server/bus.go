@@ -99,15 +99,7 @@ func (srv *Server) deliverLocal(b *batch, uid string, m *pack.Message, persisted
 			return
 		}
 	}
-	for _, s := range srv.hub.conns(uid) {
-		if s.closed.Load() {
-			continue
-		}
-		b.add(s, s.frame(sh))
-		if persisted && !s.acks {
-			_ = srv.store.Ack(srv.baseCtx, uid, s.device, m.Seq)
-		}
-	}
+	srv.writeLocal(srv.baseCtx, b, uid, sh, persisted)
 }
 
 // startBus starts Config.Bus (New calls it). The bus is wrapped in the

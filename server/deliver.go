@@ -150,17 +150,7 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 		// in seq order after what other nodes stored before it (cluster_link.go)
 		out.Delivered = srv.writeStored(ctx, b, uid, sh, prev)
 	} else {
-		for _, s := range srv.hub.conns(uid) {
-			if s.closed.Load() {
-				continue
-			}
-			b.add(s, s.frame(sh))
-			out.Delivered++
-			if o.persist && !s.acks {
-				// apps without ack support get each message once: its write is its ack
-				_ = srv.store.Ack(ctx, uid, s.device, out.Seq)
-			}
-		}
+		out.Delivered = srv.writeLocal(ctx, b, uid, sh, o.persist)
 	}
 	if out.Delivered == 0 {
 		out.Offline = 1
@@ -170,6 +160,24 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 	}
 	srv.metrics.delivered.Add(float64(out.Delivered))
 	return out, nil
+}
+
+// writeLocal queues sh on every open connection of uid here and returns
+// how many got it; called under uid's order lock. For a stored message, apps
+// without ack support get it once: its write is its ack.
+func (srv *Server) writeLocal(ctx context.Context, b *batch, uid string, sh *pack.Shared, persisted bool) int {
+	n := 0
+	for _, s := range srv.hub.conns(uid) {
+		if s.closed.Load() {
+			continue
+		}
+		b.add(s, s.frame(sh))
+		n++
+		if persisted && !s.acks {
+			_ = srv.store.Ack(ctx, uid, s.device, sh.Message().Seq)
+		}
+	}
+	return n
 }
 
 func (srv *Server) newMessageID() string {
