@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"strconv"
-	"time"
 
 	"github.com/plexpush/plex/pack"
 )
@@ -45,8 +44,7 @@ func (srv *Server) userMessage(s *Session, b *batch, m *pack.Message) {
 	id := srv.newMessageID()
 	msg := pack.Message{URI: pack.URIMessage, Body: []byte(req.Body), Meta: map[string]string{
 		pack.MetaFrom: from,
-		pack.MetaID:   id,
-		pack.MetaTime: strconv.FormatInt(time.Now().UnixMilli(), 10),
+		pack.MetaID:   id, // kept by deliverUser, which adds persist and ts
 	}}
 	if req.Conversation != "" {
 		msg.Meta[pack.MetaConversation] = req.Conversation
