@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -33,19 +32,8 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 func noEnv(string) string { return "" }
 
 func TestRunServesAndShutsDown(t *testing.T) {
-	ready := filepath.Join(t.TempDir(), "ready.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuf
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-inner-secret", "s3cret",
-			"-upstream", "echo", "-ready-file", ready}, noEnv, &stdout, &stderr)
-	}()
-	var addrs map[string]string
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile(ready)
-		return err == nil && json.Unmarshal(b, &addrs) == nil
-	}, 5*time.Second, 10*time.Millisecond)
+	p := runPlexd(t, "-upstream", "echo")
+	addrs := p.addrs
 
 	c, err := net.Dial("tcp", addrs["addr"])
 	require.NoError(t, err)
@@ -71,14 +59,12 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	require.NoError(t, r.ReadMessage(&m))
 	require.Equal(t, "world", string(m.Body))
 
-	cancel() // SIGTERM
+	p.stop(t) // SIGTERM: exit code 0
 	require.NoError(t, r.ReadMessage(&m))
 	require.Equal(t, pack.URIDisconnect, m.URI)
 	require.Equal(t, pack.CodeShutdown, pack.ErrorOf(&m).Code)
-	require.Equal(t, 0, <-code, stderr.String())
-	require.Contains(t, stdout.String(), "listening")
-	require.NotContains(t, stdout.String()+stderr.String(), "s3cret", "a configured secret is never printed")
-	http.DefaultClient.CloseIdleConnections()
+	require.Contains(t, p.stdout.String(), "listening")
+	require.NotContains(t, p.stdout.String()+p.stderr.String(), "s3cret", "a configured secret is never printed")
 }
 
 func TestAuthNoneRefusesPublicAddress(t *testing.T) {
@@ -130,19 +116,8 @@ func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
 		require.NoError(t, os.WriteFile(cfg, []byte(`{"apps":[`+apps+`]}`), 0o600))
 	}
 	write(`{"id":"shop","auth":"none","push-secret":"shop-secret","messages":true}`)
-	ready := filepath.Join(dir, "ready.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	code := make(chan int, 1)
-	var stderr syncBuf
-	go func() {
-		code <- run(ctx, []string{"-config", cfg, "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0",
-			"-inner-secret", "default-secret", "-data-dir", filepath.Join(dir, "data"), "-ready-file", ready}, noEnv, &syncBuf{}, &stderr)
-	}()
-	var addrs map[string]string
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile(ready)
-		return err == nil && json.Unmarshal(b, &addrs) == nil
-	}, 10*time.Second, 10*time.Millisecond)
+	p := runPlexd(t, "-config", cfg)
+	addrs, stderr := p.addrs, p.stderr
 
 	login := func(app string) pack.Message {
 		c, err := net.Dial("tcp", addrs["addr"])
@@ -167,9 +142,6 @@ func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "keeping the current ones") }, 5*time.Second, 20*time.Millisecond)
 	require.Equal(t, pack.URIAuthSuccess, login("games").URI)
-
-	cancel()
-	require.Equal(t, 0, <-code, stderr.String())
 }
 
 func TestMemoryStoreNeedsNoNATS(t *testing.T) {

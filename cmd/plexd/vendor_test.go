@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -31,19 +30,8 @@ func TestDeviceRegistrationWithVendorPush(t *testing.T) {
 	})
 	saFile := filepath.Join(dir, "sa.json")
 	require.NoError(t, os.WriteFile(saFile, sa, 0o600))
-	ready := filepath.Join(dir, "ready.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	code := make(chan int, 1)
-	var stderr syncBuf
-	go func() {
-		code <- run(ctx, []string{"-addr", "127.0.0.1:0", "-http", "", "-fcm-service-account", saFile,
-			"-data-dir", filepath.Join(dir, "data"), "-ready-file", ready}, noEnv, &syncBuf{}, &stderr)
-	}()
-	var addrs map[string]string
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile(ready)
-		return err == nil && json.Unmarshal(b, &addrs) == nil
-	}, 10*time.Second, 10*time.Millisecond)
+	p := runPlexd(t, "-http", "", "-fcm-service-account", saFile)
+	addrs := p.addrs
 
 	c, err := net.Dial("tcp", addrs["addr"])
 	require.NoError(t, err)
@@ -66,6 +54,4 @@ func TestDeviceRegistrationWithVendorPush(t *testing.T) {
 	require.Equal(t, pack.URIError, bad.URI, "apns is not enabled on this node")
 	require.Equal(t, pack.CodeBadRequest, pack.ErrorOf(&bad).Code)
 	require.Equal(t, pack.URIReply, send(pack.Message{Seq: 3, URI: "/device/unregister", Body: []byte(`{"platform":"fcm","token":"fcm-token-1"}`)}).URI)
-	cancel()
-	require.Equal(t, 0, <-code, stderr.String())
 }
