@@ -17,10 +17,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/vendorpush/internal/h2test"
 	"go.uber.org/goleak"
 
 	"github.com/plexpush/plex/vendorpush/apns"
-	"github.com/plexpush/plex/vendorpush/internal/h2test"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -43,41 +44,14 @@ func newKey(t testing.TB) (*ecdsa.PrivateKey, []byte) {
 	return k, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock, request and reply are shared with the other vendor's tests.
+type (
+	clock   = h2test.Clock
+	request = h2test.Request
+	reply   = h2test.Reply
+)
 
-func newClock() *clock { return &clock{t: time.Unix(1_760_000_000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// request is what the fake APNs saw.
-type request struct {
-	Proto  int
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-// reply is what the fake APNs answers.
-type reply struct {
-	Status int
-	Header map[string]string
-	Body   string
-}
+func newClock() *clock { return h2test.NewClock() }
 
 // fakeAPNs records requests and answers with the replies of script in turn
 // (the last one repeats; none: 200).

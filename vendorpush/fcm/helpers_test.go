@@ -17,10 +17,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/vendorpush/internal/h2test"
 	"go.uber.org/goleak"
 
 	"github.com/plexpush/plex/vendorpush/fcm"
-	"github.com/plexpush/plex/vendorpush/internal/h2test"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -63,38 +64,14 @@ func serviceAccount(t testing.TB, tokenURI string) []byte {
 	return b
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock, request and reply are shared with the other vendor's tests.
+type (
+	clock   = h2test.Clock
+	request = h2test.Request
+	reply   = h2test.Reply
+)
 
-func newClock() *clock { return &clock{t: time.Unix(1_760_000_000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-type request struct {
-	Proto  int
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-type reply struct {
-	Status int
-	Header map[string]string
-	Body   string
-}
+func newClock() *clock { return h2test.NewClock() }
 
 // endpoint records requests to one path and answers from its script in
 // turn (the last reply repeats) or, without a script, with gen(n) for the
