@@ -271,7 +271,7 @@ func TestWebhookTimeouts(t *testing.T) {
 		_, err := w.Authenticate(ctx, hookToken, remoteAddr)
 		requireUnavailable(t, err, hookToken)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
-		require.Less(t, time.Since(start), time.Second, "did not return promptly")
+		require.Less(t, time.Since(start), 2500*time.Millisecond, "waited for the 3 s default instead of the context")
 		<-started
 	})
 	t.Run("ctx cancelled in flight", func(t *testing.T) {
@@ -282,7 +282,7 @@ func TestWebhookTimeouts(t *testing.T) {
 		_, err := w.Authenticate(ctx, hookToken, remoteAddr)
 		requireUnavailable(t, err, hookToken)
 		require.ErrorIs(t, err, context.Canceled)
-		require.Less(t, time.Since(start), time.Second, "did not return promptly")
+		require.Less(t, time.Since(start), 2500*time.Millisecond, "waited for the 3 s default instead of the context")
 	})
 	t.Run("reply body stalls", func(t *testing.T) {
 		stall, _ := hookServer(t, func(w http.ResponseWriter, r *http.Request) {

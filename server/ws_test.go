@@ -118,7 +118,7 @@ func TestWSHeartbeat(t *testing.T) {
 	}
 	start := time.Now()
 	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
-	require.Less(t, time.Since(start), 2*time.Second)
+	require.Less(t, time.Since(start), 5*time.Second, "closed long after the 200 ms heartbeat timeout")
 }
 
 func TestWSOversizeMessages(t *testing.T) {
@@ -225,7 +225,7 @@ func TestWSSlowReaderIsDropped(t *testing.T) {
 	_, err := n.Push(ctx(t), server.User("fast"), pack.Message{URI: "/ok"})
 	require.NoError(t, err)
 	require.Equal(t, "/ok", fast.recv().URI)
-	require.Less(t, time.Since(start), time.Second)
+	require.Less(t, time.Since(start), 5*time.Second, "the push to fast waited behind the slow reader")
 }
 
 func TestWSAckResume(t *testing.T) {
