@@ -81,7 +81,7 @@ func (l *clusterLink) Subscribe(uid string) error {
 	lock := l.srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
-	if len(l.srv.hub.conns(uid)) == 0 {
+	if !l.srv.hub.online(uid) {
 		return nil
 	}
 	return l.Bus.Subscribe(uid) // must not block (Bus contract)
@@ -96,7 +96,7 @@ func (l *clusterLink) Unsubscribe(uid string) error {
 	lock := l.srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
-	if len(l.srv.hub.conns(uid)) > 0 {
+	if l.srv.hub.online(uid) {
 		return nil
 	}
 	sh := l.shard(uid)
@@ -135,7 +135,8 @@ func (l *clusterLink) state(uid string, create bool) *userSeq {
 func (l *clusterLink) replayed(s *Session, upTo int64) {
 	us := l.state(s.uid, true)
 	others := false
-	for _, c := range l.srv.hub.conns(s.uid) {
+	var buf [4]*Session
+	for _, c := range l.srv.hub.conns(s.uid, buf[:0]) {
 		if c != s && !c.closed.Load() {
 			others = true
 			break
@@ -158,7 +159,8 @@ func (l *clusterLink) replayed(s *Session, upTo int64) {
 // Called under the order lock. It returns the number of connections that
 // hold the message afterwards.
 func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid string, sh *pack.Shared, prev int64) int {
-	conns := l.srv.hub.conns(uid)
+	var buf [4]*Session
+	conns := l.srv.hub.conns(uid, buf[:0])
 	if len(conns) == 0 {
 		return 0
 	}

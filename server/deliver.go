@@ -167,7 +167,8 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 // without ack support get it once: its write is its ack.
 func (srv *Server) writeLocal(ctx context.Context, b *batch, uid string, sh *pack.Shared, persisted bool) int {
 	n := 0
-	for _, s := range srv.hub.conns(uid) {
+	var buf [4]*Session
+	for _, s := range srv.hub.conns(uid, buf[:0]) {
 		if s.closed.Load() {
 			continue
 		}

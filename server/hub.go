@@ -24,9 +24,13 @@ const (
 	orderStripes = 1024
 )
 
+// hubShard holds a user in exactly one of two maps: most users have one
+// connection per node, and a map entry with a single pointer costs ~30 bytes
+// less per connection than one with a slice (docs/benchmarks.md, idle memory).
 type hubShard struct {
 	mu    sync.RWMutex
-	users map[string][]*Session
+	one   map[string]*Session   // users with one connection here
+	multi map[string][]*Session // users with several; never modified after it is published
 	conns int
 }
 
@@ -38,7 +42,8 @@ type roomShard struct {
 func newHub() *hub {
 	h := &hub{seed: maphash.MakeSeed()}
 	for i := range h.shards {
-		h.shards[i].users = make(map[string][]*Session)
+		h.shards[i].one = make(map[string]*Session)
+		h.shards[i].multi = make(map[string][]*Session)
 		h.rooms[i].rooms = make(map[string]map[string]struct{})
 	}
 	return h
@@ -57,7 +62,10 @@ func (h *hub) add(s *Session, onePerDevice bool) (first bool, replaced *Session)
 	sh := h.shard(s.uid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	list := sh.users[s.uid]
+	list := sh.multi[s.uid]
+	if c := sh.one[s.uid]; c != nil {
+		list = []*Session{c} // a user's second connection here: rare
+	}
 	if onePerDevice && s.device != "" {
 		for i, old := range list {
 			if old.device == s.device {
@@ -69,9 +77,24 @@ func (h *hub) add(s *Session, onePerDevice bool) (first bool, replaced *Session)
 		}
 	}
 	first = len(list) == 0 && replaced == nil
-	sh.users[s.uid] = append(list, s)
+	sh.set(s.uid, append(list[:len(list):len(list)], s))
 	sh.conns++
 	return first, replaced
+}
+
+// set publishes list as uid's connections (a fresh slice, or one nobody else holds).
+func (sh *hubShard) set(uid string, list []*Session) {
+	switch len(list) {
+	case 0:
+		delete(sh.one, uid)
+		delete(sh.multi, uid)
+	case 1:
+		sh.one[uid] = list[0]
+		delete(sh.multi, uid)
+	default:
+		sh.multi[uid] = list
+		delete(sh.one, uid)
+	}
 }
 
 // remove unregisters s; last is true when it was the user's last connection here.
@@ -79,40 +102,52 @@ func (h *hub) remove(s *Session) (last bool, found bool) {
 	sh := h.shard(s.uid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	list := sh.users[s.uid]
+	if sh.one[s.uid] == s {
+		delete(sh.one, s.uid)
+		sh.conns--
+		return true, true
+	}
+	list := sh.multi[s.uid]
 	for i, c := range list {
 		if c == s {
 			sh.conns--
-			if len(list) == 1 {
-				delete(sh.users, s.uid)
-				return true, true
-			}
 			// copy: concurrent readers may hold the old slice
-			sh.users[s.uid] = append(list[:i:i], list[i+1:]...)
+			sh.set(s.uid, append(list[:i:i], list[i+1:]...))
 			return false, true
 		}
 	}
 	return false, false
 }
 
-// conns returns the user's connections here. The slice is never modified
-// after it is published (add and remove copy), so it needs no lock to read.
-func (h *hub) conns(uid string) []*Session {
+// conns appends the user's connections here to buf and returns it; callers
+// pass a small array on their stack so that a lookup allocates nothing.
+func (h *hub) conns(uid string, buf []*Session) []*Session {
 	sh := h.shard(uid)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	return sh.users[uid]
+	if s := sh.one[uid]; s != nil {
+		return append(buf, s)
+	}
+	return append(buf, sh.multi[uid]...)
 }
 
 // online reports whether uid has a connection here.
-func (h *hub) online(uid string) bool { return len(h.conns(uid)) > 0 }
+func (h *hub) online(uid string) bool {
+	sh := h.shard(uid)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.one[uid] != nil || len(sh.multi[uid]) > 0
+}
 
 // each calls fn for every connection here, shard by shard.
 func (h *hub) each(fn func(*Session)) {
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()
-		for _, list := range sh.users {
+		for _, s := range sh.one {
+			fn(s)
+		}
+		for _, list := range sh.multi {
 			for _, s := range list {
 				fn(s)
 			}
@@ -126,7 +161,7 @@ func (h *hub) counts() (users, conns int) {
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()
-		users += len(sh.users)
+		users += len(sh.one) + len(sh.multi)
 		conns += sh.conns
 		sh.mu.RUnlock()
 	}

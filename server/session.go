@@ -34,31 +34,34 @@ const (
 // use. Memory matters here: a node holds tens of thousands of these, so the
 // struct holds no logger, timer or goroutine of its own.
 type Session struct {
-	srv       *Server
-	id        uint64
-	tr        transport
-	innerOnly bool // accepted on Config.InnerAddr
-	accepted  int64
-	lastRead  atomic.Int64 // unix nanos of the last inbound bytes: liveness
-	state     atomic.Int32
+	// Fields are ordered by size so that the struct fits the 256-byte size
+	// class (it is most of an idle connection's cost; see docs/benchmarks.md).
+	srv      *Server
+	id       uint64
+	tr       transport
+	accepted int64
+	lastRead atomic.Int64 // unix nanos of the last inbound bytes: liveness
 
 	// read side, owned by whoever holds inMu (the poller, or the auth goroutine)
-	inMu   sync.Mutex
 	dec    pack.Decoder
-	codec  atomic.Uint32 // pack.Codec; set once from the first frame, read by writers
-	uid    string        // internal key: the uid scoped by its app (see scope)
-	app    *appState     // the app it authenticated to (push clients too)
+	uid    string    // internal key: the uid scoped by its app (see scope)
+	app    *appState // the app it authenticated to (push clients too)
 	limit  *connLimit
 	device string
-	acks   bool
 
 	// write side
-	outMu     sync.Mutex
-	pending   [][]byte
-	closeCode atomic.Uint32 // pack.Code of why the node closed it (0: the peer went away)
-	closed    atomic.Bool
+	pending [][]byte
 
 	prev, next *Session // in Server.sessions; guarded by Server.mu
+
+	state     atomic.Int32
+	codec     atomic.Uint32 // pack.Codec; set once from the first frame, read by writers
+	closeCode atomic.Uint32 // pack.Code of why the node closed it (0: the peer went away)
+	inMu      sync.Mutex    // guards the read side
+	outMu     sync.Mutex    // guards the write side
+	closed    atomic.Bool
+	innerOnly bool // accepted on Config.InnerAddr
+	acks      bool
 }
 
 // sessionList is an intrusive doubly linked list of open sessions: O(1)

@@ -116,11 +116,6 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 		n.pprof = ps
 		go func() { _ = ps.Serve(pln) }()
 	}
-	if o.ReadyFile != "" {
-		if err := writeReadyFile(o.ReadyFile, ready); err != nil {
-			return fail(err)
-		}
-	}
 	fmt.Fprintf(stdout, "plexd %s listening\n  apps connect to   %s (auth %s, %s-endian frames)\n  cluster and store %s\n",
 		srv.NodeID(), ready["addr"], o.Auth, o.Order, cl.where)
 	if h := ready["http"]; h != "" {
@@ -131,6 +126,12 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 		}
 		fmt.Fprintf(stdout, "  push              curl -H 'Authorization: Bearer %s' -d '{\"uid\":\"alice\",\"uri\":\"/hello\",\"body\":\"hi\"}' http://%s/plex/v1/push\n",
 			shown, h)
+	}
+	// Last: whoever waits for the ready file also finds the banner printed.
+	if o.ReadyFile != "" {
+		if err := writeReadyFile(o.ReadyFile, ready); err != nil {
+			return fail(err)
+		}
 	}
 	return n, nil
 }
