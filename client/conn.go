@@ -127,11 +127,12 @@ type Conn struct {
 	inCall    atomic.Bool // a callback is running
 	ackKicked int64       // delivered seq the writer was last woken for (dispatcher only)
 
-	mu      sync.Mutex
-	state   State
-	err     error         // terminal error, once Closed
-	change  chan struct{} // closed and replaced on every state change
-	started bool
+	mu         sync.Mutex
+	background bool // SetBackground; applied to every link under mu
+	state      State
+	err        error         // terminal error, once Closed
+	change     chan struct{} // closed and replaced on every state change
+	started    bool
 
 	stop      chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -317,6 +318,22 @@ func (c *Conn) Send(ctx context.Context, uri string, body []byte) error {
 	}
 }
 
+// SetBackground puts the connection in background mode (on) or back to
+// the normal pace (off), for the current connection and every reconnect.
+// In background mode the Conn heartbeats at the node's background interval
+// (5 minutes by default instead of 30 s), so a phone's radio wakes far less
+// often, and the node waits correspondingly longer before it declares the
+// connection dead (docs/protocol.md §11.1). Against a node without
+// background mode it changes nothing. Pushes arrive as usual either way.
+func (c *Conn) SetBackground(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.background = on
+	if l := c.cur.Load(); l != nil {
+		l.setBackground(on)
+	}
+}
+
 // Close closes the connection and stops reconnecting. Messages read but not
 // yet handed to OnMessage are dropped, and an ack not yet written is not
 // sent: the node replays those persistent pushes to the device's next
@@ -415,7 +432,10 @@ func (c *Conn) once(ctx context.Context, n int) (healthy bool, err error) {
 	if !c.cfg.NoAcks {
 		l.extra = c.ackAppender()
 	}
+	c.mu.Lock()
 	c.cur.Store(l)
+	l.setBackground(c.background)
+	c.mu.Unlock()
 	c.log.Info("online", "uid", info.UID, "node", info.Node, "conn", info.Conn, "remote", addr)
 	c.setState(StateOnline, nil) // queued before any message of this connection
 	up := time.Now()

@@ -26,14 +26,14 @@ import (
 // its owner); wait returns after both exited and settles every request the
 // link still held. A link is never reused: the owner dials a new one.
 type link struct {
-	nc        net.Conn
-	r         *pack.Reader
-	hbFrame   []byte
-	heartbeat time.Duration
-	timeout   time.Duration
-	maxLoad   int // most requests held at once; 0: no bound
-	maxFrame  int // the node's frame body limit
-	stats     *counters
+	nc       net.Conn
+	r        *pack.Reader
+	hbFrame  []byte
+	order    pack.Order
+	codec    pack.Codec
+	maxLoad  int // most requests held at once; 0: no bound
+	maxFrame int // the node's frame body limit
+	stats    *counters
 
 	// onFrame runs on the reader goroutine for every frame but heartbeats;
 	// an error kills the link. It must return promptly once stop is closed.
@@ -41,6 +41,13 @@ type link struct {
 	// extra, when set, runs on the writer goroutine before each write and
 	// may append frames (acks); it returns the number appended.
 	extra func(dst []byte) ([]byte, int)
+
+	// The pace in force (pace.go): the normal one, or background mode's.
+	hbNanos, toNanos atomic.Int64
+	fg, bg           pace        // as the node announced them; bg zero: not offered
+	wantBG           atomic.Bool // background mode wanted (setBackground)
+	sentBG           bool        // background mode last requested (writer only)
+	paceChanged      atomic.Bool // the writer must re-arm its heartbeat timer
 
 	received     atomic.Bool  // a frame arrived after the handshake: the node is healthy
 	writingSince atomic.Int64 // unix nanos when the current Write began; 0: none
@@ -70,14 +77,16 @@ type counters struct {
 
 func newLink(nc net.Conn, r *pack.Reader, w wire, info sessionInfo, stats *counters) *link {
 	hb, _ := pack.EncodeFrame(w.order, w.codec, &pack.Message{URI: pack.URIHeartbeat})
-	return &link{
-		nc: nc, r: r, hbFrame: hb,
-		heartbeat: info.heartbeat(), timeout: info.timeout(), maxFrame: info.frameLimit(),
+	l := &link{
+		nc: nc, r: r, hbFrame: hb, order: w.order, codec: w.codec,
+		fg: info.foreground(), bg: info.background(), maxFrame: info.frameLimit(),
 		stats:   stats,
 		pending: make(map[int64]*request),
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 	}
+	l.setPace(l.fg)
+	return l
 }
 
 // start runs the reader and the writer.
@@ -213,8 +222,8 @@ func (l *link) readLoop() {
 	for {
 		// Liveness: the deadline moves with every frame, refreshed at most
 		// every timeout/8 so a busy connection does not pay for it per frame.
-		if now := time.Now(); now.Sub(refreshed) > l.timeout/8 {
-			_ = l.nc.SetReadDeadline(now.Add(l.timeout))
+		if now, timeout := time.Now(), l.timeout(); now.Sub(refreshed) > timeout/8 {
+			_ = l.nc.SetReadDeadline(now.Add(timeout))
 			refreshed = now
 		}
 		m := new(pack.Message) // handed to another goroutine: never reused
@@ -227,6 +236,9 @@ func (l *link) readLoop() {
 		}
 		l.received.Store(true)
 		if m.URI == pack.URIHeartbeat {
+			if l.heartbeatEcho(m) {
+				refreshed = time.Time{}
+			}
 			continue
 		}
 		if err := l.onFrame(m); err != nil {
@@ -238,7 +250,7 @@ func (l *link) readLoop() {
 
 func (l *link) writeLoop() {
 	defer l.wg.Done()
-	idle := time.NewTimer(l.heartbeat)
+	idle := time.NewTimer(l.heartbeat())
 	defer idle.Stop()
 	var (
 		batch []*request
@@ -286,15 +298,23 @@ func (l *link) writeLoop() {
 			buf, k = l.extra(buf)
 			frames += k
 		}
+		if l.bg.heartbeat > 0 {
+			var k int
+			buf, k = l.modeFrame(buf)
+			frames += k
+		}
 		if len(buf) == 0 && heartbeat {
 			buf = append(buf, l.hbFrame...)
 			frames++
 		}
 		if len(buf) == 0 {
+			if l.paceChanged.Swap(false) {
+				idle.Reset(l.heartbeat())
+			}
 			continue
 		}
 		now := time.Now()
-		_ = l.nc.SetWriteDeadline(now.Add(l.timeout))
+		_ = l.nc.SetWriteDeadline(now.Add(l.timeout()))
 		l.writingSince.Store(now.UnixNano())
 		wrote, err := l.nc.Write(buf)
 		l.writingSince.Store(0)
@@ -309,7 +329,8 @@ func (l *link) writeLoop() {
 			l.kill(err)
 			return
 		}
-		idle.Reset(l.heartbeat)
+		l.paceChanged.Store(false)
+		idle.Reset(l.heartbeat())
 	}
 }
 

@@ -83,7 +83,7 @@ func (n *node) once(ctx context.Context) (healthy bool, err error) {
 	up := time.Now()
 	l.start()
 	n.cur.Store(l)
-	n.log.Info("connected to node", "node", info.Node, "remote", addr, "heartbeat", l.heartbeat)
+	n.log.Info("connected to node", "node", info.Node, "remote", addr, "heartbeat", l.heartbeat())
 	c.notify()
 
 	// A quarter of the timeout: a stall is noticed at most 25% late.

@@ -45,6 +45,9 @@ type sessionInfo struct {
 	TimeoutMS   int64  `json:"timeout_ms"`
 	MaxFrame    int    `json:"max_frame"`
 	Acks        bool   `json:"acks,omitempty"`
+
+	BackgroundHeartbeatMS int64 `json:"background_heartbeat_ms,omitempty"`
+	BackgroundTimeoutMS   int64 `json:"background_timeout_ms,omitempty"`
 }
 
 // parseSession reads /auth/success's body. An original node's body is not

@@ -28,6 +28,19 @@ const (
 	MetaFrom = "from"
 	// MetaConversation: on URIMessage, an opaque conversation id passed through.
 	MetaConversation = "conversation"
+	// MetaMode: on URIHeartbeat from an app, ModeBackground or
+	// ModeForeground asks the node to switch the connection's heartbeat
+	// timeout; the node's echo carries the mode it applied (docs/protocol.md §11.1).
+	MetaMode = "mode"
+)
+
+// Heartbeat modes (MetaMode).
+const (
+	// ModeBackground: the app heartbeats at background_heartbeat_ms from now
+	// on, and the node waits background_timeout_ms before it closes with 3001.
+	ModeBackground = "background"
+	// ModeForeground: back to heartbeat_ms and timeout_ms.
+	ModeForeground = "foreground"
 )
 
 // ProtocolVersion is the version this package implements.

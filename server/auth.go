@@ -21,6 +21,9 @@ type AuthInfo struct {
 	TimeoutMS   int64  `json:"timeout_ms"`
 	MaxFrame    int    `json:"max_frame"`
 	Acks        bool   `json:"acks,omitempty"`
+	// Background mode (docs/protocol.md §11.1); absent when it is off.
+	BackgroundHeartbeatMS int64 `json:"background_heartbeat_ms,omitempty"`
+	BackgroundTimeoutMS   int64 `json:"background_timeout_ms,omitempty"`
 }
 
 // startAuth hands the token to the authenticator on a goroutine of its own
@@ -148,6 +151,10 @@ func (srv *Server) authSuccess(s *Session) *pack.Message {
 		TimeoutMS:   srv.cfg.HeartbeatTimeout.Milliseconds(),
 		MaxFrame:    srv.cfg.MaxFrame,
 		Acks:        s.acks,
+	}
+	if s.uid != "" { // apps only: push clients have no background
+		info.BackgroundHeartbeatMS = srv.cfg.BackgroundHeartbeatInterval.Milliseconds()
+		info.BackgroundTimeoutMS = srv.cfg.BackgroundHeartbeatTimeout.Milliseconds()
 	}
 	body, _ := json.Marshal(info)
 	return &pack.Message{URI: pack.URIAuthSuccess, Body: body}

@@ -91,6 +91,15 @@ type Config struct {
 	// HeartbeatTimeout closes a connection that sent nothing for this long
 	// (3001), which also catches half-open sockets. Zero: 2.5 × HeartbeatInterval.
 	HeartbeatTimeout time.Duration
+	// BackgroundHeartbeatInterval is announced to apps for background mode
+	// (docs/protocol.md §11.1): a mobile app in background asks to heartbeat
+	// this rarely, saving radio wake-ups and battery. Zero: 5 minutes;
+	// negative: background mode is off (the node answers the request
+	// without switching, and the app keeps heartbeat_ms).
+	BackgroundHeartbeatInterval time.Duration
+	// BackgroundHeartbeatTimeout closes a connection in background mode that
+	// sent nothing for this long. Zero: 2.5 × BackgroundHeartbeatInterval.
+	BackgroundHeartbeatTimeout time.Duration
 
 	// ByteOrder of frame headers. Zero: big-endian (the original).
 	ByteOrder pack.Order
@@ -184,7 +193,9 @@ const (
 	DefaultHeartbeatInterval = 30 * time.Second
 	DefaultWriteQueueBytes   = 4 << 20
 	DefaultWriteTimeout      = 15 * time.Second
-	DefaultPersistTTL        = 72 * time.Hour
+
+	DefaultBackgroundHeartbeatInterval = 5 * time.Minute
+	DefaultPersistTTL                  = 72 * time.Hour
 )
 
 func (c Config) withDefaults() Config {
@@ -199,6 +210,14 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HeartbeatTimeout <= 0 {
 		c.HeartbeatTimeout = c.HeartbeatInterval * 5 / 2
+	}
+	if c.BackgroundHeartbeatInterval == 0 {
+		c.BackgroundHeartbeatInterval = DefaultBackgroundHeartbeatInterval
+	}
+	if c.BackgroundHeartbeatInterval < 0 {
+		c.BackgroundHeartbeatInterval, c.BackgroundHeartbeatTimeout = 0, 0
+	} else if c.BackgroundHeartbeatTimeout <= 0 {
+		c.BackgroundHeartbeatTimeout = c.BackgroundHeartbeatInterval * 5 / 2
 	}
 	if c.MaxFrame <= 0 {
 		c.MaxFrame = pack.DefaultLimit

@@ -180,7 +180,7 @@ func (s *Session) handleFirst(b *batch, m *pack.Message) bool {
 func (s *Session) handleApp(b *batch, m *pack.Message) bool {
 	switch m.URI {
 	case pack.URIHeartbeat:
-		b.add(s, s.srv.heartbeatFrame(s.wireCodec()))
+		s.heartbeat(b, m)
 	case pack.URIAck:
 		s.srv.ack(s, m.Seq)
 	case pack.URIRoomJoin, pack.URIRoomLeave:

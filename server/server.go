@@ -38,7 +38,7 @@ type Server struct {
 	connIDs atomic.Uint64
 	msgIDs  atomic.Uint64
 	conns   atomic.Int64 // open sockets, for MaxConnections
-	hbFrame [3][]byte    // /heartbeat per codec, encoded once
+	hbFrame [3][3][]byte // /heartbeat per mode (hbPlain, hbBackground, hbForeground) and codec, encoded once
 
 	defaultApp *appState
 	apps       atomic.Pointer[appTable]
@@ -59,6 +59,9 @@ func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if cfg.HeartbeatTimeout <= cfg.HeartbeatInterval {
 		return nil, errors.New("server: HeartbeatTimeout must be longer than HeartbeatInterval")
+	}
+	if cfg.BackgroundHeartbeatInterval > 0 && cfg.BackgroundHeartbeatTimeout <= cfg.BackgroundHeartbeatInterval {
+		return nil, errors.New("server: BackgroundHeartbeatTimeout must be longer than BackgroundHeartbeatInterval")
 	}
 	srv := &Server{
 		cfg:       cfg,
@@ -89,7 +92,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	for _, c := range []pack.Codec{pack.JSON, pack.Protobuf} {
-		srv.hbFrame[c], _ = pack.EncodeFrame(cfg.ByteOrder, c, &pack.Message{URI: pack.URIHeartbeat})
+		for mode, meta := range []map[string]string{hbPlain: nil, hbBackground: {pack.MetaMode: pack.ModeBackground}, hbForeground: {pack.MetaMode: pack.ModeForeground}} {
+			srv.hbFrame[mode][c], _ = pack.EncodeFrame(cfg.ByteOrder, c, &pack.Message{URI: pack.URIHeartbeat, Meta: meta})
+		}
 	}
 	srv.baseCtx, srv.cancel = context.WithCancel(context.Background())
 	srv.hooks = newHooks(&srv.cfg)
@@ -159,7 +164,7 @@ func (srv *Server) AdvertiseAddr() string {
 	return srv.cfg.Addr
 }
 
-func (srv *Server) heartbeatFrame(c pack.Codec) []byte { return srv.hbFrame[c] }
+func (srv *Server) heartbeatFrame(c pack.Codec) []byte { return srv.hbFrame[hbPlain][c] }
 
 func (srv *Server) innerAllowed(s *Session) bool {
 	// never over WebSocket: the push secret stays off the browser-facing endpoint

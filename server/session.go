@@ -60,7 +60,8 @@ type Session struct {
 	inMu      sync.Mutex    // guards the read side
 	outMu     sync.Mutex    // guards the write side
 	closed    atomic.Bool
-	innerOnly bool // accepted on Config.InnerAddr
+	bg        atomic.Bool // background heartbeat mode (heartbeat.go)
+	innerOnly bool        // accepted on Config.InnerAddr
 	acks      bool
 }
 

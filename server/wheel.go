@@ -86,10 +86,11 @@ func (srv *Server) checkDeadline(s *Session, now time.Time) (time.Time, bool) {
 		// connection that authenticates meanwhile gets its heartbeat deadline
 		return minTime(deadline, now.Add(srv.cfg.HeartbeatTimeout)), true
 	default:
-		deadline := time.Unix(0, s.lastRead.Load()).Add(srv.cfg.HeartbeatTimeout)
+		timeout := s.heartbeatTimeout()
+		deadline := time.Unix(0, s.lastRead.Load()).Add(timeout)
 		if !now.Before(deadline) {
 			srv.metrics.timeouts.WithLabelValues("heartbeat").Inc()
-			s.closeWith(pack.CodeHeartbeatTimeout, "nothing received for "+srv.cfg.HeartbeatTimeout.String())
+			s.closeWith(pack.CodeHeartbeatTimeout, "nothing received for "+timeout.String())
 			return time.Time{}, false
 		}
 		return deadline, true

@@ -237,24 +237,26 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		secret = hex.EncodeToString(b[:])
 	}
 	cfg := server.Config{
-		Addr:              o.Addr,
-		InnerAddr:         o.InnerAddr,
-		HTTPAddr:          o.HTTP,
-		AdvertiseAddr:     o.Advertise,
-		NodeID:            o.Node,
-		Authenticator:     authn,
-		InnerSecret:       secret,
-		AuthTimeout:       o.AuthTimeout,
-		HeartbeatInterval: o.Heartbeat,
-		HeartbeatTimeout:  o.HeartbeatTimeout,
-		ByteOrder:         order,
-		Codec:             codec,
-		MaxFrame:          o.MaxFrame,
-		MaxConnections:    o.MaxConns,
-		WriteQueueBytes:   o.WriteQueue,
-		OnePerDevice:      o.OnePerDevice,
-		WebSocketOrigins:  splitList(o.WSOrigins),
-		Logger:            log,
+		Addr:                        o.Addr,
+		InnerAddr:                   o.InnerAddr,
+		HTTPAddr:                    o.HTTP,
+		AdvertiseAddr:               o.Advertise,
+		NodeID:                      o.Node,
+		Authenticator:               authn,
+		InnerSecret:                 secret,
+		AuthTimeout:                 o.AuthTimeout,
+		HeartbeatInterval:           o.Heartbeat,
+		HeartbeatTimeout:            o.HeartbeatTimeout,
+		BackgroundHeartbeatInterval: bgInterval(o.BgHeartbeat),
+		BackgroundHeartbeatTimeout:  o.BgTimeout,
+		ByteOrder:                   order,
+		Codec:                       codec,
+		MaxFrame:                    o.MaxFrame,
+		MaxConnections:              o.MaxConns,
+		WriteQueueBytes:             o.WriteQueue,
+		OnePerDevice:                o.OnePerDevice,
+		WebSocketOrigins:            splitList(o.WSOrigins),
+		Logger:                      log,
 	}
 	if o.TLSCert != "" || o.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
@@ -344,4 +346,12 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// bgInterval maps the flag (0: off) to server.Config (negative: off).
+func bgInterval(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/plexpush/plex/server"
 	"os"
 	"strconv"
 	"strings"
@@ -36,6 +37,8 @@ type options struct {
 	AuthTimeout      time.Duration
 	Heartbeat        time.Duration
 	HeartbeatTimeout time.Duration
+	BgHeartbeat      time.Duration
+	BgTimeout        time.Duration
 	Order            string
 	Codec            string
 	MaxFrame         int
@@ -94,6 +97,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.AuthTimeout, "auth-timeout", 10*time.Second, "time from connect to auth")
 	fs.DurationVar(&o.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval announced to clients")
 	fs.DurationVar(&o.HeartbeatTimeout, "heartbeat-timeout", 0, "close silent connections after this (default 2.5 × heartbeat)")
+	fs.DurationVar(&o.BgHeartbeat, "background-heartbeat", server.DefaultBackgroundHeartbeatInterval, "heartbeat interval for apps in background mode (0: background mode off)")
+	fs.DurationVar(&o.BgTimeout, "background-heartbeat-timeout", 0, "close silent background-mode connections after this (default 2.5 × background-heartbeat)")
 	fs.StringVar(&o.Order, "order", "big", "frame header byte order: big or little")
 	fs.StringVar(&o.Codec, "codec", "auto", "codec: auto (per connection), json, protobuf")
 	fs.IntVar(&o.MaxFrame, "max-frame", 1<<20, "max frame body after auth, bytes")

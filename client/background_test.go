@@ -1,0 +1,107 @@
+package client_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/client"
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+// bgNode is a node with a fast normal pace (50 ms heartbeats, dead after
+// 250 ms) and a slow background one (1 s, dead after 5 s), counting the
+// frames it receives.
+func bgNode(t *testing.T) (*node, func() float64) {
+	reg := prometheus.NewRegistry()
+	n := startNode(t, server.Config{
+		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 250 * time.Millisecond,
+		BackgroundHeartbeatInterval: time.Second, BackgroundHeartbeatTimeout: 5 * time.Second,
+		Registerer: reg, Gatherer: reg,
+	})
+	framesIn := func() float64 {
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() == "plex_frames_in_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		t.Fatal("no plex_frames_in_total")
+		return 0
+	}
+	return n, framesIn
+}
+
+// framesDuring returns how many frames the node received in d.
+func framesDuring(d time.Duration, framesIn func() float64) int {
+	before := framesIn()
+	time.Sleep(d)
+	return int(framesIn() - before)
+}
+
+// TestConnBackground: in background mode a Conn heartbeats at the node's
+// background interval and stays connected far past the normal timeout; back
+// in the foreground it heartbeats at the normal pace again. The window is
+// 2.5 s: ~50 heartbeats at the normal pace, 2 or 3 at the background one.
+func TestConnBackground(t *testing.T) {
+	leakCheck(t)
+	n, framesIn := bgNode(t)
+	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a.waitState(t, client.StateOnline)
+
+	a.SetBackground(true)
+	time.Sleep(300 * time.Millisecond) // the mode request and its echo
+	bg := framesDuring(2500*time.Millisecond, framesIn)
+	t.Logf("background: %d frames in 2.5 s", bg)
+	require.LessOrEqual(t, bg, 6, "heartbeats at the normal pace in background")
+	require.Empty(t, a.states, "the connection changed state in background")
+	_, err := n.Push(ctxT(t), server.User("alice"), pack.Message{URI: "/p", Body: []byte("still here")})
+	require.NoError(t, err)
+	require.Equal(t, "still here", string(a.recv(t).Body))
+
+	a.SetBackground(false)
+	fg := framesDuring(2500*time.Millisecond, framesIn)
+	t.Logf("foreground: %d frames in 2.5 s", fg)
+	require.GreaterOrEqual(t, fg, 12, "still at the background pace in the foreground")
+	require.Empty(t, a.states)
+}
+
+// TestConnBackgroundSurvivesReconnect: background mode is asked for again
+// on every new connection.
+func TestConnBackgroundSurvivesReconnect(t *testing.T) {
+	leakCheck(t)
+	n1, _ := bgNode(t)
+	n2, framesIn2 := bgNode(t)
+	a := newApp(t, client.ConnConfig{Addrs: []string{n1.addr, n2.addr}, Token: "alice"})
+	a.SetBackground(true) // before Connect: applies to the first connection too
+	require.NoError(t, a.Connect(ctxT(t)))
+	n1.stop()
+	a.waitState(t, client.StateReconnecting)
+	a.waitState(t, client.StateOnline)
+	time.Sleep(300 * time.Millisecond)
+	bg := framesDuring(2500*time.Millisecond, framesIn2)
+	t.Logf("background after reconnecting: %d frames in 2.5 s", bg)
+	require.LessOrEqual(t, bg, 6)
+	require.Empty(t, a.states)
+}
+
+// TestConnBackgroundOff: against a node without background mode the Conn
+// keeps the normal pace (and stays connected).
+func TestConnBackgroundOff(t *testing.T) {
+	leakCheck(t)
+	reg := prometheus.NewRegistry()
+	n := startNode(t, server.Config{
+		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 250 * time.Millisecond,
+		BackgroundHeartbeatInterval: -1, Registerer: reg, Gatherer: reg,
+	})
+	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a.waitState(t, client.StateOnline)
+	a.SetBackground(true)
+	time.Sleep(time.Second)
+	require.Empty(t, a.states, "a node without background mode dropped the connection")
+	require.True(t, n.Online("alice"))
+}

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"time"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// Heartbeat echo frames, by the mode they confirm (Server.hbFrame).
+const (
+	hbPlain      = iota // /heartbeat, no meta
+	hbBackground        // mode=background: the node applied background mode
+	hbForeground        // mode=foreground: the node applied foreground mode
+)
+
+// heartbeat answers an app's /heartbeat. With mode=background (and
+// background mode on) the connection's timeout becomes
+// BackgroundHeartbeatTimeout until mode=foreground; the echo says which
+// mode the node applied, so an app never heartbeats more rarely than the
+// node expects (docs/protocol.md §11.1).
+func (s *Session) heartbeat(b *batch, m *pack.Message) {
+	frame := hbPlain
+	switch m.Get(pack.MetaMode) {
+	case pack.ModeBackground:
+		if s.srv.cfg.BackgroundHeartbeatInterval > 0 {
+			s.bg.Store(true)
+			frame = hbBackground
+		} else {
+			frame = hbForeground
+		}
+	case pack.ModeForeground:
+		s.bg.Store(false)
+		frame = hbForeground
+	}
+	b.add(s, s.srv.hbFrame[frame][s.wireCodec()])
+}
+
+// heartbeatTimeout is how long the connection may stay silent. A
+// connection that leaves background mode may be looked at by the wheel only
+// at its background deadline: a peer that dies right after it came back to
+// the foreground is noticed within BackgroundHeartbeatTimeout.
+func (s *Session) heartbeatTimeout() time.Duration {
+	if s.bg.Load() {
+		return s.srv.cfg.BackgroundHeartbeatTimeout
+	}
+	return s.srv.cfg.HeartbeatTimeout
+}

@@ -1,0 +1,80 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+func heartbeatMode(mode string) pack.Message {
+	return pack.Message{URI: pack.URIHeartbeat, Meta: map[string]string{pack.MetaMode: mode}}
+}
+
+// TestBackgroundHeartbeat: an app in background mode may stay silent for the
+// background timeout, far past the normal one; back in the foreground the
+// normal timeout applies again. The echo names the mode the node applied.
+func TestBackgroundHeartbeat(t *testing.T) {
+	n := startNode(t, server.Config{
+		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 150 * time.Millisecond,
+		BackgroundHeartbeatInterval: time.Second, BackgroundHeartbeatTimeout: 3 * time.Second,
+	})
+	p := dial(t, n.addr)
+	info := p.auth("alice", nil)
+	require.EqualValues(t, 1000, info.BackgroundHeartbeatMS)
+	require.EqualValues(t, 3000, info.BackgroundTimeoutMS)
+
+	p.send(heartbeatMode(pack.ModeBackground))
+	echo := p.recv()
+	require.Equal(t, pack.URIHeartbeat, echo.URI)
+	require.Equal(t, pack.ModeBackground, echo.Meta[pack.MetaMode])
+
+	// Silent for 4 normal timeouts: still connected (a plain heartbeat is
+	// echoed, and keeps background mode).
+	time.Sleep(600 * time.Millisecond)
+	p.send(pack.Message{URI: pack.URIHeartbeat})
+	echo = p.recv()
+	require.Equal(t, pack.URIHeartbeat, echo.URI)
+	require.Empty(t, echo.Meta)
+	time.Sleep(600 * time.Millisecond)
+	require.True(t, n.Online("alice"))
+
+	p.send(heartbeatMode(pack.ModeForeground))
+	require.Equal(t, pack.ModeForeground, p.recv().Meta[pack.MetaMode])
+	start := time.Now()
+	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
+	t.Logf("closed %v after leaving background mode", time.Since(start))
+
+	// Silent in background mode past the background timeout: closed.
+	q := app(t, n.addr, "bob", nil)
+	q.send(heartbeatMode(pack.ModeBackground))
+	require.Equal(t, pack.ModeBackground, q.recv().Meta[pack.MetaMode])
+	q.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
+}
+
+// TestBackgroundHeartbeatOff: with background mode off the node announces
+// nothing, answers mode=background with mode=foreground and keeps the
+// normal timeout.
+func TestBackgroundHeartbeatOff(t *testing.T) {
+	n := startNode(t, server.Config{
+		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 150 * time.Millisecond,
+		BackgroundHeartbeatInterval: -1,
+	})
+	p := dial(t, n.addr)
+	info := p.auth("alice", nil)
+	require.Zero(t, info.BackgroundHeartbeatMS)
+	require.Zero(t, info.BackgroundTimeoutMS)
+	p.send(heartbeatMode(pack.ModeBackground))
+	require.Equal(t, pack.ModeForeground, p.recv().Meta[pack.MetaMode])
+	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
+}
+
+// TestBackgroundHeartbeatConfig: a background timeout not longer than its
+// interval is refused.
+func TestBackgroundHeartbeatConfig(t *testing.T) {
+	_, err := server.New(server.Config{BackgroundHeartbeatInterval: time.Minute, BackgroundHeartbeatTimeout: time.Minute})
+	require.ErrorContains(t, err, "BackgroundHeartbeatTimeout")
+}
