@@ -49,9 +49,10 @@ func (s *Session) startAuth(m *pack.Message) {
 		}
 	}
 	token := plog.Secret(m.Body)
-	if la, ok := app.Authenticator.(LocalAuthenticator); ok && la.Local() {
-		// no I/O: authenticate right here on the read path; the caller's
-		// drain loop goes on with the frames behind the auth frame
+	if la, ok := app.Authenticator.(LocalAuthenticator); ok && la.Local() && s.srv.storeLocal {
+		// no I/O (the login's replay reads the store too): authenticate
+		// right here on the read path; the caller's drain loop goes on with
+		// the frames behind the auth frame
 		uid, err := s.srv.authenticate(s, token)
 		s.finishAuth(uid, err, l)
 		return

@@ -175,7 +175,7 @@ func (srv *Server) writeLocal(ctx context.Context, b *batch, uid string, sh *pac
 		b.add(s, s.frame(sh))
 		n++
 		if persisted && !s.acks {
-			_ = srv.store.Ack(ctx, uid, s.device, sh.Message().Seq)
+			srv.recordAck(ctx, uid, s.device, sh.Message().Seq)
 		}
 	}
 	return n
@@ -249,8 +249,19 @@ func (srv *Server) ack(s *Session, seq int64) {
 	if seq <= 0 {
 		return
 	}
-	if err := srv.store.Ack(srv.baseCtx, s.uid, s.device, seq); err != nil {
-		srv.log.Error("store ack", "uid", s.uid, "err", err)
-	}
+	srv.recordAck(srv.baseCtx, s.uid, s.device, seq)
 	srv.metrics.acks.Inc()
+}
+
+// recordAck writes a device's cumulative ack: at once with a local store,
+// through the acker otherwise (it must not wait for I/O: it runs on the
+// event loop or in the middle of a delivery).
+func (srv *Server) recordAck(ctx context.Context, uid, device string, seq int64) {
+	if srv.acks != nil {
+		srv.acks.add(uid, device, seq)
+		return
+	}
+	if err := srv.store.Ack(ctx, uid, device, seq); err != nil {
+		srv.log.Error("store ack", "uid", uid, "err", err)
+	}
 }

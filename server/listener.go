@@ -202,6 +202,9 @@ func (srv *Server) closed(s *Session, err error) {
 			}
 		}
 	}
+	if state == stateInner {
+		srv.offloads.Delete(s)
+	}
 	s.state.Store(stateClosed)
 	srv.log.Debug("connection closed", "conn", s.id, "uid", s.uid, "code", int(code), "err", err)
 }

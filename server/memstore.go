@@ -170,6 +170,10 @@ func (s *MemoryStore) Ack(_ context.Context, uid, device string, seq int64) erro
 }
 
 // Cursor implements Store.
+// Local reports that the memory store does no I/O: the node calls it on the
+// event loop (see Server's offload.go).
+func (s *MemoryStore) Local() bool { return true }
+
 func (s *MemoryStore) Cursor(_ context.Context, uid, device string) (int64, error) {
 	sh := s.shard(uid)
 	sh.mu.Lock()

@@ -17,6 +17,9 @@ func (s *Session) onData(data []byte) {
 	}
 	s.lastRead.Store(time.Now().UnixNano())
 	s.srv.metrics.bytesIn.Add(float64(len(data)))
+	if s.srv.offload(s, data) {
+		return
+	}
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
 	if s.closed.Load() {

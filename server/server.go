@@ -20,21 +20,26 @@ import (
 
 // Server is one plex node. Create it with New; it is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	nodeID  string
-	store   Store
-	bus     Bus
-	hub     *hub
-	hooks   *hooks
-	wheel   *wheel
-	metrics *metrics
-	engine  *nbio.Engine
-	batches batchPool
+	cfg    Config
+	log    *slog.Logger
+	nodeID string
+	store  Store
+	// storeLocal: the store does no I/O, so logins, acks and push
+	// clients' frames run on the event loop (acker.go, offload.go).
+	storeLocal bool
+	acks       *acker   // nil when storeLocal
+	offloads   sync.Map // *Session → *offloaded: push clients whose frames run off the loop
+	bus        Bus
+	hub        *hub
+	hooks      *hooks
+	wheel      *wheel
+	metrics    *metrics
+	engine     *nbio.Engine
+	batches    batchPool
 
 	baseCtx context.Context
 	cancel  context.CancelFunc
-	authWG  sync.WaitGroup
+	authWG  sync.WaitGroup // auth goroutines and push clients' workers (offload.go)
 	connIDs atomic.Uint64
 	msgIDs  atomic.Uint64
 	conns   atomic.Int64 // open sockets, for MaxConnections
@@ -82,6 +87,7 @@ func New(cfg Config) (*Server, error) {
 	if srv.store == nil {
 		srv.store = NewMemoryStore(MemoryStoreConfig{})
 	}
+	srv.storeLocal = storeIsLocal(srv.store)
 	srv.defaultApp = newAppState(App{Authenticator: cfg.Authenticator, PushSecret: cfg.InnerSecret,
 		MessagePolicy: cfg.MessagePolicy, PushRate: cfg.PushRate, PushBurst: cfg.PushBurst})
 	if err := srv.SetApps(cfg.Apps); err != nil {
@@ -139,6 +145,11 @@ func New(cfg Config) (*Server, error) {
 			srv.engine.Stop()
 			return nil, err
 		}
+	}
+	if !srv.storeLocal {
+		srv.acks = newAcker(srv.store, storeAckTimeout, func(uid string, err error) {
+			srv.log.Error("store ack", "uid", uid, "err", err)
+		})
 	}
 	return srv, nil
 }
@@ -315,6 +326,9 @@ func (srv *Server) finish() {
 	srv.engine.Stop() // closes remaining conns; OnClose runs for each
 	srv.loops.Wait()
 	srv.authWG.Wait()
+	if srv.acks != nil {
+		srv.acks.close() // every connection is closed: write the last acks
+	}
 	if srv.bus != nil {
 		_ = srv.bus.Close()
 	}
