@@ -17,7 +17,9 @@ import (
 type Client struct {
 	// A Client runs one client.Conn at a time (a session): the first starts
 	// on Connect, EnterBackground may end it (BackgroundDisconnect) and
-	// EnterForeground start the next, which resumes after LastSeq. Every
+	// EnterForeground start the next, which resumes after LastSeq. Under
+	// BackgroundSlowHeartbeat the session stays and is switched to
+	// background mode and back (client.Conn.SetBackground). Every
 	// Listener call goes through the Client's own dispatcher goroutine
 	// (run), so the order holds across sessions and the SDK's own events
 	// (Suspended, Closed) take their place in it.
@@ -176,7 +178,9 @@ func (c *Client) Send(uri string, body []byte) (err error) {
 
 // EnterBackground tells the SDK the app went to background. With
 // BackgroundDisconnect it closes the connection (StateSuspended) until
-// EnterForeground; with BackgroundKeep it changes nothing.
+// EnterForeground; with BackgroundSlowHeartbeat it keeps the connection
+// and heartbeats at the node's background pace; with BackgroundKeep it
+// changes nothing.
 func (c *Client) EnterBackground() (err error) {
 	defer guard(&err)
 	c.mu.Lock()
@@ -185,6 +189,13 @@ func (c *Client) EnterBackground() (err error) {
 		return nil
 	}
 	c.background = true
+	if c.slowLocked() && c.cur != nil {
+		// Under c.mu, so that the Conn sees EnterBackground and
+		// EnterForeground in the order the app called them. SetBackground
+		// only takes the Conn's own short lock, which is never held
+		// while the Conn calls back into the Client (onConnState).
+		c.cur.conn.SetBackground(true)
+	}
 	if !c.suspendedLocked() || !c.started {
 		c.mu.Unlock()
 		return nil
@@ -199,16 +210,21 @@ func (c *Client) EnterBackground() (err error) {
 }
 
 // EnterForeground tells the SDK the app is in the foreground again: a
-// suspended Client reconnects now, and one waiting out a reconnect backoff
-// dials again at once instead of waiting for the rest of it.
+// suspended Client reconnects now, one in background mode
+// (BackgroundSlowHeartbeat) returns to the normal heartbeat pace, and one
+// waiting out a reconnect backoff dials again at once instead of waiting
+// for the rest of it.
 func (c *Client) EnterForeground() (err error) {
 	defer guard(&err)
 	c.mu.Lock()
-	wasSuspended := c.suspendedLocked()
+	wasSuspended, wasSlow := c.suspendedLocked(), c.slowLocked()
 	c.background = false
 	if c.closed || !c.started {
 		c.mu.Unlock()
 		return nil
+	}
+	if wasSlow && c.cur != nil { // under c.mu: see EnterBackground
+		c.cur.conn.SetBackground(false)
 	}
 	var old *session
 	switch {
@@ -291,6 +307,13 @@ func (c *Client) LastSeq() (seq int64) {
 // right now. c.mu held.
 func (c *Client) suspendedLocked() bool {
 	return c.background && c.set.background == BackgroundDisconnect
+}
+
+// slowLocked reports whether the policy wants the connection in background
+// mode right now (every session started meanwhile asks for it too). c.mu
+// held.
+func (c *Client) slowLocked() bool {
+	return c.background && c.set.background == BackgroundSlowHeartbeat
 }
 
 // retireLocked retires the current session, if any, and returns it; the

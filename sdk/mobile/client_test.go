@@ -418,7 +418,9 @@ func TestConfigValidation(t *testing.T) {
 		{"codec other", &plexmobile.Config{Addrs: "a:1", Codec: "xml"}, "Codec"},
 		{"negative ms", &plexmobile.Config{Addrs: "a:1", BackoffMinMs: -1}, "BackoffMinMs"},
 		{"negative seq", &plexmobile.Config{Addrs: "a:1", LastSeq: -1}, "LastSeq"},
-		{"policy", &plexmobile.Config{Addrs: "a:1", BackgroundPolicy: 2}, "BackgroundPolicy"},
+		{"policy slow heartbeat", &plexmobile.Config{Addrs: "a:1", BackgroundPolicy: plexmobile.BackgroundSlowHeartbeat}, ""},
+		{"policy unknown", &plexmobile.Config{Addrs: "a:1", BackgroundPolicy: 3}, "BackgroundPolicy 3"},
+		{"policy negative", &plexmobile.Config{Addrs: "a:1", BackgroundPolicy: -1}, "BackgroundPolicy -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := plexmobile.NewClient(tc.cfg)

@@ -12,16 +12,31 @@ import (
 )
 
 // Background policies (Config.BackgroundPolicy): what EnterBackground does.
+// BackgroundKeep is the zero value so that a Config written before the
+// other policies existed keeps its behaviour; an app that stays connected
+// in background should choose BackgroundSlowHeartbeat.
 const (
-	// BackgroundKeep keeps the connection while the app is in background.
-	// The OS may still suspend the process; the SDK then notices the dead
-	// connection when it runs again (heartbeat timeout) and reconnects.
+	// BackgroundKeep keeps the connection, at the normal heartbeat pace,
+	// while the app is in background. The OS may still suspend the
+	// process; the SDK then notices the dead connection when it runs again
+	// (heartbeat timeout) and reconnects.
 	BackgroundKeep = 0
 	// BackgroundDisconnect closes the connection in background (state
 	// StateSuspended) and reconnects on EnterForeground, resuming the
 	// persistent pushes that arrived in between. Use it when vendor push
 	// (APNs/FCM) covers the background, to save battery and sockets.
 	BackgroundDisconnect = 1
+	// BackgroundSlowHeartbeat keeps the connection, like BackgroundKeep,
+	// but asks the node for background mode (docs/protocol.md §11.1): the
+	// SDK then heartbeats at the node's background interval (5 minutes by
+	// default instead of 30 s), so the radio wakes far less often, and the
+	// node waits correspondingly longer before it declares the connection
+	// dead. Pushes and Send work as in the foreground; EnterForeground
+	// returns to the normal pace at once. It holds for every reconnect
+	// while in background. Against a node without background mode it
+	// behaves as BackgroundKeep. Recommended for apps that stay connected
+	// in background.
+	BackgroundSlowHeartbeat = 2
 )
 
 // DefaultSendTimeoutMs bounds Send when Config.SendTimeoutMs is zero: long
@@ -68,7 +83,9 @@ type Config struct {
 	// SendTimeoutMs bounds Send, including waiting for a reconnect. Zero:
 	// DefaultSendTimeoutMs.
 	SendTimeoutMs int64
-	// BackgroundPolicy is BackgroundKeep (zero) or BackgroundDisconnect.
+	// BackgroundPolicy is BackgroundKeep (zero), BackgroundDisconnect or
+	// BackgroundSlowHeartbeat (recommended when the app stays connected in
+	// background).
 	BackgroundPolicy int64
 }
 
@@ -137,10 +154,10 @@ func (cfg *Config) settings() (settings, error) {
 		s.sendTimeout = DefaultSendTimeoutMs * time.Millisecond
 	}
 	switch cfg.BackgroundPolicy {
-	case BackgroundKeep, BackgroundDisconnect:
+	case BackgroundKeep, BackgroundDisconnect, BackgroundSlowHeartbeat:
 		s.background = cfg.BackgroundPolicy
 	default:
-		return settings{}, fmt.Errorf("%w: BackgroundPolicy %d: want BackgroundKeep (0) or BackgroundDisconnect (1)", errConfig, cfg.BackgroundPolicy)
+		return settings{}, fmt.Errorf("%w: BackgroundPolicy %d: want BackgroundKeep (0), BackgroundDisconnect (1) or BackgroundSlowHeartbeat (2)", errConfig, cfg.BackgroundPolicy)
 	}
 	// The client validates the rest (discovery URL) without any I/O.
 	if _, err := client.NewConn(s.conn); err != nil {

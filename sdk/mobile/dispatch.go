@@ -130,6 +130,11 @@ func (c *Client) startSession() {
 		c.mu.Unlock()
 		return
 	}
+	if c.slowLocked() {
+		// Before Connect: the Conn asks for background mode on its first
+		// connection and every reconnect (docs/protocol.md §11.1).
+		conn.SetBackground(true)
+	}
 	s.conn = conn
 	c.cur = s
 	live := c.sessions[:0]

@@ -27,6 +27,24 @@
 // Persist LastSeq and pass it back as Config.LastSeq after a process
 // restart: pushes at or below it are then never delivered again.
 //
+// # Background
+//
+// The app reports its lifecycle with EnterBackground and EnterForeground;
+// Config.BackgroundPolicy says what the SDK does in background:
+//
+//	BackgroundKeep (0, default)   keep the connection at the normal heartbeat pace
+//	BackgroundDisconnect (1)      close it (StateSuspended); EnterForeground reconnects and resumes
+//	BackgroundSlowHeartbeat (2)   keep it in the protocol's background mode: heartbeats at
+//	                              the node's background interval (5 min by default, not 30 s)
+//
+// BackgroundSlowHeartbeat is recommended for an app that stays connected in
+// background: it changes no state, pushes and Send work as usual, every
+// reconnect while in background asks for background mode again, and a node
+// without background mode simply keeps the normal pace. BackgroundKeep
+// stays the zero value so that existing apps keep their behaviour.
+// BackgroundDisconnect suits apps whose background is covered by vendor
+// push (FCM, APNs).
+//
 // # Threads
 //
 // Every Listener call of one Client comes from one SDK thread (a goroutine

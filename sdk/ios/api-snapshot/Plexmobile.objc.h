@@ -52,6 +52,7 @@
 @end
 FOUNDATION_EXPORT const int64_t PlexmobileBackgroundDisconnect;
 FOUNDATION_EXPORT const int64_t PlexmobileBackgroundKeep;
+FOUNDATION_EXPORT const int64_t PlexmobileBackgroundSlowHeartbeat;
 FOUNDATION_EXPORT const int64_t PlexmobileDefaultSendTimeoutMs;
 FOUNDATION_EXPORT const int64_t PlexmobileLogDebug;
 FOUNDATION_EXPORT const int64_t PlexmobileLogError;

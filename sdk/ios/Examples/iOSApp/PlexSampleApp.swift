@@ -19,7 +19,7 @@ final class PlexModel: ObservableObject, PlexClientDelegate {
         cfg.token = token
         cfg.device = UIDevice.current.identifierForVendor?.uuidString ?? "simulator"
         cfg.lastSeq = Int64(UserDefaults.standard.integer(forKey: "plexLastSeq"))
-        cfg.backgroundPolicy = .disconnect // APNs covers the background
+        cfg.backgroundPolicy = .disconnect // APNs covers the background (.slowHeartbeat to stay connected)
         do {
             let p = try PlexClient(config: cfg) // delegate on the main queue
             p.delegate = self

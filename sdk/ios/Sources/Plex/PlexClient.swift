@@ -22,7 +22,7 @@ public enum PlexState: Int64 {
     case disconnected = 3
     /// Waiting out a jittered backoff before dialling again.
     case reconnecting = 4
-    /// `enterBackground()` closed the connection (`.disconnect` policy).
+    /// `enterBackground()` closed the connection (`.disconnect` policy only).
     case suspended = 5
     /// Final: the node refused the token (4001). Create a new client with a fresh token.
     case authFailed = 6
@@ -30,14 +30,33 @@ public enum PlexState: Int64 {
     case closed = 7
 }
 
-/// What `enterBackground()` does.
+/// What `enterBackground()` does. `.keep` is the default (as in the Go SDK,
+/// for compatibility); an app that stays connected in background should use
+/// `.slowHeartbeat`.
 public enum PlexBackgroundPolicy {
-    /// Keep the connection (iOS suspends the app soon anyway; the SDK
-    /// notices the dead connection when it runs again and reconnects).
+    /// Keep the connection at the normal heartbeat pace (iOS suspends the
+    /// app soon anyway; the SDK notices the dead connection when it runs
+    /// again and reconnects).
     case keep
     /// Close it until `enterForeground()`; persistent pushes that arrive in
     /// between are delivered on resume. Use with APNs for the background.
     case disconnect
+    /// Keep the connection in the protocol's background mode: heartbeats
+    /// at the node's background interval (5 minutes by default instead of
+    /// 30 s), also across reconnects, until `enterForeground()`. No state
+    /// change; pushes and `send` work as usual. Recommended for apps that
+    /// stay connected in background (e.g. with a background mode that
+    /// keeps them running); a node without background mode keeps the
+    /// normal pace.
+    case slowHeartbeat
+
+    var objc: Int64 {
+        switch self {
+        case .keep: return PlexmobileBackgroundKeep
+        case .disconnect: return PlexmobileBackgroundDisconnect
+        case .slowHeartbeat: return PlexmobileBackgroundSlowHeartbeat
+        }
+    }
 }
 
 /// A client's configuration. Defaults match the Go SDK's (docs/ios.md).
@@ -64,6 +83,8 @@ public struct PlexConfig {
     public var backoffMin: TimeInterval?
     public var backoffMax: TimeInterval?
     public var sendTimeout: TimeInterval?
+    /// What `enterBackground()` does; `.slowHeartbeat` is recommended for
+    /// apps that stay connected in background.
     public var backgroundPolicy: PlexBackgroundPolicy = .keep
 
     public init() {}
@@ -82,7 +103,7 @@ public struct PlexConfig {
         c.backoffMinMs = PlexConfig.ms(backoffMin)
         c.backoffMaxMs = PlexConfig.ms(backoffMax)
         c.sendTimeoutMs = PlexConfig.ms(sendTimeout)
-        c.backgroundPolicy = backgroundPolicy == .disconnect ? PlexmobileBackgroundDisconnect : PlexmobileBackgroundKeep
+        c.backgroundPolicy = backgroundPolicy.objc
         return c
     }
 
@@ -174,6 +195,10 @@ public final class PlexClient {
     }
 
     /// Call from the app's lifecycle (e.g. scenePhase .background / .active).
+    /// What `enterBackground()` does is `PlexConfig.backgroundPolicy`;
+    /// `enterForeground()` reconnects a suspended client, returns to the
+    /// normal heartbeat pace after `.slowHeartbeat`, and redials at once a
+    /// client waiting out a backoff.
     public func enterBackground() { try? client.enterBackground() }
     public func enterForeground() { try? client.enterForeground() }
 

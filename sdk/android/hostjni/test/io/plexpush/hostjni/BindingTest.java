@@ -227,6 +227,40 @@ class BindingTest {
     }
 
     /**
+     * BackgroundSlowHeartbeat: enterBackground keeps the connection (no
+     * state change), pushes and send still work, enterForeground changes no
+     * state either. Once the node confirms background mode, the SDK
+     * heartbeats at plexd's default background interval (5 minutes), far
+     * beyond the node's normal 3 s timeout: had the node and the SDK not
+     * agreed on the mode, the node would close the quiet connection (3001)
+     * during the wait, which would show as a state change.
+     */
+    @Test
+    void slowHeartbeatInBackgroundKeepsTheConnection() throws Exception {
+        Config cfg = config("dave");
+        cfg.setBackgroundPolicy(Plexmobile.BackgroundSlowHeartbeat);
+        Recorder r = new Recorder();
+        Client c = client(cfg, r);
+        c.connect();
+        r.expectStates(Plexmobile.StateConnecting, Plexmobile.StateConnected);
+
+        c.enterBackground();
+        r.noState(4500); // past the node's normal timeout (3 s)
+        assertEquals(Plexmobile.StateConnected, c.state());
+        long seq = node.push("dave", "/p", "in background", true);
+        Recorder.Msg m = r.nextMsg();
+        assertEquals("in background", m.body);
+        assertEquals(seq, m.seq);
+        c.send("/echo", "from background".getBytes(StandardCharsets.UTF_8));
+        assertEquals("from background", r.nextMsg().body);
+
+        c.enterForeground();
+        r.noState(300);
+        node.push("dave", "/t", "in foreground", false);
+        assertEquals("in foreground", r.nextMsg().body);
+    }
+
+    /**
      * After close, no Java thread the SDK created is left. Go's own OS
      * threads stay (the Go runtime never gives them back); those that called
      * into Java are attached to the JVM and show up as Thread objects without

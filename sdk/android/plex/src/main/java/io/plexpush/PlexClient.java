@@ -34,6 +34,24 @@ import java.util.concurrent.TimeUnit;
  * which is final. All methods are thread-safe. {@link #send} blocks (up to
  * {@code Config.sendTimeoutMs}): call it off the main thread.
  *
+ * <p>What {@link #enterBackground} does is the config's background policy
+ * ({@code cfg.setBackgroundPolicy(...)}):
+ * <ul>
+ * <li>{@code Plexmobile.BackgroundKeep} (0, the default): nothing; the
+ *     connection keeps the normal heartbeat pace.</li>
+ * <li>{@code Plexmobile.BackgroundDisconnect}: closes the connection
+ *     ({@link PlexListener#onSuspended}) until {@link #enterForeground},
+ *     which reconnects and resumes. For apps whose background is covered by
+ *     FCM.</li>
+ * <li>{@code Plexmobile.BackgroundSlowHeartbeat}: keeps the connection (no
+ *     state change; pushes and {@link #send} work as usual) in the
+ *     protocol's background mode, heartbeating at the node's background
+ *     interval (5 minutes by default instead of 30 s), also across
+ *     reconnects, until {@link #enterForeground}. <b>Recommended for apps
+ *     that stay connected in background.</b> A node without background
+ *     mode keeps the normal pace.</li>
+ * </ul>
+ *
  * <p>With a callback executor, the SDK thread waits until the executor ran
  * each callback, so a persistent push is acknowledged only once the app's
  * {@code onMessage} has returned, and a busy main thread slows delivery
@@ -114,7 +132,12 @@ public final class PlexClient implements Closeable {
         send(uri, text.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** The app went to background: disconnects under the BackgroundDisconnect policy. */
+    /**
+     * The app went to background: disconnects under
+     * {@code BackgroundDisconnect}, slows the heartbeat to the node's
+     * background pace under {@code BackgroundSlowHeartbeat}, does nothing
+     * under {@code BackgroundKeep}. Calling it again does nothing.
+     */
     public void enterBackground() {
         try {
             client.enterBackground();
@@ -123,7 +146,11 @@ public final class PlexClient implements Closeable {
         }
     }
 
-    /** The app is in the foreground again: reconnects now if suspended or waiting out a backoff. */
+    /**
+     * The app is in the foreground again: reconnects now if suspended or
+     * waiting out a backoff, and returns to the normal heartbeat pace after
+     * {@code BackgroundSlowHeartbeat}.
+     */
     public void enterForeground() {
         try {
             client.enterForeground();

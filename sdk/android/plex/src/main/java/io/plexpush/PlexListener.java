@@ -42,7 +42,11 @@ public abstract class PlexListener {
     /** Waiting out a jittered backoff before dialling again; why, in code and reason. */
     public void onReconnecting(PlexClient client, int code, String reason) {}
 
-    /** {@link PlexClient#enterBackground} closed the connection (BackgroundDisconnect). */
+    /**
+     * {@link PlexClient#enterBackground} closed the connection
+     * (BackgroundDisconnect only: under BackgroundKeep and
+     * BackgroundSlowHeartbeat the connection stays and no state changes).
+     */
     public void onSuspended(PlexClient client) {}
 
     /** Final: the node refused the token (4001). Create a new client with a fresh token. */

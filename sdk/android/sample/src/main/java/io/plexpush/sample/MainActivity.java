@@ -43,7 +43,9 @@ public class MainActivity extends Activity {
         cfg.setToken("alice"); // plexd -auth none: the token is the uid
         cfg.setDevice("sample-device"); // use a stable installation id in a real app
         cfg.setLastSeq(getPreferences(MODE_PRIVATE).getLong(LAST_SEQ, 0));
-        cfg.setBackgroundPolicy(Plexmobile.BackgroundDisconnect); // vendor push covers the background
+        // Vendor push (FCM) covers the background. An app that stays connected
+        // in background would use Plexmobile.BackgroundSlowHeartbeat instead.
+        cfg.setBackgroundPolicy(Plexmobile.BackgroundDisconnect);
         try {
             plex = new PlexClient(cfg, listener, new MainThreadExecutor());
             plex.setLogger(new LogcatLogger("plex-sample"));
