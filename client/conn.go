@@ -91,8 +91,10 @@ type ConnConfig struct {
 	// Backoff between attempts. Zero: see Backoff.
 	Backoff Backoff
 
-	// OnMessage receives every pushed message and every /error or /reply
-	// the node sends, in order, on the Conn's dispatcher goroutine.
+	// OnMessage receives every pushed message, and every /error or /reply
+	// the node sends that answers none of JoinRoom, LeaveRoom or Message
+	// (those go to their caller; an /error about an upstream message comes
+	// here), in order, on the Conn's dispatcher goroutine.
 	// Persistent pushes (meta persist=1) arrive once each, in seq order:
 	// copies replayed after a reconnect are dropped. m is the callee's.
 	// Nil: messages are dropped (and still acked).
@@ -281,41 +283,70 @@ func (c *Conn) Send(ctx context.Context, uri string, body []byte) error {
 	if uri == "" || pack.Reserved(uri) {
 		return badRequest("upstream uri " + strconv.Quote(uri) + " is empty or reserved")
 	}
-	if err := ctx.Err(); err != nil {
-		return notSent(err)
-	}
 	frame, err := pack.EncodeFrame(c.wire.order, c.wire.codec, &pack.Message{URI: uri, Body: body})
 	if err != nil {
 		return err
 	}
-	r := newRequest(c.ids.Add(1), frame, true)
+	_, err = c.do(ctx, newRequest(c.ids.Add(1), frame, true))
+	return err
+}
+
+// do hands r to the current connection, waiting within ctx while the Conn
+// is (re)connecting, and returns how r ended: written (r.onWrite), the
+// node's /reply or /error, or an error. A request that provably was not
+// written when its connection died goes out again on the next one; one
+// that was written and got no answer ends with ErrOutcomeUnknown. It is
+// the one send path of Send, JoinRoom, LeaveRoom and Message.
+func (c *Conn) do(ctx context.Context, r *request) (reply, error) {
+	if err := ctx.Err(); err != nil {
+		return reply{}, notSent(err)
+	}
 	for {
 		ch := c.changed()
 		if s, err := c.status(); s == StateClosed {
-			return closedErr(err)
+			return reply{}, closedErr(err)
 		}
-		l := c.cur.Load()
-		ok, err := false, error(nil)
-		if l != nil {
-			ok, err = l.enqueue(r)
-		}
-		if err != nil {
-			return badRequest(fmt.Sprintf("message of %d bytes is over the node's frame limit", len(frame)-pack.HeaderSize))
-		}
-		if ok {
-			_, err := r.wait(ctx)
-			if !errors.Is(err, errNotSent) {
-				return err
+		if l := c.cur.Load(); l != nil {
+			ok, err := l.enqueue(r)
+			if err != nil {
+				return reply{}, badRequest(fmt.Sprintf("message of %d bytes is over the node's frame limit", len(r.frame)-pack.HeaderSize))
 			}
-			r.requeue()
-			continue
+			if ok {
+				rep, err := r.wait(ctx)
+				if !errors.Is(err, errNotSent) {
+					return rep, err
+				}
+				if err := ctx.Err(); err != nil {
+					return reply{}, notSent(err)
+				}
+				r.requeue()
+				continue
+			}
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return notSent(ctx.Err())
+			return reply{}, notSent(ctx.Err())
 		}
 	}
+}
+
+// roundTrip sends a request (uri, body, a request id in seq) through do and
+// returns the node's /reply, or its /error as a *pack.CodeError.
+func (c *Conn) roundTrip(ctx context.Context, uri string, body []byte) (*pack.Message, error) {
+	id := c.ids.Add(1)
+	frame, err := pack.EncodeFrame(c.wire.order, c.wire.codec, &pack.Message{Seq: id, URI: uri, Body: body})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := c.do(ctx, newRequest(id, frame, false))
+	if err != nil {
+		return nil, err
+	}
+	if rep.msg.URI == pack.URIError {
+		return nil, pack.ErrorOf(rep.msg)
+	}
+	return rep.msg, nil
 }
 
 // SetBackground puts the connection in background mode (on) or back to
@@ -481,6 +512,14 @@ func (c *Conn) onFrame(l *link, m *pack.Message) error {
 	switch m.URI {
 	case pack.URIDisconnect, pack.URIAuthFailed:
 		return pack.ErrorOf(m)
+	case pack.URIReply, pack.URIError:
+		// The answer to a request of this link (JoinRoom, LeaveRoom,
+		// Message) goes to its waiter, straight from the reader: it never
+		// waits behind OnMessage. Others (an /error for an upstream
+		// message, seq 0) are the app's.
+		if m.Seq != 0 && l.complete(m.Seq, reply{msg: m}) {
+			return nil
+		}
 	}
 	seq := persistentSeq(m)
 	if seq > 0 && seq <= c.lastSeq.Load() {

@@ -5,7 +5,9 @@
 //     returning the node's Result or an error, never a silent nil.
 //   - Conn is an app's connection (Go programs, and the base of sdk/mobile):
 //     Dial(ctx, ConnConfig), then callbacks for messages and state changes;
-//     heartbeat, reconnect, acks and resume are handled for the app.
+//     heartbeat, reconnect, acks and resume are handled for the app. Send
+//     writes upstream messages; JoinRoom, LeaveRoom and Message are
+//     requests that return the node's answer.
 //
 // Both speak docs/protocol.md over TCP and never import package server, so
 // a client binary stays small.
@@ -19,6 +21,15 @@
 // while no node is connected wait (bounded by Config.MaxPending,
 // Config.RequestTimeout and ctx) and go out after reconnect. SendLegacy
 // speaks the original fire-and-forget /logic/send/msg, which has no outcome.
+//
+// Conn's requests (JoinRoom, LeaveRoom, Message) go through the same
+// machinery: a request id in seq, the node's /reply or /error matched to
+// it by the reader (never queued behind OnMessage). They wait within ctx
+// while the Conn reconnects and go out on the next connection; a request
+// lost with its connection after it was written returns
+// ErrOutcomeUnknown, never a guessed success. Room membership is the
+// user's and the node keeps it across reconnects, so a Conn does not
+// re-join rooms (rooms.go says why).
 //
 // Conn receives persistent pushes (meta persist=1, seq > 0) exactly once
 // each, in seq order: copies replayed after a reconnect are dropped by seq,

@@ -64,3 +64,42 @@ func ExampleDial() {
 		log.Print(err)
 	}
 }
+
+// An app messages another user and joins a room. Each call returns the
+// node's answer; a refusal carries the node's code.
+func ExampleConn_Message() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := client.Dial(ctx, client.ConnConfig{
+		Addrs:  []string{"push.example.com:9578"},
+		Token:  "alice's token",
+		Device: "phone-1",
+		OnMessage: func(m *pack.Message) {
+			if m.URI == pack.URIMessage { // "from" is set by the node
+				fmt.Printf("%s says %s\n", m.Get(pack.MetaFrom), m.Body)
+			}
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	res, err := conn.Message(ctx, "bob", []byte("lunch?"), client.Conversation("c-42"))
+	switch {
+	case errors.Is(err, pack.CodeForbidden):
+		log.Print("the app's policy does not let alice message bob")
+	case errors.Is(err, client.ErrOutcomeUnknown):
+		log.Print("sent, but the answer was lost: bob may have it")
+	case err != nil:
+		log.Print("not sent: ", err)
+	case res.Delivered == 0:
+		log.Printf("bob is offline; message %s waits for him", res.ID)
+	}
+
+	// Membership is the user's and outlives this connection: no need to
+	// join again after a reconnect.
+	if err := conn.JoinRoom(ctx, "team-7"); err != nil {
+		log.Print("join refused: ", err)
+	}
+}

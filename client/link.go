@@ -134,9 +134,11 @@ func (l *link) load() int {
 	return len(l.pending)
 }
 
-// complete ends the request that a /reply or /error with seq answers.
-// Replies to requests nobody holds (abandoned long ago) are dropped.
-func (l *link) complete(seq int64, rep reply) {
+// complete ends the request that a /reply or /error with seq answers. It
+// reports whether the link held a request with that id (its waiter may
+// have given up since: the reply is then dropped). Replies to requests
+// nobody holds (abandoned long ago) report false.
+func (l *link) complete(seq int64, rep reply) bool {
 	l.mu.Lock()
 	r := l.pending[seq]
 	delete(l.pending, seq)
@@ -144,6 +146,7 @@ func (l *link) complete(seq int64, rep reply) {
 	if r != nil {
 		r.finish(rep)
 	}
+	return r != nil
 }
 
 // kill closes the connection; the first cause is kept. Safe to call any

@@ -1,0 +1,94 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// MessageResult is what the node did with a user-to-user message: the
+// /reply body of /message.
+type MessageResult struct {
+	// ID is the message id the node assigned; the recipient gets it in
+	// meta "id".
+	ID string `json:"id"`
+	// Seq is the message's persistent seq in the recipient's stream.
+	Seq int64 `json:"seq"`
+	// Delivered is the number of the recipient's connections it was
+	// written to; 0 when the recipient is offline: the message is stored
+	// and reaches them on their next connection.
+	Delivered int `json:"delivered"`
+}
+
+// MessageOption adjusts one Message.
+type MessageOption func(*messageRequest)
+
+// Conversation sets the message's conversation id, an opaque string that
+// the recipient gets in meta "conversation".
+func Conversation(id string) MessageOption {
+	return func(r *messageRequest) { r.Conversation = id }
+}
+
+// messageRequest is the body of an app's /message (docs/protocol.md §8).
+type messageRequest struct {
+	To           string `json:"to"`
+	Body         string `json:"body"`
+	Conversation string `json:"conversation,omitempty"`
+}
+
+// Message sends body to user to of the same app (/message). The node
+// stores it as a persistent push for the recipient, so an offline
+// recipient gets it on their next connection. The recipient's OnMessage
+// receives URI pack.URIMessage with the body and meta "from" (this user's
+// uid, set by the node: a sender cannot forge it), "id", "ts",
+// "conversation" and "persist".
+//
+// A nil error always comes with the node's MessageResult. Refusals are a
+// *pack.CodeError: pack.CodeForbidden when the app's MessagePolicy says no
+// (or the node has none: messaging is off by default), pack.CodeBadRequest
+// for a malformed or oversized message, pack.CodeRateLimited over the
+// app's push quota or the connection's frame rate, pack.CodeInternal when
+// the node could not store it (retry later). Use errors.Is(err,
+// pack.CodeForbidden) or pack.CodeOf(err).
+//
+// It waits within ctx: while the Conn is (re)connecting, the message goes
+// out on the next connection. When ctx ends before it was written, the
+// error wraps ctx's error and nothing was sent. When the connection dies
+// or ctx ends after it was written and before the reply, the error is
+// ErrOutcomeUnknown (wrapping the cause): the message may have been
+// delivered, and sending it again may deliver it twice (the node assigns
+// each copy its own id). After Close it returns ErrClosed.
+//
+// body must be UTF-8 (it travels as a JSON string). Do not call Message
+// from OnMessage or OnState (see JoinRoom).
+func (c *Conn) Message(ctx context.Context, to string, body []byte, opts ...MessageOption) (MessageResult, error) {
+	switch {
+	case to == "":
+		return MessageResult{}, badRequest("message needs a recipient")
+	case !utf8.Valid(body):
+		return MessageResult{}, badRequest("message body is not UTF-8")
+	}
+	req := messageRequest{To: to, Body: string(body)}
+	for _, o := range opts {
+		o(&req)
+	}
+	if !utf8.ValidString(req.To) || !utf8.ValidString(req.Conversation) {
+		return MessageResult{}, badRequest("recipient or conversation id is not UTF-8")
+	}
+	b, err := json.Marshal(&req)
+	if err != nil {
+		return MessageResult{}, err
+	}
+	m, err := c.roundTrip(ctx, pack.URIMessage, b)
+	if err != nil {
+		return MessageResult{}, err
+	}
+	var res MessageResult
+	if err := json.Unmarshal(m.Body, &res); err != nil {
+		return MessageResult{}, fmt.Errorf("%w: unreadable reply: %v", ErrOutcomeUnknown, err)
+	}
+	return res, nil
+}
