@@ -16,6 +16,8 @@ import (
 //	<p>.m.<uid>     stored pushes: subjects of the stream <P>_MSGS, one per user
 //	<p>_rooms       KV bucket of room membership, key <room>.<uid>
 //	<p>_cursors     KV bucket of ack cursors, key <uid>
+//	<p>_devices     KV bucket of vendor push devices (DeviceRegistry), keys u.<uid>, t.<token hash>;
+//	                created on first use, so only by nodes with vendor push
 //
 // User ids and room names may hold any bytes (even '.', '*', '>' or
 // spaces, which subjects cannot): each is one subject token in unpadded
@@ -23,6 +25,7 @@ import (
 type names struct {
 	user, room, all, nodes, msgs string // subject prefixes / subjects
 	stream, rooms, cursors       string // JetStream names
+	devices                      string // JetStream name, used only with vendor push
 }
 
 func newNames(prefix string) names {
@@ -35,6 +38,7 @@ func newNames(prefix string) names {
 		stream:  strings.ToUpper(prefix) + "_MSGS",
 		rooms:   prefix + "_rooms",
 		cursors: prefix + "_cursors",
+		devices: prefix + "_devices",
 	}
 }
 

@@ -53,12 +53,13 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	if cfg.Apps, err = loadApps(o, log); err != nil {
 		return nil, err
 	}
-	vp, err := startVendorPush(o, &cfg, log)
+	cl, err := startCluster(ctx, o, &cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := startCluster(ctx, o, &cfg, log)
+	vp, err := startVendorPush(o, &cfg, cl, log) // after the cluster: device tokens live in its bucket
 	if err != nil {
+		cl.close()
 		return nil, err
 	}
 	srv, err := server.New(cfg)
