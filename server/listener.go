@@ -173,7 +173,11 @@ func (srv *Server) closed(s *Session, err error) {
 	// May run synchronously inside nbio's Close or Writev, i.e. with inMu
 	// or outMu held by this goroutine: take neither here.
 	state := s.state.Load()
-	if s.closed.Swap(true) {
+	mu := srv.fdLock(s) // see lingerClose: nbio closes the descriptor after this returns
+	mu.Lock()
+	was := s.closed.Swap(true)
+	mu.Unlock()
+	if was {
 		return
 	}
 	code := pack.Code(s.closeCode.Load())

@@ -40,6 +40,7 @@ type Server struct {
 	baseCtx context.Context
 	cancel  context.CancelFunc
 	authWG  sync.WaitGroup // auth goroutines and push clients' workers (offload.go)
+	fdLocks [64]sync.Mutex // Server.fdLock
 	connIDs atomic.Uint64
 	msgIDs  atomic.Uint64
 	conns   atomic.Int64 // open sockets, for MaxConnections
@@ -129,6 +130,8 @@ func New(cfg Config) (*Server, error) {
 			srv.closed(s, err)
 		case *wsConn:
 			s.engineClosed(err)
+		case *pollerProbe:
+			close(s.closed)
 		}
 	})
 	if err := srv.engine.Start(); err != nil {

@@ -253,16 +253,49 @@ const closeLinger = time.Second
 // /auth/failed) before the peer read it: the peer would then see a network
 // error and retry credentials that can never work. Other transports close
 // their own way (TLS and WebSocket drain their writer first).
+//
+// The descriptor is only ever closed by the connection's own poller (see
+// shutdownFD): closing it from another goroutine frees its number while the
+// poller may hold an event for it, and nbio would apply that event to the
+// next connection given the same number (a hang-up event closes it: a
+// fresh connection dropped at random).
 func (s *Session) lingerClose() {
 	if nb, ok := s.tr.(*nbio.Conn); ok {
-		if rc, err := nb.SyscallConn(); err == nil {
-			_ = rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_WR) })
-			time.AfterFunc(closeLinger, func() { _ = nb.Close() })
-			return
-		}
+		s.shutdownFD(nb, syscall.SHUT_WR)
+		time.AfterFunc(closeLinger, func() {
+			// The peer did not close: end both directions; the poller
+			// reads the end of stream and closes the connection.
+			s.shutdownFD(nb, syscall.SHUT_RDWR)
+		})
+		return
 	}
 	_ = s.tr.Close()
 }
+
+// shutdownFD shuts the connection's socket down (how: syscall.SHUT_*),
+// unless nbio closed it already. nbio hands out the bare descriptor
+// number, valid only while nbio has not closed it: after that the number
+// may belong to another connection of the process, so the call runs under
+// the session's fd lock and only while the session is not closed; closed()
+// marks it under the same lock, and nbio calls closed() before it closes
+// the descriptor.
+func (s *Session) shutdownFD(nb *nbio.Conn, how int) {
+	rc, err := nb.SyscallConn()
+	if err != nil {
+		_ = nb.Close()
+		return
+	}
+	mu := s.srv.fdLock(s)
+	mu.Lock()
+	defer mu.Unlock()
+	if !s.closed.Load() {
+		_ = rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), how) })
+	}
+}
+
+// fdLock returns the lock that orders s's raw-descriptor calls before nbio
+// closes the descriptor (striped: no memory per connection).
+func (srv *Server) fdLock(s *Session) *sync.Mutex { return &srv.fdLocks[s.id%uint64(len(srv.fdLocks))] }
 
 // reply sends a non-fatal /error for request seq.
 func (s *Session) replyError(b *batch, seq int64, c pack.Code, reason string) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -170,14 +171,20 @@ func (t *wsConn) lingerDeadline() error {
 	if t.bl != nil {
 		return t.bl.c.SetReadDeadline(time.Now().Add(wsCloseGrace))
 	}
-	return t.nb.SetReadDeadline(time.Now().Add(wsCloseGrace)) // nbio's timer closes it
+	// Not nbio's read deadline: its timer would close the descriptor from
+	// another goroutine than the poller (see Session.lingerClose).
+	time.AfterFunc(wsCloseGrace, func() { t.s.shutdownFD(t.nb, syscall.SHUT_RDWR) })
+	return nil
 }
 
+// closeSocket ends the socket now; on the event loop, by a shutdown the
+// poller turns into the close (see Session.lingerClose).
 func (t *wsConn) closeSocket() error {
 	if t.bl != nil {
 		return t.bl.c.Close()
 	}
-	return t.nb.Close()
+	t.s.shutdownFD(t.nb, syscall.SHUT_RDWR)
+	return nil
 }
 
 func (t *wsConn) RemoteAddr() net.Addr {
