@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/plexpush/plex/server"
 )
 
 // heartbeat is what a node announces on <p>.nodes every Config.Heartbeat.
@@ -22,16 +24,9 @@ type heartbeat struct {
 	Error string `json:"error,omitempty"` // why not OK
 }
 
-// NodeInfo describes a live node of the cluster (Nodes).
-type NodeInfo struct {
-	ID          string    `json:"id"`
-	Addr        string    `json:"addr"`
-	Connections int       `json:"connections"`
-	Users       int       `json:"users"`
-	OK          bool      `json:"ok"`
-	Error       string    `json:"error,omitempty"`
-	Seen        time.Time `json:"seen"`
-}
+// NodeInfo describes a live node of the cluster (Nodes); the server's
+// GET /plex/v1/stats lists them (server.NodeLister).
+type NodeInfo = server.NodeInfo
 
 // registry is the node's view of the cluster, built from heartbeats. A
 // peer is live while its last heartbeat is younger than 3 of its

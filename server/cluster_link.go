@@ -75,6 +75,14 @@ func (l *clusterLink) PickHost() (string, bool) {
 	return "", false
 }
 
+// Nodes forwards to the bus when it lists the cluster's nodes (NodeLister).
+func (l *clusterLink) Nodes() []NodeInfo {
+	if nl, ok := l.Bus.(NodeLister); ok {
+		return nl.Nodes()
+	}
+	return nil
+}
+
 // Subscribe tells the bus, unless the user is gone again (the server
 // calls it after releasing the order lock; see Unsubscribe).
 func (l *clusterLink) Subscribe(uid string) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -19,6 +20,30 @@ type HostPicker interface {
 	PickHost() (addr string, ok bool)
 }
 
+// NodeLister is implemented by a cluster Bus that knows the cluster's live
+// nodes; /plex/v1/stats lists them (the operator console shows them).
+type NodeLister interface {
+	Nodes() []NodeInfo
+}
+
+// NodeInfo describes a live node of a cluster, as its heartbeats said.
+type NodeInfo struct {
+	ID          string    `json:"id"`
+	Addr        string    `json:"addr"`
+	Connections int       `json:"connections"`
+	Users       int       `json:"users"`
+	OK          bool      `json:"ok"`
+	Error       string    `json:"error,omitempty"`
+	Seen        time.Time `json:"seen"`
+}
+
+// statsReply is GET /plex/v1/stats: this node's counts and, in a
+// cluster, every live node (this one included).
+type statsReply struct {
+	Stats
+	Nodes []NodeInfo `json:"nodes,omitempty"`
+}
+
 // maxPushBody bounds an HTTP push request body (JSON overhead over MaxFrame).
 const maxPushBodyOverhead = 64 << 10
 
@@ -30,7 +55,7 @@ const maxPushBodyOverhead = 64 << 10
 //	GET  /plex/v1/rooms/{room}             {"members":[...]}           (bearer)
 //	POST /plex/v1/rooms/{room}/join        {"uid":"a"}                 (bearer)
 //	POST /plex/v1/rooms/{room}/leave       {"uid":"a"}                 (bearer)
-//	GET  /plex/v1/stats                    Stats                       (bearer)
+//	GET  /plex/v1/stats                    Stats + the cluster's nodes (bearer)
 //	GET  /plex/v1/ws                       the WebSocket transport (docs/web.md)
 //	GET  /web/console/  (or /console)      operator console and demo chat (package web)
 //	GET  /web/client/plex.js               the browser client
@@ -46,7 +71,11 @@ func (srv *Server) Handler() http.Handler {
 	mux.Handle("GET /plex/v1/rooms/{room}", srv.bearer(srv.handleRoom))
 	mux.Handle("POST /plex/v1/rooms/{room}/{op}", srv.bearer(srv.handleRoomOp))
 	mux.Handle("GET /plex/v1/stats", srv.bearer(func(w http.ResponseWriter, r *http.Request, _ *appState) {
-		writeJSON(w, http.StatusOK, srv.Stats())
+		reply := statsReply{Stats: srv.Stats()}
+		if nl, ok := srv.bus.(NodeLister); ok {
+			reply.Nodes = nl.Nodes()
+		}
+		writeJSON(w, http.StatusOK, reply)
 	}))
 	if !srv.cfg.DisableWebSocket {
 		mux.Handle("GET "+WebSocketPath, srv.newWSEndpoint())
