@@ -19,12 +19,13 @@ import "math"
 // Once Next returns an error the Decoder is broken and returns the same
 // error forever: a framing error cannot be resynchronised.
 type Decoder struct {
-	order Order
-	limit uint32
-	in    []byte // unread part of the caller's last Feed
-	buf   []byte // copied bytes, logically before in; buf[off:] is unread
-	off   int    // start of the unread part of buf, always a frame boundary
-	err   error
+	order  Order
+	failed bool // a frame was over the limit: the sticky error is ErrFrameTooLarge
+	limit  uint32
+	in     []byte // unread part of the caller's last Feed
+	buf    []byte // copied bytes, logically before in; buf[off:] is unread
+	off    int    // start of the unread part of buf, always a frame boundary
+	// 64 bytes: a node embeds one per connection (no error interface here).
 }
 
 // NewDecoder returns a decoder for frames of byte order o whose bodies are at
@@ -62,7 +63,7 @@ func (d *Decoder) Limit() int { return int(d.limit) }
 // so p must not change until then. Feeding before the previous input is
 // drained is allowed; the remainder is copied.
 func (d *Decoder) Feed(p []byte) {
-	if d.err != nil {
+	if d.failed {
 		return
 	}
 	if len(d.in) > 0 {
@@ -79,8 +80,8 @@ func (d *Decoder) Feed(p []byte) {
 // needed (or after an error). The body is valid until the next call to Next
 // or Feed; decode it or copy it before then.
 func (d *Decoder) Next() (body []byte, ok bool, err error) {
-	if d.err != nil {
-		return nil, false, d.err
+	if d.failed {
+		return nil, false, ErrFrameTooLarge
 	}
 	if len(d.buf) == 0 {
 		// Fast path: frames straight from the caller's bytes.
@@ -90,7 +91,7 @@ func (d *Decoder) Next() (body []byte, ok bool, err error) {
 		}
 		n := d.order.Header(d.in)
 		if n > d.limit {
-			return d.fail(ErrFrameTooLarge)
+			return d.fail()
 		}
 		end := HeaderSize + int(n)
 		if len(d.in) < end {
@@ -111,7 +112,7 @@ func (d *Decoder) Next() (body []byte, ok bool, err error) {
 	}
 	n := d.order.Header(d.buf[d.off:])
 	if n > d.limit {
-		return d.fail(ErrFrameTooLarge)
+		return d.fail()
 	}
 	end := d.off + HeaderSize + int(n)
 	if len(d.buf) < end {
@@ -144,8 +145,8 @@ func (d *Decoder) Buffered() int {
 // Finish reports ErrTruncated when the stream ended inside a frame, or the
 // decoder's error if it has one.
 func (d *Decoder) Finish() error {
-	if d.err != nil {
-		return d.err
+	if d.failed {
+		return ErrFrameTooLarge
 	}
 	if d.Buffered() > 0 {
 		return ErrTruncated
@@ -154,12 +155,18 @@ func (d *Decoder) Finish() error {
 }
 
 // Err returns the sticky error, if any.
-func (d *Decoder) Err() error { return d.err }
+func (d *Decoder) Err() error {
+	if d.failed {
+		return ErrFrameTooLarge
+	}
+	return nil
+}
 
-func (d *Decoder) fail(err error) ([]byte, bool, error) {
-	d.err = err
+// fail makes ErrFrameTooLarge sticky (the only error a decoder finds).
+func (d *Decoder) fail() ([]byte, bool, error) {
+	d.failed = true
 	d.in, d.buf, d.off = nil, nil, 0
-	return nil, false, err
+	return nil, false, ErrFrameTooLarge
 }
 
 // take moves up to n bytes of input into buf.

@@ -11,20 +11,8 @@ import (
 )
 
 // AuthInfo is the JSON body of /auth/success: the session facts a client
-// tunes itself from (docs/protocol.md §Handshake).
-type AuthInfo struct {
-	UID         string `json:"uid,omitempty"`
-	App         string `json:"app,omitempty"`
-	Conn        string `json:"conn"`
-	Node        string `json:"node"`
-	HeartbeatMS int64  `json:"heartbeat_ms"`
-	TimeoutMS   int64  `json:"timeout_ms"`
-	MaxFrame    int    `json:"max_frame"`
-	Acks        bool   `json:"acks,omitempty"`
-	// Background mode (docs/protocol.md §11.1); absent when it is off.
-	BackgroundHeartbeatMS int64 `json:"background_heartbeat_ms,omitempty"`
-	BackgroundTimeoutMS   int64 `json:"background_timeout_ms,omitempty"`
-}
+// tunes itself from (docs/protocol.md §10.3).
+type AuthInfo = pack.AuthInfo
 
 // startAuth hands the token to the authenticator on a goroutine of its own
 // (it may call a webhook); frames that arrive meanwhile wait in the decoder.
@@ -116,8 +104,12 @@ func (srv *Server) authenticate(s *Session, token plog.Secret) (string, error) {
 	if a == nil {
 		return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "no authenticator configured"}
 	}
-	ctx, cancel := context.WithTimeout(srv.baseCtx, srv.cfg.AuthTimeout)
-	defer cancel()
+	ctx := srv.baseCtx
+	if la, ok := a.(LocalAuthenticator); !ok || !la.Local() { // one doing I/O is bounded
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(srv.baseCtx, srv.cfg.AuthTimeout)
+		defer cancel()
+	}
 	uid, err := a.Authenticate(ctx, token.Reveal(), s.tr.RemoteAddr())
 	if err == nil && uid == "" {
 		err = &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "empty uid"}
@@ -157,6 +149,9 @@ func (srv *Server) authSuccess(s *Session) *pack.Message {
 		info.BackgroundHeartbeatMS = srv.cfg.BackgroundHeartbeatInterval.Milliseconds()
 		info.BackgroundTimeoutMS = srv.cfg.BackgroundHeartbeatTimeout.Milliseconds()
 	}
-	body, _ := json.Marshal(info)
+	body, err := pack.AppendAuthInfo(make([]byte, 0, 256), &info)
+	if err != nil { // a uid that is not UTF-8: encoding/json writes U+FFFD for it
+		body, _ = json.Marshal(info)
+	}
 	return &pack.Message{URI: pack.URIAuthSuccess, Body: body}
 }

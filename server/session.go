@@ -34,7 +34,7 @@ const (
 // use. Memory matters here: a node holds tens of thousands of these, so the
 // struct holds no logger, timer or goroutine of its own.
 type Session struct {
-	// Fields are ordered by size so that the struct fits the 256-byte size
+	// Fields are ordered by size so that the struct fits the 240-byte size
 	// class (it is most of an idle connection's cost; see docs/benchmarks.md).
 	srv      *Server
 	id       uint64
