@@ -122,13 +122,15 @@ func TestReservedURIsFromApps(t *testing.T) {
 }
 
 func TestHeartbeatEchoAndTimeout(t *testing.T) {
-	n := startNode(t, server.Config{HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 300 * time.Millisecond})
+	// The timeout is 10 times the gap between the test's frames, so that a
+	// loaded machine delaying the test goroutine does not look like a dead peer.
+	n := startNode(t, server.Config{HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: time.Second})
 	p := app(t, n.addr, "alice", nil)
 	// any frame keeps it alive: send heartbeats for longer than the timeout
-	for range 8 {
+	for range 13 {
 		p.send(pack.Message{URI: pack.URIHeartbeat})
 		require.Equal(t, pack.URIHeartbeat, p.recv().URI)
-		time.Sleep(80 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	// then go silent (a half-open peer looks exactly like this)
 	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)

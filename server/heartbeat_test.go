@@ -19,27 +19,27 @@ func heartbeatMode(mode string) pack.Message {
 // normal timeout applies again. The echo names the mode the node applied.
 func TestBackgroundHeartbeat(t *testing.T) {
 	n := startNode(t, server.Config{
-		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 150 * time.Millisecond,
-		BackgroundHeartbeatInterval: time.Second, BackgroundHeartbeatTimeout: 3 * time.Second,
+		HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 500 * time.Millisecond,
+		BackgroundHeartbeatInterval: time.Second, BackgroundHeartbeatTimeout: 4 * time.Second,
 	})
 	p := dial(t, n.addr)
 	info := p.auth("alice", nil)
 	require.EqualValues(t, 1000, info.BackgroundHeartbeatMS)
-	require.EqualValues(t, 3000, info.BackgroundTimeoutMS)
+	require.EqualValues(t, 4000, info.BackgroundTimeoutMS)
 
 	p.send(heartbeatMode(pack.ModeBackground))
 	echo := p.recv()
 	require.Equal(t, pack.URIHeartbeat, echo.URI)
 	require.Equal(t, pack.ModeBackground, echo.Meta[pack.MetaMode])
 
-	// Silent for 4 normal timeouts: still connected (a plain heartbeat is
+	// Silent for 3 normal timeouts: still connected (a plain heartbeat is
 	// echoed, and keeps background mode).
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	p.send(pack.Message{URI: pack.URIHeartbeat})
 	echo = p.recv()
 	require.Equal(t, pack.URIHeartbeat, echo.URI)
 	require.Empty(t, echo.Meta)
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	require.True(t, n.Online("alice"))
 
 	p.send(heartbeatMode(pack.ModeForeground))
@@ -60,7 +60,7 @@ func TestBackgroundHeartbeat(t *testing.T) {
 // normal timeout.
 func TestBackgroundHeartbeatOff(t *testing.T) {
 	n := startNode(t, server.Config{
-		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 150 * time.Millisecond,
+		HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 500 * time.Millisecond,
 		BackgroundHeartbeatInterval: -1,
 	})
 	p := dial(t, n.addr)
