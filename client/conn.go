@@ -312,14 +312,9 @@ func (c *Conn) do(ctx context.Context, r *request) (reply, error) {
 				return reply{}, badRequest(fmt.Sprintf("message of %d bytes is over the node's frame limit", len(r.frame)-pack.HeaderSize))
 			}
 			if ok {
-				rep, err := r.wait(ctx)
-				if !errors.Is(err, errNotSent) {
+				if rep, retry, err := r.await(ctx); !retry {
 					return rep, err
 				}
-				if err := ctx.Err(); err != nil {
-					return reply{}, notSent(err)
-				}
-				r.requeue()
 				continue
 			}
 		}

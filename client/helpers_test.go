@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,4 +241,52 @@ func recvT[T any](t *testing.T, ch <-chan T, what string) T {
 		var zero T
 		return zero
 	}
+}
+
+// scriptedNode is a node written by hand: it accepts connections, answers
+// the first frame with /auth/success carrying info, then runs after on the
+// connection (nil: reads nothing more, a node that hangs after the
+// handshake). Connections and the listener close at cleanup.
+func scriptedNode(t *testing.T, info string, after func(c net.Conn, r *pack.Reader)) (addr string, accepts *atomic.Int64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	accepts = new(atomic.Int64)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts.Add(1)
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() {
+				r := pack.NewReader(c, pack.BigEndian, pack.JSON, 0)
+				var m pack.Message
+				if r.ReadMessage(&m) != nil {
+					return
+				}
+				w := pack.NewWriter(c, pack.BigEndian, pack.JSON)
+				_ = w.WriteMessage(&pack.Message{URI: pack.URIAuthSuccess, Body: []byte(info)})
+				_ = w.Flush()
+				if after != nil {
+					after(c, r)
+				}
+			})
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String(), accepts
 }

@@ -230,14 +230,9 @@ func (c *PlexClient) do(ctx context.Context, r *request) (reply, error) {
 		}
 		if picked {
 			leave()
-			rep, err := r.wait(ctx)
-			if !errors.Is(err, errNotSent) {
+			if rep, retry, err := r.await(ctx); !retry {
 				return rep, err
 			}
-			if err := ctx.Err(); err != nil {
-				return reply{}, notSent(err)
-			}
-			r.requeue()
 			continue
 		}
 		if err := c.failed(); err != nil {

@@ -288,44 +288,7 @@ func TestStalledNodeDoesNotBlockDelivery(t *testing.T) {
 // fakeNode accepts connections, answers the inner auth with /auth/success,
 // then reads nothing more: a node that hangs after the handshake.
 func fakeNode(t *testing.T, info string) (addr string, accepts *atomic.Int64) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	accepts = new(atomic.Int64)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepts.Add(1)
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				r := pack.NewReader(c, pack.BigEndian, pack.JSON, 0)
-				var m pack.Message
-				if r.ReadMessage(&m) != nil {
-					return
-				}
-				w := pack.NewWriter(c, pack.BigEndian, pack.JSON)
-				_ = w.WriteMessage(&pack.Message{URI: pack.URIAuthSuccess, Body: []byte(info)})
-				_ = w.Flush()
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String(), accepts
+	return scriptedNode(t, info, nil)
 }
 
 // A node that authenticates and then stalls costs at most the requests it

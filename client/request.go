@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -101,6 +102,21 @@ func (r *request) wait(ctx context.Context) (reply, error) {
 		rep := <-r.done // the reply won the race
 		return rep, rep.err
 	}
+}
+
+// await waits for r's end on the link it was handed to. retry reports that
+// the link died before r was written and ctx allows another try: r is
+// queued again for the caller to hand to the next link.
+func (r *request) await(ctx context.Context) (rep reply, retry bool, err error) {
+	rep, err = r.wait(ctx)
+	if !errors.Is(err, errNotSent) {
+		return rep, false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return reply{}, false, notSent(err)
+	}
+	r.requeue()
+	return reply{}, true, nil
 }
 
 func notSent(err error) error { return fmt.Errorf("client: not sent: %w", err) }

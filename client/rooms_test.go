@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -169,58 +168,25 @@ func TestConnRequestWaitsWhileReconnecting(t *testing.T) {
 // with one of uris arrives, reports it and either closes the connection
 // (hold false) or keeps it open without answering (hold true).
 func swallowingNode(t *testing.T, hold bool, uris ...string) (addr string, got <-chan pack.Message) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	ch := make(chan pack.Message, 100)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
+	addr, _ = scriptedNode(t, `{"heartbeat_ms":30000,"timeout_ms":75000}`, func(c net.Conn, r *pack.Reader) {
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			var m pack.Message
+			if r.ReadMessage(&m) != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				r := pack.NewReader(c, pack.BigEndian, pack.JSON, 0)
-				w := pack.NewWriter(c, pack.BigEndian, pack.JSON)
-				var m pack.Message
-				if r.ReadMessage(&m) != nil {
-					return
-				}
-				_ = w.WriteMessage(&pack.Message{URI: pack.URIAuthSuccess, Body: []byte(`{"heartbeat_ms":30000,"timeout_ms":75000}`)})
-				_ = w.Flush()
-				for {
-					m = pack.Message{}
-					if r.ReadMessage(&m) != nil {
+			for _, u := range uris {
+				if m.URI == u {
+					ch <- m
+					if !hold {
+						c.Close()
 						return
 					}
-					for _, u := range uris {
-						if m.URI == u {
-							ch <- m
-							if !hold {
-								c.Close()
-								return
-							}
-						}
-					}
 				}
-			})
+			}
 		}
 	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String(), ch
+	return addr, ch
 }
 
 // A request written to a connection that dies before the answer, or whose

@@ -34,28 +34,17 @@ const (
 	minHeartbeat = 10 * time.Millisecond
 )
 
-// sessionInfo is the JSON body of /auth/success: the session facts a client
-// tunes itself from. It mirrors server.AuthInfo; clients keep their own copy
-// so that a client binary does not link the server.
-type sessionInfo struct {
-	UID         string `json:"uid,omitempty"`
-	Conn        string `json:"conn"`
-	Node        string `json:"node"`
-	HeartbeatMS int64  `json:"heartbeat_ms"`
-	TimeoutMS   int64  `json:"timeout_ms"`
-	MaxFrame    int    `json:"max_frame"`
-	Acks        bool   `json:"acks,omitempty"`
-
-	BackgroundHeartbeatMS int64 `json:"background_heartbeat_ms,omitempty"`
-	BackgroundTimeoutMS   int64 `json:"background_timeout_ms,omitempty"`
-}
+// sessionInfo is the JSON body of /auth/success (pack.AuthInfo): the
+// session facts a client tunes itself from, with the client's defaults for
+// what a node left out.
+type sessionInfo struct{ pack.AuthInfo }
 
 // parseSession reads /auth/success's body. An original node's body is not
 // JSON: the defaults apply.
 func parseSession(body []byte) sessionInfo {
 	var s sessionInfo
 	if len(body) > 0 && body[0] == '{' {
-		_ = json.Unmarshal(body, &s)
+		_ = json.Unmarshal(body, &s.AuthInfo)
 	}
 	return s
 }
