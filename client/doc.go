@@ -16,8 +16,11 @@
 //
 // PlexClient.Send sends a request (/inner/push, request id in seq) and
 // waits for the node's reply. A push is retried on another node only when
-// it provably was not written to a socket; once written, a lost reply
-// surfaces as ErrOutcomeUnknown instead of a silent duplicate. Sends issued
+// it provably was not written to a socket, or when the node shut down
+// (/disconnect 3000) after promising to answer everything it executed
+// first (protocol §13.4: a rolling restart loses and duplicates nothing);
+// otherwise a lost reply surfaces as ErrOutcomeUnknown instead of a silent
+// duplicate. Sends issued
 // while no node is connected wait (bounded by Config.MaxPending,
 // Config.RequestTimeout and ctx) and go out after reconnect. SendLegacy
 // speaks the original fire-and-forget /logic/send/msg, which has no outcome.

@@ -29,7 +29,9 @@ var (
 	// ErrOutcomeUnknown: the request was written to a node, but its reply
 	// never came (the connection was lost, the node stalled, ctx ended or
 	// the client was closed). The push may or may not have been delivered;
-	// retrying it may deliver it twice.
+	// retrying it may deliver it twice. A node's orderly shutdown does not
+	// cause it: requests the node did not answer before its /disconnect
+	// 3000 were not executed and go to another node (protocol §13.4).
 	ErrOutcomeUnknown = errors.New("client: request written, outcome unknown")
 )
 

@@ -31,8 +31,9 @@ type link struct {
 	hbFrame  []byte
 	order    pack.Order
 	codec    pack.Codec
-	maxLoad  int // most requests held at once; 0: no bound
-	maxFrame int // the node's frame body limit
+	maxLoad  int  // most requests held at once; 0: no bound
+	drain    bool // the node answers what it executed before /disconnect 3000 (protocol §13.4)
+	maxFrame int  // the node's frame body limit
 	stats    *counters
 
 	// onFrame runs on the reader goroutine for every frame but heartbeats;
@@ -78,7 +79,7 @@ type counters struct {
 func newLink(nc net.Conn, r *pack.Reader, w wire, info sessionInfo, stats *counters) *link {
 	hb, _ := pack.EncodeFrame(w.order, w.codec, &pack.Message{URI: pack.URIHeartbeat})
 	l := &link{
-		nc: nc, r: r, hbFrame: hb, order: w.order, codec: w.codec,
+		nc: nc, r: r, hbFrame: hb, order: w.order, codec: w.codec, drain: info.Drain,
 		fg: info.foreground(), bg: info.background(), maxFrame: info.frameLimit(),
 		stats:   stats,
 		pending: make(map[int64]*request),
@@ -173,7 +174,9 @@ func (l *link) isDead() bool {
 // wait blocks until both goroutines exited, settles what the link held and
 // returns why it died. A request never written ends with errNotSent (its
 // sender may retry it elsewhere); one written without a reply ends with
-// ErrOutcomeUnknown.
+// ErrOutcomeUnknown, unless the node shut down with /disconnect 3000
+// after promising to answer everything it executed first (drain,
+// protocol §13.4): then it was not executed, and ends with errNotSent too.
 func (l *link) wait() error {
 	l.wg.Wait()
 	l.mu.Lock()
@@ -181,8 +184,9 @@ func (l *link) wait() error {
 	l.pending, l.queue, l.written = nil, nil, nil
 	l.mu.Unlock()
 	unknown := reply{err: fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)}
+	notExecuted := l.drain && errors.Is(err, pack.CodeShutdown)
 	for _, r := range pending {
-		if r.state.Load() == reqQueued {
+		if notExecuted || r.state.Load() == reqQueued {
 			r.finish(reply{err: errNotSent})
 		} else {
 			r.finish(unknown)

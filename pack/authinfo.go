@@ -16,6 +16,10 @@ type AuthInfo struct {
 	// Background mode (§11.1); absent when the node does not offer it.
 	BackgroundHeartbeatMS int64 `json:"background_heartbeat_ms,omitempty"`
 	BackgroundTimeoutMS   int64 `json:"background_timeout_ms,omitempty"`
+	// Drain: when the node closes with /disconnect 3000 (shutting down) it
+	// has answered every request it executed; an unanswered one was not
+	// executed and may go to another node (§13.2).
+	Drain bool `json:"drain,omitempty"`
 }
 
 // AppendAuthInfo appends a as JSON, byte-identical to encoding/json, with
@@ -57,5 +61,8 @@ func AppendAuthInfo(dst []byte, a *AuthInfo) ([]byte, error) {
 	}
 	num(`"background_heartbeat_ms":`, a.BackgroundHeartbeatMS, true)
 	num(`"background_timeout_ms":`, a.BackgroundTimeoutMS, true)
+	if a.Drain {
+		dst = append(dst, `,"drain":true`...)
+	}
 	return append(dst, '}'), nil
 }

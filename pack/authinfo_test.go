@@ -18,6 +18,8 @@ func TestAppendAuthInfoMatchesEncodingJSON(t *testing.T) {
 			BackgroundHeartbeatMS: 300000, BackgroundTimeoutMS: 750000},
 		{App: "a", Conn: "", Node: "", BackgroundTimeoutMS: 5},
 		{HeartbeatMS: -1, TimeoutMS: -2, MaxFrame: -3},
+		{Conn: "1", Node: "n", Acks: true, Drain: true},
+		{Drain: true},
 	}
 	for _, a := range cases {
 		want, err := json.Marshal(a)

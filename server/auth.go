@@ -144,6 +144,7 @@ func (srv *Server) authSuccess(s *Session) *pack.Message {
 		TimeoutMS:   srv.cfg.HeartbeatTimeout.Milliseconds(),
 		MaxFrame:    srv.cfg.MaxFrame,
 		Acks:        s.acks,
+		Drain:       true, // Shutdown answers what it executed before 3000 (drainClose)
 	}
 	if s.uid != "" { // apps only: push clients have no background
 		info.BackgroundHeartbeatMS = srv.cfg.BackgroundHeartbeatInterval.Milliseconds()

@@ -78,7 +78,7 @@ func (srv *Server) work(s *Session, q *offloaded) {
 		}
 		q.mu.Unlock()
 		s.inMu.Lock()
-		if !s.closed.Load() {
+		if !s.closed.Load() && s.closeCode.Load() == 0 {
 			s.dec.Feed(data)
 			s.drain()
 		}

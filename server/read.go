@@ -22,7 +22,7 @@ func (s *Session) onData(data []byte) {
 	}
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
-	if s.closed.Load() {
+	if s.closed.Load() || s.closeCode.Load() != 0 { // closing: execute nothing more (§13.4)
 		return
 	}
 	s.dec.Feed(data)
@@ -37,6 +37,9 @@ func (s *Session) drain() {
 	defer s.srv.putBatch(b)
 	var m pack.Message
 	for {
+		if s.closeCode.Load() != 0 {
+			break // closing: nothing after the close frame is executed (§13.4)
+		}
 		if s.state.Load() == stateAuthing {
 			// Frames after the auth frame wait for the authenticator; keep
 			// them, bounded by the pre-auth limit.
@@ -78,7 +81,7 @@ func (s *Session) onMessage(body []byte) {
 	s.lastRead.Store(time.Now().UnixNano())
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
-	if s.closed.Load() {
+	if s.closed.Load() || s.closeCode.Load() != 0 {
 		return
 	}
 	if len(body) > s.dec.Limit() {

@@ -258,7 +258,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	for _, s := range sessions {
-		s.closeWith(pack.CodeShutdown, "server shutting down")
+		s.drainClose(ctx)
 	}
 	var err error
 	for _, hs := range srv.httpServers() {

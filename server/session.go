@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -213,6 +214,27 @@ func (s *Session) flush() {
 	}
 	m.framesOut.Add(float64(frames))
 	m.bytesOut.Add(float64(bytes))
+}
+
+// drainClose closes s for a shutdown keeping the promise of
+// docs/protocol.md §13.4 (announced as "drain" in /auth/success): it waits
+// for the frames s is executing (their answers are queued before the
+// executor lets go of inMu), then queues /disconnect 3000 behind those
+// answers; every reader checks the close code under inMu, so nothing is
+// executed after it. If ctx ends while a frame is still executing (a store
+// that does not answer), s is closed without waiting and the promise is
+// not kept for it.
+func (s *Session) drainClose(ctx context.Context) {
+	for !s.inMu.TryLock() {
+		select {
+		case <-ctx.Done():
+			s.closeWith(pack.CodeShutdown, "server shutting down")
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+	s.closeWith(pack.CodeShutdown, "server shutting down")
+	s.inMu.Unlock()
 }
 
 // closeWith sends /disconnect with code c (best effort) and closes.
