@@ -12,8 +12,8 @@ import (
 // cursorEntry is one user's entry in the cursor bucket: every device's
 // highest acked seq, and the entry's revision for compare-and-set.
 type cursorEntry struct {
-	rev  uint64           // 0: no entry yet
-	devs map[string]int64 // device → acked seq ("" is the shared device)
+	rev  uint64     // 0: no entry yet
+	devs devCursors // device → acked seq ("" is the shared device)
 }
 
 // Ack implements server.Store: it raises the device's cursor (never
@@ -45,15 +45,11 @@ func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 				return err
 			}
 		}
-		if cur, known := e.devs[device]; known && seq <= cur {
+		if cur, known := e.devs.get(device); known && seq <= cur {
 			s.cacheCursors(uid, e)
 			return nil
 		}
-		next := &cursorEntry{devs: make(map[string]int64, len(e.devs)+1)}
-		for d, v := range e.devs {
-			next.devs[d] = v
-		}
-		next.devs[device] = seq
+		next := &cursorEntry{devs: e.devs.with(device, seq)}
 		val, _ := json.Marshal(next.devs)
 		var err error
 		if e.rev == 0 {
@@ -77,12 +73,7 @@ func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 
 // purge drops the user's messages that every device acked.
 func (s *Store) purge(ctx context.Context, uid string, e *cursorEntry) error {
-	low := int64(-1)
-	for _, v := range e.devs {
-		if low < 0 || v < low {
-			low = v
-		}
-	}
+	low := e.devs.low()
 	if low <= 0 {
 		return nil
 	}
@@ -118,20 +109,21 @@ func (s *Store) Cursor(ctx context.Context, uid, device string) (int64, error) {
 		return 0, err
 	}
 	s.cacheCursors(uid, e)
-	return e.devs[device], nil
+	seq, _ := e.devs.get(device)
+	return seq, nil
 }
 
 func (s *Store) readCursors(ctx context.Context, k string) (*cursorEntry, error) {
 	ent, err := s.c.cursKV.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return &cursorEntry{devs: map[string]int64{}}, nil
+		return &cursorEntry{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster: read cursors: %w", err)
 	}
 	e := &cursorEntry{rev: ent.Revision()}
-	if err := json.Unmarshal(ent.Value(), &e.devs); err != nil || e.devs == nil {
-		e.devs = map[string]int64{} // unreadable: start over (messages are kept, not lost)
+	if err := json.Unmarshal(ent.Value(), &e.devs); err != nil {
+		e.devs = nil // unreadable: start over (messages are kept, not lost)
 	}
 	return e, nil
 }
