@@ -49,14 +49,13 @@ func (srv *Server) userMessage(s *Session, b *batch, m *pack.Message) {
 	if req.Conversation != "" {
 		msg.Meta[pack.MetaConversation] = req.Conversation
 	}
-	out, err := srv.deliverUser(srv.baseCtx, b, scope(s.app, req.To), &msg,
-		pushOptions{persist: true, ttl: srv.cfg.PersistTTL}, nil)
-	if err != nil {
-		srv.metrics.messages.WithLabelValues("failed").Inc()
-		s.replyError(b, m.Seq, pack.CodeInternal, "message not stored, retry")
+	j := messageJob{s: s, seq: m.Seq, to: scope(s.app, req.To), msg: msg, id: id}
+	if srv.messages == nil { // a local store: no I/O, deliver right here
+		srv.sendMessage(b, j)
 		return
 	}
-	srv.metrics.messages.WithLabelValues("ok").Inc()
-	reply, _ := json.Marshal(map[string]any{"id": id, "seq": out.Seq, "delivered": out.Delivered})
-	s.sendMsg(b, &pack.Message{Seq: m.Seq, URI: pack.URIReply, Body: reply})
+	if !srv.messages.submit(srv, j) {
+		srv.metrics.rateLimited.WithLabelValues("messages_in_flight").Inc()
+		s.replyError(b, m.Seq, pack.CodeRateLimited, "too many messages in flight on this node, retry")
+	}
 }

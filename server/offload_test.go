@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -204,4 +205,36 @@ func TestSlowStorePushQueueIsBounded(t *testing.T) {
 	}()
 	eventually(t, func() bool { return metricValue(t, n, "plex_closes_total", "3005") >= 1 }, "closed with 3005")
 	bob.echoes()
+}
+
+// TestSlowStoreMessageDoesNotStallOthers: an app's /message waiting for the
+// store does not hold up the poller; a sender's messages are stored and
+// delivered in the order it sent them, and each gets its answer.
+func TestSlowStoreMessageDoesNotStallOthers(t *testing.T) {
+	g := newGatedStore()
+	n := startNode(t, server.Config{Store: g, Pollers: 1, MessagePolicy: func(string, string) bool { return true }})
+	bob := app(t, n.addr, "bob", nil)
+	alice := app(t, n.addr, "alice", nil)
+	g.hold()
+	const count = 20
+	for i := range count {
+		body, err := json.Marshal(map[string]string{"to": "bob", "body": fmt.Sprint(i)})
+		require.NoError(t, err)
+		alice.send(pack.Message{Seq: int64(i + 1), URI: pack.URIMessage, Body: body})
+	}
+	g.waitEntered(t, "append")
+	bob.echoes()
+	alice.echoes()
+	g.release()
+	for i := range count {
+		m := bob.recvSkipHeartbeat()
+		require.Equal(t, pack.URIMessage, m.URI)
+		require.Equal(t, fmt.Sprint(i), string(m.Body), "messages out of order")
+		require.Equal(t, "alice", m.Meta[pack.MetaFrom])
+	}
+	for i := range count {
+		m := alice.recvSkipHeartbeat()
+		require.Equal(t, pack.URIReply, m.URI, "%+v", m)
+		require.EqualValues(t, i+1, m.Seq)
+	}
 }

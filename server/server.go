@@ -27,8 +27,9 @@ type Server struct {
 	// storeLocal: the store does no I/O, so logins, acks and push
 	// clients' frames run on the event loop (acker.go, offload.go).
 	storeLocal bool
-	acks       *acker   // nil when storeLocal
-	offloads   sync.Map // *Session → *offloaded: push clients whose frames run off the loop
+	acks       *acker     // nil when storeLocal
+	messages   *messenger // nil when storeLocal
+	offloads   sync.Map   // *Session → *offloaded: push clients whose frames run off the loop
 	bus        Bus
 	hub        *hub
 	hooks      *hooks
@@ -153,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 		srv.acks = newAcker(srv.store, storeAckTimeout, func(uid string, err error) {
 			srv.log.Error("store ack", "uid", uid, "err", err)
 		})
+		srv.messages = newMessenger(srv)
 	}
 	return srv, nil
 }
@@ -329,6 +331,9 @@ func (srv *Server) finish() {
 	srv.engine.Stop() // closes remaining conns; OnClose runs for each
 	srv.loops.Wait()
 	srv.authWG.Wait()
+	if srv.messages != nil {
+		srv.messages.close()
+	}
 	if srv.acks != nil {
 		srv.acks.close() // every connection is closed: write the last acks
 	}

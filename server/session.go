@@ -233,8 +233,18 @@ func (s *Session) drainClose(ctx context.Context) {
 		case <-time.After(time.Millisecond):
 		}
 	}
+	defer s.inMu.Unlock()
+	// /message runs on the messenger when the store does I/O: wait for
+	// this session's to be answered too (no new one can come: inMu is ours).
+	for m := s.srv.messages; m != nil && m.busy(s); {
+		select {
+		case <-ctx.Done():
+			s.closeWith(pack.CodeShutdown, "server shutting down")
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
 	s.closeWith(pack.CodeShutdown, "server shutting down")
-	s.inMu.Unlock()
 }
 
 // closeWith sends /disconnect with code c (best effort) and closes.
