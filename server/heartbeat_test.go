@@ -78,3 +78,18 @@ func TestBackgroundHeartbeatConfig(t *testing.T) {
 	_, err := server.New(server.Config{BackgroundHeartbeatInterval: time.Minute, BackgroundHeartbeatTimeout: time.Minute})
 	require.ErrorContains(t, err, "BackgroundHeartbeatTimeout")
 }
+
+// TestHeartbeatUnknownMode: a mode the node does not know is a plain
+// heartbeat: echoed without a mode, nothing switched.
+func TestHeartbeatUnknownMode(t *testing.T) {
+	n := startNode(t, server.Config{
+		HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 500 * time.Millisecond,
+		BackgroundHeartbeatInterval: time.Minute,
+	})
+	p := app(t, n.addr, "alice", nil)
+	p.send(heartbeatMode("sideways"))
+	echo := p.recv()
+	require.Equal(t, pack.URIHeartbeat, echo.URI)
+	require.Empty(t, echo.Meta)
+	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout) // still the normal timeout
+}
