@@ -225,26 +225,30 @@ func (s *Session) flush() {
 // that does not answer), s is closed without waiting and the promise is
 // not kept for it.
 func (s *Session) drainClose(ctx context.Context) {
-	for !s.inMu.TryLock() {
-		select {
-		case <-ctx.Done():
-			s.closeWith(pack.CodeShutdown, "server shutting down")
-			return
-		case <-time.After(time.Millisecond):
-		}
+	if !pollUntil(ctx, s.inMu.TryLock) {
+		s.closeWith(pack.CodeShutdown, "server shutting down")
+		return
 	}
-	defer s.inMu.Unlock()
 	// /message runs on the messenger when the store does I/O: wait for
 	// this session's to be answered too (no new one can come: inMu is ours).
-	for m := s.srv.messages; m != nil && m.busy(s); {
+	if m := s.srv.messages; m != nil {
+		pollUntil(ctx, func() bool { return !m.busy(s) })
+	}
+	s.closeWith(pack.CodeShutdown, "server shutting down")
+	s.inMu.Unlock() // after the close code is set: nothing is executed after it
+}
+
+// pollUntil checks done every millisecond until it reports true (true) or
+// ctx ends (false). For shutdown only: it is not made to be cheap.
+func pollUntil(ctx context.Context, done func() bool) bool {
+	for !done() {
 		select {
 		case <-ctx.Done():
-			s.closeWith(pack.CodeShutdown, "server shutting down")
-			return
+			return false
 		case <-time.After(time.Millisecond):
 		}
 	}
-	s.closeWith(pack.CodeShutdown, "server shutting down")
+	return true
 }
 
 // closeWith sends /disconnect with code c (best effort) and closes.
