@@ -4,10 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plexpush/plex/client"
+	"github.com/plexpush/plex/internal/testmetrics"
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/server"
 )
@@ -16,31 +16,16 @@ import (
 // 1 s: generous, the machine may be loaded) and a slow background one (1 s, dead after 5 s), counting the
 // frames it receives.
 func bgNode(t *testing.T) (*node, func() float64) {
-	reg := prometheus.NewRegistry()
 	n := startNode(t, server.Config{
 		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: time.Second,
 		BackgroundHeartbeatInterval: time.Second, BackgroundHeartbeatTimeout: 5 * time.Second,
-		Registerer: reg, Gatherer: reg,
 	})
-	framesIn := func() float64 {
-		mfs, err := reg.Gather()
-		require.NoError(t, err)
-		for _, mf := range mfs {
-			if mf.GetName() == "plex_frames_in_total" {
-				return mf.GetMetric()[0].GetCounter().GetValue()
-			}
-		}
-		t.Fatal("no plex_frames_in_total")
-		return 0
-	}
-	return n, framesIn
+	return n, func() float64 { return testmetrics.Value(t, n.Handler(), "plex_frames_in_total", "") }
 }
 
 // framesDuring returns how many frames the node received in d.
 func framesDuring(d time.Duration, framesIn func() float64) int {
-	before := framesIn()
-	time.Sleep(d)
-	return int(framesIn() - before)
+	return int(testmetrics.Growth(d, framesIn))
 }
 
 // TestConnBackground: in background mode a Conn heartbeats at the node's
@@ -93,10 +78,9 @@ func TestConnBackgroundSurvivesReconnect(t *testing.T) {
 // keeps the normal pace (and stays connected).
 func TestConnBackgroundOff(t *testing.T) {
 	leakCheck(t)
-	reg := prometheus.NewRegistry()
 	n := startNode(t, server.Config{
 		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: time.Second,
-		BackgroundHeartbeatInterval: -1, Registerer: reg, Gatherer: reg,
+		BackgroundHeartbeatInterval: -1,
 	})
 	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
 	a.waitState(t, client.StateOnline)

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http/httptest"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/plexpush/plex/auth"
+	"github.com/plexpush/plex/internal/testmetrics"
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/plog"
 	"github.com/plexpush/plex/server"
@@ -206,15 +204,5 @@ func listen(t *testing.T) net.Listener {
 // from the node's /metrics.
 func metricValue(t *testing.T, n *node, name, lv string) float64 {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	n.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	for _, line := range strings.Split(rec.Body.String(), "\n") {
-		if strings.HasPrefix(line, name+"{") && (lv == "" || strings.Contains(line, `"`+lv+`"`)) {
-			f := strings.Fields(line)
-			v, err := strconv.ParseFloat(f[len(f)-1], 64)
-			require.NoError(t, err)
-			return v
-		}
-	}
-	return 0
+	return testmetrics.Value(t, n.Handler(), name, lv)
 }

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plexpush/plex/internal/testmetrics"
 	plexmobile "github.com/plexpush/plex/sdk/mobile"
 	"github.com/plexpush/plex/server"
 )
@@ -33,31 +33,16 @@ const (
 // function that reads how many frames it has received in all.
 func bgNode(t *testing.T) (*node, func() float64) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
 	n := startNode(t, echo(server.Config{
 		HeartbeatInterval: fastHeartbeat, HeartbeatTimeout: fastTimeout,
 		BackgroundHeartbeatInterval: slowHeartbeat, BackgroundHeartbeatTimeout: slowTimeout,
-		Registerer: reg, Gatherer: reg,
 	}))
-	framesIn := func() float64 {
-		mfs, err := reg.Gather()
-		require.NoError(t, err)
-		for _, mf := range mfs {
-			if mf.GetName() == "plex_frames_in_total" {
-				return mf.GetMetric()[0].GetCounter().GetValue()
-			}
-		}
-		t.Fatal("no plex_frames_in_total")
-		return 0
-	}
-	return n, framesIn
+	return n, func() float64 { return testmetrics.Value(t, n.srv.Handler(), "plex_frames_in_total", "") }
 }
 
 // framesDuring returns how many frames the node received in d.
 func framesDuring(d time.Duration, framesIn func() float64) int {
-	before := framesIn()
-	time.Sleep(d)
-	return int(framesIn() - before)
+	return int(testmetrics.Growth(d, framesIn))
 }
 
 func slowConfig(n *node) *plexmobile.Config {
