@@ -37,7 +37,7 @@ func (s *Session) startAuth(m *pack.Message) {
 		}
 	}
 	token := plog.Secret(m.Body)
-	if la, ok := app.Authenticator.(LocalAuthenticator); ok && la.Local() && s.srv.storeLocal {
+	if isLocal(app.Authenticator) && s.srv.storeLocal {
 		// no I/O (the login's replay reads the store too): authenticate
 		// right here on the read path; the caller's drain loop goes on with
 		// the frames behind the auth frame
@@ -105,7 +105,7 @@ func (srv *Server) authenticate(s *Session, token plog.Secret) (string, error) {
 		return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "no authenticator configured"}
 	}
 	ctx := srv.baseCtx
-	if la, ok := a.(LocalAuthenticator); !ok || !la.Local() { // one doing I/O is bounded
+	if !isLocal(a) { // one doing I/O is bounded
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(srv.baseCtx, srv.cfg.AuthTimeout)
 		defer cancel()

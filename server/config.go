@@ -32,6 +32,12 @@ type LocalAuthenticator interface {
 	Local() bool
 }
 
+// isLocal reports whether a does no I/O (LocalAuthenticator).
+func isLocal(a Authenticator) bool {
+	la, ok := a.(LocalAuthenticator)
+	return ok && la.Local()
+}
+
 // AuthenticatorFunc adapts a function to Authenticator.
 type AuthenticatorFunc func(ctx context.Context, token string, remote net.Addr) (string, error)
 
