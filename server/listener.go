@@ -78,14 +78,8 @@ func (srv *Server) isClosing() bool {
 
 // accept admits or refuses one connection.
 func (srv *Server) accept(nc net.Conn, innerOnly bool) {
-	if f := srv.cfg.Filter; f != nil && !f(nc.RemoteAddr()) {
-		srv.metrics.refused.WithLabelValues("filter").Inc()
-		srv.refuse(nc, pack.CodeRefused)
-		return
-	}
-	if max := srv.cfg.MaxConnections; max > 0 && srv.conns.Load() >= int64(max) {
-		srv.metrics.refused.WithLabelValues("max_connections").Inc()
-		srv.refuse(nc, pack.CodeTooManyConnections)
+	if c := srv.admit(nc.RemoteAddr()); c != 0 {
+		srv.refuse(nc, c)
 		return
 	}
 	s := srv.newSession(innerOnly)
@@ -137,6 +131,21 @@ func (srv *Server) newSession(innerOnly bool) *Session {
 	s.dec = *pack.NewDecoder(srv.cfg.ByteOrder, srv.cfg.AuthMaxFrame)
 	s.limit = newConnLimit(&srv.cfg)
 	return s
+}
+
+// admit applies Config.Filter and Config.MaxConnections to a new
+// connection of any transport: 0 admits it, else the code to refuse it
+// with (counted in plex_refused_total).
+func (srv *Server) admit(remote net.Addr) pack.Code {
+	if f := srv.cfg.Filter; f != nil && !f(remote) {
+		srv.metrics.refused.WithLabelValues("filter").Inc()
+		return pack.CodeRefused
+	}
+	if max := srv.cfg.MaxConnections; max > 0 && srv.conns.Load() >= int64(max) {
+		srv.metrics.refused.WithLabelValues("max_connections").Inc()
+		return pack.CodeTooManyConnections
+	}
+	return 0
 }
 
 // refuse tells a connection why it is refused (best effort, it is not

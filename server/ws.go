@@ -80,14 +80,8 @@ func (e *wsEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // acceptWS admits or refuses an upgraded connection: the same checks and
 // the same session as a TCP accept (listener.go), on a WebSocket transport.
 func (srv *Server) acceptWS(raw net.Conn) {
-	if f := srv.cfg.Filter; f != nil && !f(raw.RemoteAddr()) {
-		srv.metrics.refused.WithLabelValues("filter").Inc()
-		srv.refuseWS(raw, pack.CodeRefused)
-		return
-	}
-	if max := srv.cfg.MaxConnections; max > 0 && srv.conns.Load() >= int64(max) {
-		srv.metrics.refused.WithLabelValues("max_connections").Inc()
-		srv.refuseWS(raw, pack.CodeTooManyConnections)
+	if c := srv.admit(raw.RemoteAddr()); c != 0 {
+		srv.refuseWS(raw, c)
 		return
 	}
 	s := srv.newSession(false)
