@@ -77,21 +77,13 @@ func (s *Store) purge(ctx context.Context, uid string, e *cursorEntry) error {
 	if low <= 0 {
 		return nil
 	}
-	s.curMu.Lock()
-	done := s.purged[uid] >= uint64(low)
-	s.curMu.Unlock()
-	if done {
+	if done, _ := s.purged.get(uid); done >= uint64(low) {
 		return nil
 	}
 	if err := s.c.stream.Purge(ctx, jetstream.WithPurgeSubject(s.subject(uid)), jetstream.WithPurgeSequence(uint64(low)+1)); err != nil {
 		return fmt.Errorf("cluster: purge acked pushes: %w", err)
 	}
-	s.curMu.Lock()
-	if len(s.purged) >= hintCap {
-		clear(s.purged)
-	}
-	s.purged[uid] = uint64(low)
-	s.curMu.Unlock()
+	s.purged.set(uid, uint64(low))
 	if last, ok := s.lastHint(uid); ok && last <= uint64(low) {
 		s.forgetLast(uid) // the subject may be empty now: its last seq is 0
 	}
@@ -129,22 +121,10 @@ func (s *Store) readCursors(ctx context.Context, k string) (*cursorEntry, error)
 }
 
 func (s *Store) cachedCursors(uid string) *cursorEntry {
-	s.curMu.Lock()
-	defer s.curMu.Unlock()
-	return s.curs[uid]
+	e, _ := s.curs.get(uid)
+	return e
 }
 
-func (s *Store) cacheCursors(uid string, e *cursorEntry) {
-	s.curMu.Lock()
-	defer s.curMu.Unlock()
-	if len(s.curs) >= hintCap {
-		clear(s.curs)
-	}
-	s.curs[uid] = e
-}
+func (s *Store) cacheCursors(uid string, e *cursorEntry) { s.curs.set(uid, e) }
 
-func (s *Store) dropCursors(uid string) {
-	s.curMu.Lock()
-	defer s.curMu.Unlock()
-	delete(s.curs, uid)
-}
+func (s *Store) dropCursors(uid string) { s.curs.drop(uid) }

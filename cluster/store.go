@@ -52,13 +52,10 @@ import (
 type Store struct {
 	c *Cluster
 
-	lastMu sync.Mutex
-	last   map[string]uint64 // uid → the user's last stored seq, as last seen here (a hint)
-
-	curMu   sync.Mutex
-	curs    map[string]*cursorEntry // uid → cursors as last read or written here (a hint)
-	purged  map[string]uint64       // uid → seq purged up to
-	highest atomic.Uint64           // highest stream seq seen here
+	last    *hints[uint64]       // uid → the user's last stored seq, as last seen here
+	curs    *hints[*cursorEntry] // uid → cursors as last read or written here
+	purged  *hints[uint64]       // uid → seq purged up to
+	highest atomic.Uint64        // highest stream seq seen here
 
 	// Standalone: this node is the only writer, so it knows which users
 	// may have stored pushes (loaded when the stream opens, then kept);
@@ -72,16 +69,12 @@ const (
 	hdrPrev = "Plex-Prev"
 )
 
-// hintCap bounds the hint maps; they are dropped whole when full (a miss
-// costs one extra read).
-const hintCap = 100_000
-
 func newStore(c *Cluster) *Store {
 	return &Store{
 		c:      c,
-		last:   make(map[string]uint64),
-		curs:   make(map[string]*cursorEntry),
-		purged: make(map[string]uint64),
+		last:   newHints[uint64](),
+		curs:   newHints[*cursorEntry](),
+		purged: newHints[uint64](),
 	}
 }
 
@@ -352,28 +345,14 @@ func (s *Store) prevOf(ctx context.Context, seq uint64) (int64, error) {
 	return strconv.ParseInt(raw.Header.Get(hdrPrev), 10, 64)
 }
 
-func (s *Store) lastHint(uid string) (uint64, bool) {
-	s.lastMu.Lock()
-	defer s.lastMu.Unlock()
-	v, ok := s.last[uid]
-	return v, ok
-}
+func (s *Store) lastHint(uid string) (uint64, bool) { return s.last.get(uid) }
 
 func (s *Store) setLast(uid string, seq uint64) {
 	s.seen(seq)
-	s.lastMu.Lock()
-	defer s.lastMu.Unlock()
-	if len(s.last) >= hintCap {
-		clear(s.last)
-	}
-	s.last[uid] = seq
+	s.last.set(uid, seq)
 }
 
-func (s *Store) forgetLast(uid string) {
-	s.lastMu.Lock()
-	defer s.lastMu.Unlock()
-	delete(s.last, uid)
-}
+func (s *Store) forgetLast(uid string) { s.last.drop(uid) }
 
 func (s *Store) seen(seq uint64) {
 	for {
