@@ -10,8 +10,10 @@ import (
 // The thousands digit is the rule every client applies, including to codes
 // it does not know: 3xxx means the connection ended for a reason that a new
 // connection can fix, so reconnect with backoff; 4xxx on URIDisconnect or
-// URIAuthFailed means stop and surface the error; 4xxx on URIError is a
-// refused request on a connection that stays open.
+// URIAuthFailed means stop and surface the error. On URIError any code is
+// the answer to one request on a connection that stays open: 4xxx refused
+// it, 3005 failed it without executing it (retry later), 3008 failed to
+// learn whether it was executed (do not blindly retry).
 type Code uint16
 
 // The code table (docs/protocol.md §Codes).
@@ -26,12 +28,19 @@ const (
 	CodeAuthTimeout Code = 3003
 	// CodeTooManyConnections: the node is at its connection limit.
 	CodeTooManyConnections Code = 3004
-	// CodeInternal: the node failed; reconnect.
+	// CodeInternal: the node failed; reconnect. On URIError: the request
+	// was not executed (nothing stored), so retrying it is safe.
 	CodeInternal Code = 3005
 	// CodeFrameTooLarge: a frame's declared length was over the limit.
 	CodeFrameTooLarge Code = 3006
 	// CodeBadFrame: a frame could not be decoded (garbage, wrong codec).
 	CodeBadFrame Code = 3007
+	// CodeOutcomeUnknown: the node could not tell whether the request was
+	// executed (e.g. its store did not confirm a persistent push that it
+	// may have stored); do not blindly retry. A per-request answer on
+	// URIError: the connection stays open. Contrast CodeInternal on
+	// URIError, which a node answers only when it knows nothing was done.
+	CodeOutcomeUnknown Code = 3008
 
 	// CodeAuthFailed: the token or secret was refused. Terminal.
 	CodeAuthFailed Code = 4001
@@ -60,6 +69,7 @@ var codeText = map[Code]string{
 	CodeInternal:           "internal error",
 	CodeFrameTooLarge:      "frame too large",
 	CodeBadFrame:           "bad frame",
+	CodeOutcomeUnknown:     "outcome unknown",
 	CodeAuthFailed:         "auth failed",
 	CodeReplaced:           "replaced by a newer login",
 	CodeForbidden:          "forbidden",
@@ -73,7 +83,7 @@ var codeText = map[Code]string{
 // Codes lists every defined code in ascending order.
 func Codes() []Code {
 	return []Code{CodeShutdown, CodeHeartbeatTimeout, CodeSlowConsumer, CodeAuthTimeout,
-		CodeTooManyConnections, CodeInternal, CodeFrameTooLarge, CodeBadFrame,
+		CodeTooManyConnections, CodeInternal, CodeFrameTooLarge, CodeBadFrame, CodeOutcomeUnknown,
 		CodeAuthFailed, CodeReplaced, CodeForbidden, CodeBadRequest, CodeUnsupportedVersion,
 		CodeNotFound, CodeRateLimited, CodeRefused}
 }

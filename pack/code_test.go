@@ -31,6 +31,9 @@ func TestCodeTable(t *testing.T) {
 	}{
 		{CodeShutdown, true, "server shutting down"},
 		{CodeFrameTooLarge, true, "frame too large"},
+		// a per-request answer on /error, but like every 3xxx it never
+		// stops a client: the connection is not at fault
+		{CodeOutcomeUnknown, true, "outcome unknown"},
 		{CodeAuthFailed, false, "auth failed"},
 		{CodeReplaced, false, "replaced by a newer login"},
 		{3999, true, "code 3999"},  // unknown 3xxx: still reconnect
@@ -106,6 +109,7 @@ func TestErrorMessageRoundTrip(t *testing.T) {
 		{URIDisconnect, 0, CodeShutdown, ""},
 		{URIDisconnect, 0, CodeFrameTooLarge, "frame of 9000 bytes over 8192"},
 		{URIError, 17, CodeForbidden, "push-only uri"},
+		{URIError, 18, CodeOutcomeUnknown, "store did not confirm the append"},
 	}
 	for _, tt := range tests {
 		for _, c := range bothCodecs {
@@ -150,6 +154,20 @@ func TestErrorOfOriginalNode(t *testing.T) {
 		require.Equal(t, tt.want, *got, "%s: got, want", tt.name)
 	}
 	require.False(t, ErrorOf(&Message{URI: URIAuthFailed}).Code.Reconnect(), "a failed auth from an original node stops")
+}
+
+// TestOutcomeUnknownCode pins the number every SDK copies and keeps it
+// apart from 3005, which promises that nothing was stored.
+func TestOutcomeUnknownCode(t *testing.T) {
+	require.Equal(t, Code(3008), CodeOutcomeUnknown)
+	m := ErrorMessage(URIError, 5, CodeOutcomeUnknown, "")
+	require.Equal(t, "3008", m.Get(MetaCode))
+	err := fmt.Errorf("client: %w", ErrorOf(&m))
+	require.ErrorIs(t, err, CodeOutcomeUnknown)
+	require.NotErrorIs(t, err, CodeInternal, "3008 must not read as 3005")
+	c, ok := CodeOf(err)
+	require.True(t, ok)
+	require.Equal(t, CodeOutcomeUnknown, c)
 }
 
 func TestURIs(t *testing.T) {
