@@ -327,7 +327,8 @@ func (c *Conn) do(ctx context.Context, r *request) (reply, error) {
 }
 
 // roundTrip sends a request (uri, body, a request id in seq) through do and
-// returns the node's /reply, or its /error as a *pack.CodeError.
+// returns the node's /reply, or its /error as a *pack.CodeError (3008 also
+// matching ErrOutcomeUnknown).
 func (c *Conn) roundTrip(ctx context.Context, uri string, body []byte) (*pack.Message, error) {
 	id := c.ids.Add(1)
 	frame, err := pack.EncodeFrame(c.wire.order, c.wire.codec, &pack.Message{Seq: id, URI: uri, Body: body})
@@ -339,7 +340,7 @@ func (c *Conn) roundTrip(ctx context.Context, uri string, body []byte) (*pack.Me
 		return nil, err
 	}
 	if rep.msg.URI == pack.URIError {
-		return nil, pack.ErrorOf(rep.msg)
+		return nil, requestError(rep.msg)
 	}
 	return rep.msg, nil
 }

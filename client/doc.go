@@ -20,7 +20,9 @@
 // (/disconnect 3000) after promising to answer everything it executed
 // first (protocol §13.4: a rolling restart loses and duplicates nothing);
 // otherwise a lost reply surfaces as ErrOutcomeUnknown instead of a silent
-// duplicate. Sends issued
+// duplicate. So does the node's /error 3008 (its store could not confirm a
+// persistent push), while /error 3005 means nothing was stored and a retry
+// is safe (protocol §13.2). Sends issued
 // while no node is connected wait (bounded by Config.MaxPending,
 // Config.RequestTimeout and ctx) and go out after reconnect. SendLegacy
 // speaks the original fire-and-forget /logic/send/msg, which has no outcome.

@@ -28,10 +28,14 @@ var (
 	ErrQueueFull = errors.New("client: too many requests waiting for a node")
 	// ErrOutcomeUnknown: the request was written to a node, but its reply
 	// never came (the connection was lost, the node stalled, ctx ended or
-	// the client was closed). The push may or may not have been delivered;
-	// retrying it may deliver it twice. A node's orderly shutdown does not
-	// cause it: requests the node did not answer before its /disconnect
-	// 3000 were not executed and go to another node (protocol §13.4).
+	// the client was closed), or the node answered code 3008
+	// (pack.CodeOutcomeUnknown: it could not tell whether its store kept
+	// the push; the error then also carries that *pack.CodeError). The
+	// push may or may not have been delivered; retrying it may deliver it
+	// twice. A node's orderly shutdown does not cause it: requests the node
+	// did not answer before its /disconnect 3000 were not executed and go
+	// to another node (protocol §13.4). Code 3005 (pack.CodeInternal) is
+	// not it either: the node then knows nothing was stored.
 	ErrOutcomeUnknown = errors.New("client: request written, outcome unknown")
 )
 
@@ -67,6 +71,18 @@ func terminalError(err error) error {
 		return fmt.Errorf("%w: %w", ErrAuth, err)
 	}
 	return err
+}
+
+// requestError is the error of a node's /error answer to a request: its
+// *pack.CodeError, which for 3008 also matches ErrOutcomeUnknown, so that
+// the caller has one test for "may have been executed" whether the reply
+// was lost or the node could not tell.
+func requestError(m *pack.Message) error {
+	ce := pack.ErrorOf(m)
+	if ce.Code == pack.CodeOutcomeUnknown {
+		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, ce)
+	}
+	return ce
 }
 
 // errNotSent completes a request that never reached the socket (its

@@ -51,7 +51,9 @@ type messageRequest struct {
 // (or the node has none: messaging is off by default), pack.CodeBadRequest
 // for a malformed or oversized message, pack.CodeRateLimited over the
 // app's push quota or the connection's frame rate, pack.CodeInternal when
-// the node could not store it (retry later). Use errors.Is(err,
+// the node could not store it (nothing was stored: retry later),
+// pack.CodeOutcomeUnknown (3008, also matching ErrOutcomeUnknown) when the
+// node could not tell whether its store kept it. Use errors.Is(err,
 // pack.CodeForbidden) or pack.CodeOf(err).
 //
 // It waits within ctx: while the Conn is (re)connecting, the message goes

@@ -96,7 +96,10 @@ func New(cfg Config) (*PlexClient, error) {
 // connected in time (ErrNoNode), ctx ended, or the client closed. A nil
 // error always comes with the node's Result; a push that reached nobody
 // says so in it (Offline). When the error is ErrOutcomeUnknown the push was
-// written but its reply was lost: it may have been delivered.
+// written but its reply was lost, or the node answered 3008 (its store did
+// not confirm a persistent push): it may have been stored and delivered,
+// and sending it again may deliver it twice. A 3005 (pack.CodeInternal)
+// refusal means nothing was stored: retrying it is safe.
 //
 // Send blocks until the reply. Pushes issued one after another by one
 // goroutine reach a user in that order; concurrent Sends are pipelined on
@@ -192,7 +195,7 @@ func parseReply(m *pack.Message) (Result, error) {
 		}
 		return res, nil
 	case pack.URIError:
-		return Result{}, pack.ErrorOf(m)
+		return Result{}, requestError(m)
 	}
 	return Result{}, fmt.Errorf("%w: unexpected reply %q", ErrOutcomeUnknown, m.URI)
 }

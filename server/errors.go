@@ -21,4 +21,11 @@ var (
 	ErrUnknownApp = errors.New("server: unknown app")
 	// ErrQueueFull: the connection's write queue is over its bound (slow consumer).
 	ErrQueueFull = errors.New("server: write queue full")
+	// ErrOutcomeUnknown: a Store's Append failed in a way that may still
+	// have stored the message (e.g. the write was sent but its
+	// acknowledgement was lost). A Store wraps it (errors.Is) in such
+	// errors; any other Append error means nothing was stored. The node
+	// answers the push with code 3008 (pack.CodeOutcomeUnknown) instead of
+	// 3005, so that a pusher does not blindly retry it into a duplicate.
+	ErrOutcomeUnknown = errors.New("server: push outcome unknown (it may have been stored)")
 )

@@ -150,6 +150,12 @@ func (srv *Server) handlePush(w http.ResponseWriter, r *http.Request, app *appSt
 		switch code {
 		case pack.CodeInternal:
 			status = http.StatusServiceUnavailable
+		case pack.CodeOutcomeUnknown:
+			// 504, not 503: like a gateway whose upstream did not answer,
+			// the node could not learn whether its store kept the push. A
+			// pusher that reads only the status must not take it for
+			// 503's "not stored, retry".
+			status = http.StatusGatewayTimeout
 		case pack.CodeRateLimited:
 			status = http.StatusTooManyRequests
 		}

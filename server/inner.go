@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -62,16 +63,30 @@ func (srv *Server) handleInner(s *Session, b *batch, m *pack.Message) bool {
 	return true
 }
 
+// pushErrorCode is the code answering a push that failed with err. 3005
+// promises that nothing was stored (retrying is safe); an error that may
+// have stored the push (ErrOutcomeUnknown, from the Store) gets 3008 and
+// is checked first, so that no other match can hide it.
 func pushErrorCode(err error) pack.Code {
-	switch err {
-	case ErrBadTarget, ErrNoURI, ErrReservedURI, ErrBodyTooLarge, ErrNotPersistable, pack.ErrInvalidUTF8:
+	is := func(targets ...error) bool {
+		for _, t := range targets {
+			if errors.Is(err, t) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case is(ErrOutcomeUnknown):
+		return pack.CodeOutcomeUnknown
+	case is(ErrBadTarget, ErrNoURI, ErrReservedURI, ErrBodyTooLarge, ErrNotPersistable, pack.ErrInvalidUTF8):
 		return pack.CodeBadRequest
-	case ErrRateLimited:
+	case is(ErrRateLimited):
 		return pack.CodeRateLimited
-	case ErrUnknownApp:
+	case is(ErrUnknownApp):
 		return pack.CodeNotFound
 	}
-	return pack.CodeInternal
+	return pack.CodeInternal // the Store said nothing was stored
 }
 
 // clientRoom handles an app's /room/join and /room/leave.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"sync"
 
 	"github.com/plexpush/plex/pack"
@@ -95,11 +96,15 @@ func (m *messenger) close() {
 
 // sendMessage stores and delivers an accepted /message and answers its
 // sender: /reply {"id","seq","delivered"}, or /error 3005 when the store
-// failed.
+// failed without storing it, 3008 when it may have stored it.
 func (srv *Server) sendMessage(b *batch, j messageJob) {
 	out, err := srv.deliverUser(srv.baseCtx, b, j.to, &j.msg, pushOptions{persist: true, ttl: srv.cfg.PersistTTL}, nil)
 	if err != nil {
 		srv.metrics.messages.WithLabelValues("failed").Inc()
+		if errors.Is(err, ErrOutcomeUnknown) {
+			j.s.replyError(b, j.seq, pack.CodeOutcomeUnknown, "message may have been stored; check before sending it again")
+			return
+		}
 		j.s.replyError(b, j.seq, pack.CodeInternal, "message not stored, retry")
 		return
 	}
