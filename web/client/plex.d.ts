@@ -12,6 +12,7 @@ export declare const Code: Readonly<{
   INTERNAL: 3005;
   FRAME_TOO_LARGE: 3006;
   BAD_FRAME: 3007;
+  OUTCOME_UNKNOWN: 3008;
   AUTH_FAILED: 4001;
   REPLACED: 4002;
   FORBIDDEN: 4003;
@@ -39,7 +40,14 @@ export declare function decode(text: string): Message;
 export declare class PlexError extends Error {
   code: number;
   reason: string;
-  constructor(code: number, reason: string);
+  /**
+   * The failed request may have been executed: the node answered 3008
+   * (outcome unknown), or the request was written and its reply was lost.
+   * Do not blindly retry it.
+   */
+  outcomeUnknown: boolean;
+  /** outcomeUnknown defaults to code === Code.OUTCOME_UNKNOWN. */
+  constructor(code: number, reason: string, outcomeUnknown?: boolean);
 }
 
 /** The body of /auth/success (docs/protocol.md §10.3). */

@@ -23,6 +23,7 @@ export const Code = Object.freeze({
   INTERNAL: 3005,
   FRAME_TOO_LARGE: 3006,
   BAD_FRAME: 3007,
+  OUTCOME_UNKNOWN: 3008,
   AUTH_FAILED: 4001,
   REPLACED: 4002,
   FORBIDDEN: 4003,
@@ -52,13 +53,21 @@ export const URI = Object.freeze({
   REPLY: '/reply',
 });
 
-/** A refused request (/error) or the reason a connection ended. */
+/**
+ * A refused request (/error) or the reason a connection ended.
+ * outcomeUnknown is true when a request may have been executed although
+ * it failed: the node answered 3008 (its store could not confirm the
+ * write, §13.5), or the request was written and its reply never came
+ * (timeout, connection closed). Do not blindly retry those; a 3005 means
+ * nothing was executed and is safe to retry.
+ */
 export class PlexError extends Error {
-  constructor(code, reason) {
+  constructor(code, reason, outcomeUnknown = code === Code.OUTCOME_UNKNOWN) {
     super(`plex ${code}: ${reason}`);
     this.name = 'PlexError';
     this.code = code;
     this.reason = reason;
+    this.outcomeUnknown = outcomeUnknown;
   }
 }
 
@@ -216,7 +225,8 @@ export class Client {
 
   /**
    * Sends a request (e.g. /room/join) and resolves with its /reply
-   * message, or rejects with a PlexError (/error, or the connection ended).
+   * message, or rejects with a PlexError (/error, or the connection ended;
+   * err.outcomeUnknown says the request may have been executed).
    */
   request(uri, body = '', meta) {
     if (this._state !== 'online') return Promise.reject(new PlexError(0, 'not connected'));
@@ -224,7 +234,7 @@ export class Client {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this._pending.delete(seq);
-        reject(new PlexError(0, 'request timed out'));
+        reject(new PlexError(0, 'request timed out', true)); // written: it may have run
       }, this.requestTimeoutMs);
       this._pending.set(seq, { resolve, reject, timer });
       this._write({ seq, uri, body, meta });
@@ -399,7 +409,7 @@ export class Client {
     if (!this._lastClose && ev.code === 1009) code = Code.FRAME_TOO_LARGE;
     for (const [, p] of this._pending) {
       clearTimeout(p.timer);
-      p.reject(new PlexError(code, 'connection closed'));
+      p.reject(new PlexError(code, 'connection closed', true)); // written, reply lost
     }
     this._pending.clear();
     if (this._stopped) {
