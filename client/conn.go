@@ -450,9 +450,19 @@ func (c *Conn) once(ctx context.Context, n int) (healthy bool, err error) {
 	} else {
 		addr = c.cfg.Addrs[n%len(c.cfg.Addrs)]
 	}
-	nc, r, info, err := handshake(ctx, addr, c.cfg.DialTimeout, c.wire, c.authMessage())
+	auth := c.authMessage()
+	nc, r, info, err := handshake(ctx, addr, c.cfg.DialTimeout, c.wire, auth)
 	if err != nil {
 		return false, err
+	}
+	if sent, _ := strconv.ParseInt(auth.Get(pack.MetaResume), 10, 64); info.Resume != nil && *info.Resume < sent {
+		// The node's store never issued the seqs this app holds (they came
+		// from a store that no longer exists, §12): numbering restarts
+		// below them, so dedup and acks restart from the node's point.
+		c.log.Warn("node replays from below the resume point: its store does not know our seqs",
+			"resume", sent, "from", *info.Resume)
+		c.lastSeq.Store(*info.Resume) // no reader runs between links
+		c.disp.postRewind(*info.Resume)
 	}
 	l := newLink(nc, r, c.wire, info, &counters{})
 	l.onFrame = func(m *pack.Message) error { return c.onFrame(l, m) }
@@ -547,6 +557,9 @@ func persistentSeq(m *pack.Message) int64 {
 // delivered: one cumulative /ack per batch, not one per message.
 func (c *Conn) handle(ev event, last bool) {
 	switch {
+	case ev.rewind:
+		c.delivered.Store(ev.to)
+		c.ackKicked = ev.to
 	case ev.msg == nil:
 		if f := c.cfg.OnState; f != nil {
 			c.call(func() { f(ev.state, ev.err) })

@@ -6,11 +6,14 @@ import (
 	"github.com/plexpush/plex/pack"
 )
 
-// event is one callback for the dispatcher: a message or a state change.
+// event is one callback for the dispatcher: a message or a state change;
+// or a rewind of the delivered seq (no callback).
 type event struct {
-	msg   *pack.Message // nil for a state change
-	state State
-	err   error
+	msg    *pack.Message // nil for a state change
+	state  State
+	err    error
+	rewind bool  // the node's store does not know the app's seqs: delivered = to
+	to     int64 // with rewind
 }
 
 // maxQueuedMessages bounds the messages read but not yet handed to
@@ -50,6 +53,15 @@ func signal(ch chan struct{}) {
 func (d *dispatcher) postState(s State, err error) {
 	d.mu.Lock()
 	d.q = append(d.q, event{state: s, err: err})
+	d.mu.Unlock()
+	signal(d.wake)
+}
+
+// postRewind queues a rewind of the delivered seq to seq, after the
+// messages queued before it; it never blocks.
+func (d *dispatcher) postRewind(seq int64) {
+	d.mu.Lock()
+	d.q = append(d.q, event{rewind: true, to: seq})
 	d.mu.Unlock()
 	signal(d.wake)
 }

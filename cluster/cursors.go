@@ -18,8 +18,9 @@ type cursorEntry struct {
 
 // Ack implements server.Store: it raises the device's cursor (never
 // lowers it) and purges the user's messages that every device acked. An
-// ack above the stream's last seq is lowered to it: a device cannot ack
-// what was never stored.
+// ack above the stream's last seq is ignored: a device cannot ack what was
+// never stored (its seqs came from another store; Resume), and lowering it
+// to the last seq would ack messages the device never received.
 func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 	if err := s.c.open(ctx); err != nil {
 		return err
@@ -33,7 +34,10 @@ func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 			return fmt.Errorf("cluster: ack: %w", err)
 		}
 		s.seen(info.State.LastSeq)
-		seq = min(seq, int64(info.State.LastSeq))
+		if uint64(seq) > info.State.LastSeq {
+			s.c.log.Debug("cluster: ignored an ack above every stored seq", "seq", seq, "last", info.State.LastSeq)
+			return nil
+		}
 	}
 	k := key(uid)
 	kv := s.c.cursKV
@@ -103,6 +107,38 @@ func (s *Store) Cursor(ctx context.Context, uid, device string) (int64, error) {
 	s.cacheCursors(uid, e)
 	seq, _ := e.devs.get(device)
 	return seq, nil
+}
+
+// Resume implements server.Store. Stream sequences cannot be raised per
+// user, but a stream created again starts above every earlier sequence
+// (Store), so a resume point above the stream's last sequence came from
+// another store (another cluster, a memory-store node, a client bug): the
+// replay starts at the device's cursor instead, and the app learns it from
+// /auth/success. Any other resume point is kept: every later seq is above
+// the stream's last sequence, so above it.
+func (s *Store) Resume(ctx context.Context, uid, device string, resume int64) (int64, error) {
+	if resume <= 0 {
+		return 0, nil
+	}
+	if uint64(resume) <= s.highest.Load() {
+		return resume, nil
+	}
+	if err := s.c.open(ctx); err != nil {
+		return 0, err
+	}
+	info, err := s.c.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: resume: %w", err)
+	}
+	s.seen(info.State.LastSeq)
+	if uint64(resume) <= info.State.LastSeq {
+		return resume, nil
+	}
+	cur, err := s.Cursor(ctx, uid, device)
+	if err != nil {
+		return 0, err
+	}
+	return min(cur, int64(info.State.LastSeq)), nil
 }
 
 func (s *Store) readCursors(ctx context.Context, k string) (*cursorEntry, error) {

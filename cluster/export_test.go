@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"context"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/server"
 )
 
@@ -28,4 +30,10 @@ func (s *Store) StreamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
 		return nil, err
 	}
 	return s.c.stream.Info(ctx)
+}
+
+// AppendWithID appends under a JetStream message id chosen by the test (a
+// retry of the same push, or a colliding id).
+func (s *Store) AppendWithID(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, id string) (int64, int64, error) {
+	return s.appendWithID(ctx, uid, m, ttl, id)
 }

@@ -115,6 +115,9 @@ type nodeOpts struct {
 	cfg     server.Config
 	ccfg    cluster.Config
 	connect []nats.Option
+	// addr and http: listen here (a restarted node keeps its addresses);
+	// empty: any free loopback port.
+	addr, http string
 }
 
 // startPlex runs a plex node on the NATS servers at url.
@@ -140,10 +143,18 @@ func startPlex(t *testing.T, url, id string, o nodeOpts) *plexNode {
 	cfg.Logger = plog.Test(t) // the server adds its node id
 	srv, err := server.New(cfg)
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	hln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	listen := func(addr string) net.Listener {
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		var ln net.Listener
+		require.Eventually(t, func() bool { // a restarted node's port may still be closing
+			ln, err = net.Listen("tcp", addr)
+			return err == nil
+		}, waitFor, 20*time.Millisecond, "listen %s: %v", addr, err)
+		return ln
+	}
+	ln, hln := listen(o.addr), listen(o.http)
 	done := make(chan error, 2)
 	go func() { done <- srv.Serve(ln) }()
 	go func() { done <- srv.ServeHTTP(hln) }()
@@ -159,6 +170,17 @@ func startPlex(t *testing.T, url, id string, o nodeOpts) *plexNode {
 		<-done
 	})
 	return n
+}
+
+// stop shuts the node down as an operator would (SIGTERM): it drains and
+// closes its NATS connection.
+func (n *plexNode) stop(t *testing.T) {
+	t.Helper()
+	n.closed = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, n.Shutdown(ctx))
+	n.nc.Close()
 }
 
 // crash stops the node the way a crash would look to the others: its NATS

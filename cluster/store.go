@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
 )
 
 // Store is the node's server.Store (and server.ChainStore) on JetStream.
@@ -36,9 +37,12 @@ import (
 // predecessor 7 it has not written knows to fetch 7 first
 // (server.Delivery.Prev).
 //
-// Retries are idempotent: the message id (meta "id") is the JetStream
-// message id, deduplicated for two minutes, so an append retried after a
-// timeout (e.g. during a leader election) is stored once.
+// Retries are idempotent: each push gets a JetStream message id of the
+// store's own (random per process plus a counter; see appendWithID),
+// deduplicated for two minutes, so an append retried after a timeout (e.g.
+// during a leader election) is stored once, and a duplicate answer is
+// accepted only when the stored message is this push. The pusher's meta
+// "id" is a meta value and deduplicates nothing.
 //
 // Ack: each device's cursor is kept in the KV bucket <p>_cursors (one
 // entry per user, updated with compare-and-set); when every device of the
@@ -88,6 +92,22 @@ func (s *Store) Append(ctx context.Context, uid string, m *pack.Message, ttl tim
 
 // AppendAfter implements server.ChainStore.
 func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error) {
+	return s.appendWithID(ctx, uid, m, ttl, nuid.Next())
+}
+
+// appendWithID appends m under the JetStream message id id. The id is the
+// store's own (AppendAfter draws a fresh one per push): random per process
+// plus a counter, so unique across restarts, nodes, apps and clusters, and
+// never derived from anything a pusher or app controls (a pusher's meta
+// "id" is a meta value only). JetStream deduplicates by it for two
+// minutes, which makes this call's own retries (a reply lost in a leader
+// election) store the message once.
+//
+// The error says what the caller may do: wrapping ErrUnavailable, the push
+// was not stored (retry is safe); wrapping server.ErrOutcomeUnknown, an
+// attempt reached JetStream and its answer was lost, so the push may be
+// stored.
+func (s *Store) appendWithID(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, id string) (seq, prev int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.c.cfg.AppendTimeout)
 	defer cancel()
 	msg := *m
@@ -96,15 +116,14 @@ func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, tt
 	if err != nil {
 		return 0, 0, err
 	}
-	id := m.Get(pack.MetaID)
-	if id == "" {
-		id = nuid.Next()
-	}
 	subj := s.subject(uid)
 	ttl = max(ttl, time.Second).Round(time.Second) // JetStream TTLs are whole seconds, ≥ 1s
 	expect, known := s.lastHint(uid)
+	unknown := false // an attempt may have been stored: its answer was lost
 	fail := func(err error) (int64, int64, error) {
 		switch {
+		case unknown:
+			return 0, 0, fmt.Errorf("%w: store push: %w", server.ErrOutcomeUnknown, err)
 		case errors.Is(err, ErrUnavailable):
 			return 0, 0, err
 		case transient(err) || ctx.Err() != nil:
@@ -153,13 +172,16 @@ func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, tt
 			s.setLast(uid, ack.Sequence)
 			return int64(ack.Sequence), int64(expect), nil
 		case err == nil:
-			// stored by an earlier attempt whose reply was lost
-			s.setPending(uid, true)
-			p, err := s.prevOf(ctx, ack.Sequence)
-			s.setLast(uid, max(ack.Sequence, expect))
+			// JetStream holds a message with this id: an earlier attempt
+			// whose answer was lost, if the message proves it.
+			p, err := s.ownDuplicate(ctx, ack.Sequence, subj, id)
 			if err != nil {
-				p = -1
+				unknown = unknown || !errors.Is(err, errForeignDuplicate)
+				s.c.log.Error("cluster: a duplicate answer that does not prove the push stored", "seq", ack.Sequence, "err", err)
+				return fail(err)
 			}
+			s.setPending(uid, true)
+			s.setLast(uid, max(ack.Sequence, expect))
 			return int64(ack.Sequence), p, nil
 		case wrongLast(err):
 			// Another node appended for this user (or messages were acked
@@ -184,7 +206,11 @@ func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, tt
 				return int64(raw.Sequence), p, nil
 			}
 			expect = raw.Sequence
-		case transient(err):
+		case transient(err) || inProcess(err):
+			// No answer (the message may be stored: a retry with the same
+			// id finds out), or JetStream is still storing an earlier
+			// attempt with this id.
+			unknown = unknown || !rejected(err)
 			s.c.log.Debug("cluster: append retried", "err", err)
 			if !s.wait(ctx, &backoff) {
 				return fail(err)
@@ -193,6 +219,29 @@ func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, tt
 			return fail(err)
 		}
 	}
+}
+
+// errForeignDuplicate: JetStream answered an append as a duplicate of a
+// message that is not the push being appended.
+var errForeignDuplicate = errors.New("cluster: JetStream answered with another message's sequence")
+
+// ownDuplicate checks that the stored message seq is the push being
+// appended (its subject and message id), and returns its predecessor.
+func (s *Store) ownDuplicate(ctx context.Context, seq uint64, subj, id string) (int64, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.c.cfg.RequestTimeout)
+	defer cancel()
+	raw, err := s.c.stream.GetMsg(rctx, seq)
+	if err != nil {
+		return -1, fmt.Errorf("read the duplicate's message %d: %w", seq, err)
+	}
+	if raw.Subject != subj || raw.Header.Get(jetstream.MsgIDHeader) != id {
+		return -1, fmt.Errorf("%w (seq %d)", errForeignDuplicate, seq)
+	}
+	p, err := strconv.ParseInt(raw.Header.Get(hdrPrev), 10, 64)
+	if err != nil {
+		p = -1
+	}
+	return p, nil
 }
 
 // reconnectGrace is how long Append waits for a lost NATS connection to
@@ -334,17 +383,6 @@ func (s *Store) lastSeq(ctx context.Context, subj string) (uint64, error) {
 	return raw.Sequence, nil
 }
 
-// prevOf reads the predecessor recorded with stored message seq.
-func (s *Store) prevOf(ctx context.Context, seq uint64) (int64, error) {
-	rctx, cancel := context.WithTimeout(ctx, s.c.cfg.RequestTimeout)
-	defer cancel()
-	raw, err := s.c.stream.GetMsg(rctx, seq)
-	if err != nil {
-		return -1, err
-	}
-	return strconv.ParseInt(raw.Header.Get(hdrPrev), 10, 64)
-}
-
 func (s *Store) lastHint(uid string) (uint64, bool) { return s.last.get(uid) }
 
 func (s *Store) setLast(uid string, seq uint64) {
@@ -368,6 +406,25 @@ func wrongLast(err error) bool {
 	var ae *jetstream.APIError
 	return errors.As(err, &ae) && (ae.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		ae.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// inProcess: JetStream is storing another attempt with the same message id
+// (clustered streams); a retry gets its answer.
+func inProcess(err error) bool {
+	var ae *jetstream.APIError
+	return errors.As(err, &ae) && ae.ErrorCode == jsErrCodeDuplicateInProcess
+}
+
+// jsErrCodeDuplicateInProcess is JetStream's "duplicate message id is in
+// process" (JSStreamDuplicateMessageConflict).
+const jsErrCodeDuplicateInProcess jetstream.ErrorCode = 10158
+
+// rejected: JetStream (or NATS) answered the attempt, so it was not stored:
+// an API error, or nobody to receive it.
+func rejected(err error) bool {
+	var ae *jetstream.APIError
+	return (errors.As(err, &ae) && !inProcess(err)) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // transient: worth retrying (no answer, no leader, connection trouble).

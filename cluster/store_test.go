@@ -12,6 +12,7 @@ import (
 	"github.com/plexpush/plex/cluster"
 	"github.com/plexpush/plex/cluster/embedded"
 	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
 )
 
 // newStore returns a Store on its own NATS server (stopped at the end).
@@ -79,11 +80,20 @@ func TestStoreSeqAfterAckCursor(t *testing.T) {
 	require.NoError(t, st.Ack(ctx, "alice", "phone", a[0]-1), "an ack never lowers a cursor")
 	c, _ = st.Cursor(ctx, "alice", "phone")
 	require.Equal(t, a[0], c)
-	require.NoError(t, st.Ack(ctx, "alice", "phone", a[2]+1_000_000), "an ack beyond the stream is lowered")
+	require.NoError(t, st.Ack(ctx, "alice", "phone", b[1]+1_000_000), "an ack beyond the stream is ignored")
 	c, _ = st.Cursor(ctx, "alice", "phone")
-	require.Equal(t, b[1], c, "to the stream's last seq")
+	require.Equal(t, a[0], c, "it acks nothing the device never received")
+
+	// resume points: kept unless above every stored seq
+	r, err := st.Resume(ctx, "alice", "phone", a[1])
+	require.NoError(t, err)
+	require.Equal(t, a[1], r)
+	r, err = st.Resume(ctx, "alice", "phone", b[1]+1_000_000)
+	require.NoError(t, err)
+	require.Equal(t, a[0], r, "from another store: the device's cursor")
 
 	// everything acked: the next append still numbers higher
+	require.NoError(t, st.Ack(ctx, "alice", "phone", a[2]))
 	require.NoError(t, st.Ack(ctx, "alice", "tablet", a[2]))
 	got, _ = st.After(ctx, "alice", 0, 0)
 	require.Empty(t, got)
@@ -174,22 +184,51 @@ func TestStoreConcurrentAppend(t *testing.T) {
 	}
 }
 
-// TestStoreAppendIsIdempotent: an append retried with the same message id
-// (a reply lost in a failover) stores the message once.
+// TestStoreAppendIsIdempotent: an append retried with the same JetStream
+// message id (a reply lost in a failover) stores the message once, and the
+// duplicate answer is accepted only for the same push.
 func TestStoreAppendIsIdempotent(t *testing.T) {
 	s := natsServers(t, 1)[0]
 	st := newStore(t, s, cluster.Config{})
-	m := pack.Message{URI: "/p", Body: []byte("once"), Meta: map[string]string{pack.MetaID: "node-1"}}
-	s1, p1, err := st.AppendAfter(context.Background(), "alice", &m, time.Hour)
+	m := pack.Message{URI: "/p", Body: []byte("once")}
+	s1, p1, err := st.AppendWithID(context.Background(), "alice", &m, time.Hour, "attempt-1")
 	require.NoError(t, err)
 	other := newStore(t, s, cluster.Config{}) // another node appends in between
 	appendN(t, other, "alice", 1, time.Hour)
-	s2, p2, err := st.AppendAfter(context.Background(), "alice", &m, time.Hour)
+	s2, p2, err := st.AppendWithID(context.Background(), "alice", &m, time.Hour, "attempt-1")
 	require.NoError(t, err)
 	require.Equal(t, s1, s2)
 	require.Equal(t, p1, p2)
 	got, _ := st.After(context.Background(), "alice", 0, 0)
 	require.Len(t, got, 2)
+
+	// the same id for another user's push: JetStream answers "duplicate"
+	// with alice's seq; that is not bob's push, so it fails loudly
+	_, _, err = st.AppendWithID(context.Background(), "bob", &m, time.Hour, "attempt-1")
+	require.Error(t, err)
+	require.NotErrorIs(t, err, server.ErrOutcomeUnknown, "known not stored")
+	got, _ = st.After(context.Background(), "bob", 0, 0)
+	require.Empty(t, got)
+}
+
+// TestStoreMetaIDDeduplicatesNothing: a pusher's meta id is a label; two
+// pushes with the same one are two pushes (issue: the second user got
+// nothing while both were answered stored).
+func TestStoreMetaIDDeduplicatesNothing(t *testing.T) {
+	s := natsServers(t, 1)[0]
+	st := newStore(t, s, cluster.Config{})
+	ctx := context.Background()
+	var seqs []int64
+	for _, uid := range []string{"alice", "bob", "bob"} {
+		m := pack.Message{URI: "/p", Body: []byte("to " + uid), Meta: map[string]string{pack.MetaID: "order-42"}}
+		seq, err := st.Append(ctx, uid, &m, time.Hour)
+		require.NoError(t, err)
+		seqs = append(seqs, seq)
+	}
+	requireIncreasing(t, "appends", seqs)
+	got, _ := st.After(ctx, "bob", 0, 0)
+	require.Equal(t, []string{"to bob", "to bob"}, bodies(got))
+	require.Equal(t, "order-42", got[0].Get(pack.MetaID), "kept as a meta value")
 }
 
 // TestStoreUnavailable: without NATS, operations fail with ErrUnavailable
@@ -203,6 +242,7 @@ func TestStoreUnavailable(t *testing.T) {
 	m := pack.Message{URI: "/p"}
 	_, err = c.Store().Append(context.Background(), "alice", &m, time.Hour)
 	require.ErrorIs(t, err, cluster.ErrUnavailable)
+	require.NotErrorIs(t, err, server.ErrOutcomeUnknown, "never sent: known not stored")
 	_, err = c.Store().After(context.Background(), "alice", 0, 0)
 	require.ErrorIs(t, err, cluster.ErrUnavailable)
 	require.ErrorIs(t, c.Bus().Health(), cluster.ErrUnavailable)

@@ -20,6 +20,11 @@ type AuthInfo struct {
 	// has answered every request it executed; an unanswered one was not
 	// executed and may go to another node (§13.2).
 	Drain bool `json:"drain,omitempty"`
+	// Resume: present when the login sent meta "resume" (with acks): the
+	// seq the node replays after. Below the app's resume point it means the
+	// app's seqs came from a store that no longer exists: the app MUST take
+	// it as its highest seq (§12).
+	Resume *int64 `json:"resume,omitempty"`
 }
 
 // AppendAuthInfo appends a as JSON, byte-identical to encoding/json, with
@@ -63,6 +68,10 @@ func AppendAuthInfo(dst []byte, a *AuthInfo) ([]byte, error) {
 	num(`"background_timeout_ms":`, a.BackgroundTimeoutMS, true)
 	if a.Drain {
 		dst = append(dst, `,"drain":true`...)
+	}
+	if a.Resume != nil {
+		dst = append(dst, `,"resume":`...)
+		dst = strconv.AppendInt(dst, *a.Resume, 10)
 	}
 	return append(dst, '}'), nil
 }

@@ -92,8 +92,7 @@ func (s *Session) finishAuth(uid string, err error, l login) bool {
 	s.state.Store(stateApp)
 	s.srv.metrics.auths.WithLabelValues("ok").Inc()
 	b := s.srv.getBatch()
-	s.sendMsg(b, s.srv.authSuccess(s))
-	s.srv.online(s, b, l.resume, l.hasResume)
+	s.srv.online(s, b, l.resume, l.hasResume) // sends /auth/success first
 	s.srv.putBatch(b)
 	s.srv.log.Debug("app online", "conn", s.id, "uid", uid, "device", l.device)
 	return true
@@ -130,11 +129,13 @@ func (s *Session) innerAuth(b *batch, m *pack.Message) bool {
 	s.dec.SetLimit(s.srv.cfg.MaxFrame)
 	s.state.Store(stateInner)
 	s.srv.metrics.auths.WithLabelValues("inner_ok").Inc()
-	s.sendMsg(b, s.srv.authSuccess(s))
+	s.sendMsg(b, s.srv.authSuccess(s, nil))
 	return true
 }
 
-func (srv *Server) authSuccess(s *Session) *pack.Message {
+// authSuccess is the /auth/success frame for s; resume, when not nil, is
+// the seq the login's replay starts after (§12).
+func (srv *Server) authSuccess(s *Session, resume *int64) *pack.Message {
 	info := AuthInfo{
 		UID:         s.UID(),
 		App:         s.App(),
@@ -145,6 +146,7 @@ func (srv *Server) authSuccess(s *Session) *pack.Message {
 		MaxFrame:    srv.cfg.MaxFrame,
 		Acks:        s.acks,
 		Drain:       true, // Shutdown answers what it executed before 3000 (drainClose)
+		Resume:      resume,
 	}
 	if s.uid != "" { // apps only: push clients have no background
 		info.BackgroundHeartbeatMS = srv.cfg.BackgroundHeartbeatInterval.Milliseconds()

@@ -181,8 +181,12 @@ func (srv *Server) writeLocal(ctx context.Context, b *batch, uid string, sh *pac
 	return n
 }
 
+// newMessageID returns the meta "id" of a push the node stores: the node,
+// a random word drawn when the process started and a counter, so ids stay
+// unique when a node restarts with the same NodeID. It is a label for apps
+// and logs only; no store deduplicates by it.
 func (srv *Server) newMessageID() string {
-	return srv.nodeID + "-" + strconv.FormatUint(srv.msgIDs.Add(1), 36)
+	return srv.nodeID + "-" + srv.msgBoot + "-" + strconv.FormatUint(srv.msgIDs.Add(1), 36)
 }
 
 // broadcast queues m on every connection of app; the frame is encoded once
@@ -207,11 +211,23 @@ func (srv *Server) broadcast(b *batch, app *appState, m *pack.Message) Outcome {
 func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 	lock := srv.hub.orderLock(s.uid)
 	lock.Lock()
-	first, replaced := srv.hub.add(s, srv.cfg.OnePerDevice)
-	from := resume
-	if !hasResume || !s.acks {
+	var from int64
+	var told *int64 // the resume point /auth/success reports
+	if hasResume && s.acks {
+		r, err := srv.store.Resume(srv.baseCtx, s.uid, s.device, resume)
+		if err != nil {
+			srv.log.Error("resume point", "uid", s.uid, "err", err)
+			r = resume
+		} else if r < resume {
+			srv.log.Info("resume point above every stored seq: replaying from the device's cursor",
+				"conn", s.id, "uid", s.uid, "resume", resume, "from", r)
+		}
+		from, told = r, &r
+	} else {
 		from, _ = srv.store.Cursor(srv.baseCtx, s.uid, s.device)
 	}
+	s.sendMsg(b, srv.authSuccess(s, told)) // before the hub shows s to broadcasts
+	first, replaced := srv.hub.add(s, srv.cfg.OnePerDevice)
 	msgs, err := srv.store.After(srv.baseCtx, s.uid, from, 0)
 	if err != nil {
 		srv.log.Error("replay stored pushes", "uid", s.uid, "err", err)

@@ -109,6 +109,33 @@ func (s *MemoryStore) Append(_ context.Context, uid string, m *pack.Message, ttl
 	return l.next, nil
 }
 
+// maxRaise bounds how far Resume and Ack raise a user's numbering: a resume
+// point above it is not believed (numbering could not continue for long).
+const maxRaise = math.MaxInt64 / 2
+
+// Resume implements Store: a resume point above the user's last seq raises
+// the numbering above it (this store lost its memory, e.g. a restart),
+// unless it is beyond maxRaise; then the replay starts at the device's
+// cursor.
+func (s *MemoryStore) Resume(_ context.Context, uid, device string, resume int64) (int64, error) {
+	sh := s.shard(uid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	l := sh.users[uid]
+	if l == nil {
+		l = &memLog{}
+		sh.users[uid] = l
+	}
+	switch {
+	case resume <= l.next:
+		return max(resume, 0), nil
+	case resume < maxRaise:
+		l.next = resume
+		return resume, nil
+	}
+	return min(l.cursors[device], l.next), nil
+}
+
 // After implements Store.
 func (s *MemoryStore) After(_ context.Context, uid string, after int64, limit int) ([]pack.Message, error) {
 	now := s.cfg.Now()
@@ -146,7 +173,7 @@ func (s *MemoryStore) Ack(_ context.Context, uid, device string, seq int64) erro
 	if l.cursors == nil {
 		l.cursors = make(map[string]int64, 1)
 	}
-	if seq > l.next && seq < math.MaxInt64/2 {
+	if seq > l.next && seq < maxRaise {
 		// The device holds seqs this store never issued: the node lost its
 		// memory (restart). Continue above them, or the app would take new
 		// pushes for duplicates and drop them.

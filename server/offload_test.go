@@ -102,6 +102,13 @@ func (g *gatedStore) Cursor(ctx context.Context, uid, device string) (int64, err
 	return g.inner.Cursor(ctx, uid, device)
 }
 
+func (g *gatedStore) Resume(ctx context.Context, uid, device string, resume int64) (int64, error) {
+	if err := g.pass(ctx, "resume"); err != nil {
+		return 0, err
+	}
+	return g.inner.Resume(ctx, uid, device, resume)
+}
+
 // slowStoreNode is a node with one poller (every connection shares it) and
 // a gated store, plus bob: an app whose heartbeat echo proves the poller is
 // free.

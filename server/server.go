@@ -43,9 +43,10 @@ type Server struct {
 	authWG  sync.WaitGroup // auth goroutines and push clients' workers (offload.go)
 	fdLocks [64]sync.Mutex // Server.fdLock
 	connIDs atomic.Uint64
-	msgIDs  atomic.Uint64
-	conns   atomic.Int64 // open sockets, for MaxConnections
-	hbFrame [3][3][]byte // /heartbeat per mode (hbPlain, hbBackground, hbForeground) and codec, encoded once
+	msgIDs  atomic.Uint64 // with msgBoot: the node's message ids (newMessageID)
+	msgBoot string        // random per process: ids stay unique across restarts
+	conns   atomic.Int64  // open sockets, for MaxConnections
+	hbFrame [3][3][]byte  // /heartbeat per mode (hbPlain, hbBackground, hbForeground) and codec, encoded once
 
 	defaultApp *appState
 	apps       atomic.Pointer[appTable]
@@ -86,6 +87,9 @@ func New(cfg Config) (*Server, error) {
 		srv.nodeID = "node-" + hex.EncodeToString(b[:])
 	}
 	srv.log = srv.log.With(plog.KeyNode, srv.nodeID)
+	var boot [5]byte
+	_, _ = rand.Read(boot[:])
+	srv.msgBoot = hex.EncodeToString(boot[:])
 	if srv.store == nil {
 		srv.store = NewMemoryStore(MemoryStoreConfig{})
 	}

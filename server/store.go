@@ -32,11 +32,22 @@ type Store interface {
 	// the next seq above it, so new pushes are never mistaken for duplicates;
 	// a store whose seqs cannot be raised per user but already start above
 	// every earlier seq when it is created again (package cluster: stream
-	// sequences from the stream's creation time) lowers such an ack to its
-	// last seq instead, so a bogus ack cannot hide future pushes.
+	// sequences from the stream's creation time) ignores such an ack
+	// instead, so a bogus ack can neither hide future pushes nor ack stored
+	// ones the device never received.
 	Ack(ctx context.Context, uid, device string, seq int64) error
 	// Cursor returns the seq the device acked last (0 if none).
 	Cursor(ctx context.Context, uid, device string) (int64, error)
+	// Resume returns the seq after which a login is replayed when the app
+	// says it holds every seq ≤ resume (meta "resume", docs/protocol.md
+	// §12): resume itself when every seq the store issues for uid from now
+	// on is above it (a store that lost its state raises its numbering),
+	// or, when resume is above every seq the store issued and its numbering
+	// cannot go above it, a point the store knows for the device (its
+	// cursor, never above the store's last seq). The app's seqs then came
+	// from a store that no longer exists; the node says so in /auth/success
+	// ("resume") and the app takes that point as its highest seq.
+	Resume(ctx context.Context, uid, device string, resume int64) (int64, error)
 }
 
 // ChainStore is a Store shared by several nodes (package cluster): with
