@@ -35,6 +35,7 @@ type metrics struct {
 	upstream     *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
 	messages     *prometheus.CounterVec
+	panics       prometheus.Counter
 }
 
 func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
@@ -80,6 +81,7 @@ func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
 		upstream:    f.counterVec("upstream_total", "Upstream app messages by fate.", "result"),
 		rateLimited: f.counterVec("rate_limited_total", "Frames or pushes refused with 4029, by quota.", "quota"),
 		messages:    f.counterVec("messages_total", "User-to-user messages by result.", "result"),
+		panics:      f.counter("panics_total", "Panics recovered while a connection's input was handled; that connection was closed with 3005."),
 	}
 	if f.err != nil {
 		return nil, f.err

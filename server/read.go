@@ -1,14 +1,17 @@
 package server
 
 import (
+	"runtime/debug"
 	"time"
 
 	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/plog"
 )
 
 // onData is the read path: bytes from the socket → decoder → frames →
 // handle. It runs on the poller goroutine (or the TLS reader goroutine).
 func (s *Session) onData(data []byte) {
+	defer s.recoverInput()
 	if s.state.Load() == stateClosed { // also pairs with accept's publishing store
 		return
 	}
@@ -32,7 +35,11 @@ func (s *Session) onData(data []byte) {
 // drain handles every whole frame buffered; called with inMu held. Replies
 // and pushes produced by these frames are coalesced into one batch and
 // flushed once at the end: one writev per connection touched.
+//
+// It contains panics itself because it also runs off the read path (the
+// auth goroutine, a push client's worker), where nothing else would.
 func (s *Session) drain() {
+	defer s.recoverInput()
 	b := s.srv.getBatch()
 	defer s.srv.putBatch(b)
 	var m pack.Message
@@ -43,7 +50,8 @@ func (s *Session) drain() {
 		if s.state.Load() == stateAuthing {
 			// Frames after the auth frame wait for the authenticator; keep
 			// them, bounded by the pre-auth limit.
-			if s.dec.Buffered() > 2*s.srv.cfg.AuthMaxFrame {
+			// (a difference, not 2*AuthMaxFrame: that wraps for a huge configured limit)
+			if s.dec.Buffered()-s.srv.cfg.AuthMaxFrame > s.srv.cfg.AuthMaxFrame {
 				b.flush()
 				s.closeWith(pack.CodeBadFrame, "too much data before auth completed")
 				return
@@ -214,4 +222,44 @@ func (s *Session) handleApp(b *batch, m *pack.Message) bool {
 		}
 	}
 	return true
+}
+
+// Panic containment (docs/architecture.md, "Panics"). A panic while one
+// connection's input is handled (a bug of the node's, or of a hook the
+// embedder set: an authenticator, OnUpstream) must not end the process:
+// on a poller it would, and every other connection with it. Each read path
+// defers recoverInput: Session.onData (the TCP event loop and the TLS
+// reader), wsConn.onData (WebSocket, event loop and blocking) and drain
+// (also run by the auth goroutine and a push client's worker). The
+// connection is closed with 3005 (reconnect), the panic is logged at Error
+// with its stack and counted in plex_panics_total. Locks released by a
+// deferred unlock (inMu, outMu) are released by the unwinding; one taken
+// without (e.g. the order lock that online holds across Store calls) would
+// stay held: containment keeps the process up, it cannot undo that.
+
+// recoverInput is deferred by the read paths; it must be the deferred
+// function itself for recover to stop the panic.
+func (s *Session) recoverInput() {
+	if r := recover(); r != nil {
+		s.contain(r)
+	}
+}
+
+// contain closes s after a recovered panic r, on the goroutine that
+// panicked (its stack is still the panic's).
+func (s *Session) contain(r any) {
+	srv := s.srv
+	srv.metrics.panics.Inc()
+	srv.log.Error("panic while handling a connection's input; connection closed",
+		plog.KeyConn, s.id, plog.KeyRemote, s.tr.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+	defer func() {
+		if r := recover(); r != nil { // closing panicked too: the node stays up all the same
+			srv.log.Error("panic while closing a connection after a panic", plog.KeyConn, s.id, "panic", r)
+		}
+	}()
+	s.closeWith(pack.CodeInternal, "internal error")
+	// If the panic came after the close code was set (e.g. inside
+	// closeFrame), closeWith did nothing: end the socket anyway. Closing
+	// twice is harmless on every transport.
+	s.lingerClose()
 }

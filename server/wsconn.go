@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -198,7 +199,12 @@ func (t *wsConn) RemoteAddr() net.Addr {
 // completes: the auth message, twice the auth limit of further messages
 // (as on TCP, §3.3) and some framing. It is checked on raw bytes as they
 // arrive, so an unauthenticated peer costs at most this.
-func wsPreAuthBytes(c *Config) int { return 3*c.AuthMaxFrame + 1024 }
+func wsPreAuthBytes(c *Config) int {
+	if c.AuthMaxFrame > (math.MaxInt-1024)/3 {
+		return math.MaxInt // a configured limit this large bounds nothing; 3× of it would wrap
+	}
+	return 3*c.AuthMaxFrame + 1024
+}
 
 // limit is the message limit in force: the auth limit until the node has
 // sent /auth/success, then Config.MaxFrame (§3.3).
@@ -211,8 +217,31 @@ func (t *wsConn) limit() int {
 
 // onData is the read path: raw bytes from the socket, on the poller
 // goroutine (or readLoop); data is only valid during the call. Any bytes,
-// pings and pongs included, prove the peer alive.
+// pings and pongs included, prove the peer alive. A panic is contained
+// to this connection (read.go, Session.recoverInput).
 func (t *wsConn) onData(data []byte) {
+	defer t.recoverInput()
+	t.read(data)
+}
+
+// recoverInput is wsConn's Session.recoverInput: the connection's input
+// is dropped from now on, and it closes with 3005.
+func (t *wsConn) recoverInput() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	t.broken = true
+	t.in, t.msg = nil, nil
+	t.s.contain(r)
+	if t.phase.Load() == wsClosing {
+		_ = t.lingerDeadline() // the close frame went out earlier: do not wait for the peer's
+	}
+}
+
+// read is onData without the panic containment (the fuzz target calls it,
+// so that a panic fails the target instead of closing a connection).
+func (t *wsConn) read(data []byte) {
 	if t.phase.Load() == wsNew { // pairs with acceptWS's publishing store
 		return
 	}
@@ -281,21 +310,32 @@ func (t *wsConn) frames(buf []byte) int {
 			t.fail(pack.CodeBadFrame, "websocket: "+err.Error(), "decode")
 			break
 		}
-		if !h.OpCode.IsControl() && int64(len(t.msg))+h.Length > int64(t.limit()) {
+		if !h.OpCode.IsControl() && wsOverLimit(len(t.msg), h.Length, t.limit()) {
 			// checked on the header, before any of the payload is kept
 			t.fail(pack.CodeFrameTooLarge, "frame over the limit", "too_large")
 			break
 		}
-		end := hlen + int(h.Length)
-		if len(p) < end {
+		// h.Length is at most the limit here (control frames: 125, by
+		// CheckHeader), and it is compared with what arrived rather than
+		// added to an offset first: no sum of the peer's numbers can wrap.
+		if int64(len(p)-hlen) < h.Length {
 			break
 		}
+		end := hlen + int(h.Length)
 		payload := p[hlen:end]
 		ws.Cipher(payload, h.Mask, 0)
 		off += end
 		t.frame(h, payload)
 	}
 	return off
+}
+
+// wsOverLimit reports whether a data frame of n payload bytes would take the
+// message past limit when have bytes of it are already assembled. n is the
+// peer's, up to 2^63-1: it is checked on its own before anything is added
+// to it (have+n wrapped negative and passed, issue 12).
+func wsOverLimit(have int, n int64, limit int) bool {
+	return n > int64(limit) || int64(have) > int64(limit)-n
 }
 
 // frame handles one whole, unmasked frame.
