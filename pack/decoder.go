@@ -114,13 +114,16 @@ func (d *Decoder) Next() (body []byte, ok bool, err error) {
 	if n > d.limit {
 		return d.fail()
 	}
-	end := d.off + HeaderSize + int(n)
-	if len(d.buf) < end {
-		d.take(end - len(d.buf))
-		if len(d.buf) < end {
+	// Compare what is missing, not an end offset: off+HeaderSize+n can
+	// wrap an int on 32-bit platforms when the limit is near maxDecoderLimit
+	// and buf holds earlier frames (off > 0); n alone always fits.
+	if missing := int(n) - (len(d.buf) - d.off - HeaderSize); missing > 0 {
+		d.take(missing)
+		if len(d.buf)-d.off-HeaderSize < int(n) {
 			return nil, false, nil
 		}
 	}
+	end := d.off + HeaderSize + int(n) // <= len(d.buf): no wrap
 	body = d.buf[d.off+HeaderSize : end : end]
 	d.off = end
 	if d.off == len(d.buf) {
