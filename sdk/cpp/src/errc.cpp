@@ -31,6 +31,7 @@ const char* known_text(int c) noexcept {
     case errc::internal: return "internal error";
     case errc::frame_too_large: return "frame too large";
     case errc::bad_frame: return "bad frame";
+    case errc::outcome_unknown: return "outcome unknown";
     case errc::auth_failed: return "auth failed";
     case errc::replaced: return "replaced by a newer login";
     case errc::forbidden: return "forbidden";

@@ -24,6 +24,7 @@ TEST(Errc, MessagesCoverEveryCode) {
         {errc::slow_consumer, "slow consumer"},        {errc::auth_timeout, "auth timeout"},
         {errc::too_many_connections, "too many connections"}, {errc::internal, "internal error"},
         {errc::frame_too_large, "frame too large"},    {errc::bad_frame, "bad frame"},
+        {errc::outcome_unknown, "outcome unknown"},
         {errc::auth_failed, "auth failed"},            {errc::replaced, "replaced by a newer login"},
         {errc::forbidden, "forbidden"},                {errc::bad_request, "bad request"},
         {errc::unsupported_version, "unsupported protocol version"},
@@ -49,6 +50,15 @@ TEST(Errc, TerminalMeans4xxx) {
     EXPECT_FALSE(is_terminal(errc::connection_lost));
     // A system error with a large value is not a plex code.
     EXPECT_FALSE(is_terminal(std::error_code(4001, std::generic_category())));
+}
+
+TEST(Errc, OutcomeUnknownIsAPerRequestCode) {
+    // 3008 answers one request on /error: the push may have been stored.
+    std::error_code ec = code_error(3008);
+    EXPECT_EQ(ec, errc::outcome_unknown);
+    EXPECT_NE(ec, errc::internal); // 3005: known not stored
+    EXPECT_EQ(ec.message(), "outcome unknown");
+    EXPECT_FALSE(is_terminal(ec)); // never stops a client
 }
 
 TEST(Errc, ComparesWithEnum) {

@@ -355,6 +355,13 @@ TEST(Session, ErrorFramesAreDeliveredNotFatal) {
     EXPECT_EQ(h.state(), State::online);
     ASSERT_EQ(h.delivered.size(), 1u);
     EXPECT_EQ(h.delivered[0].uri, "/error");
+    // 3xxx on /error answers one request too (3008: outcome unknown): the
+    // connection stays, the app reads the code from the delivered frame.
+    h.receive(code_msg("/error", 3008));
+    EXPECT_EQ(h.state(), State::online);
+    EXPECT_EQ(h.disconnects, 0);
+    ASSERT_EQ(h.delivered.size(), 2u);
+    EXPECT_EQ(code_error(std::stoi(std::string(h.delivered[1].get("code")))), errc::outcome_unknown);
 }
 
 TEST(Session, PersistentPushesAreAckedCumulativelyAndDeduplicated) {

@@ -45,9 +45,13 @@ enum class errc : int {
     slow_consumer = 3002,
     auth_timeout = 3003,
     too_many_connections = 3004,
-    internal = 3005,
+    internal = 3005, // on /error: the request was not executed (nothing stored); retry is safe
     frame_too_large = 3006, // also the local decoder's and send()'s limit error
     bad_frame = 3007,
+    // On /error only: the node could not tell whether the request (a
+    // persistent push, a /message) was stored; it may still be delivered.
+    // Do not blindly retry (docs/protocol.md §13.5). Never ends a connection.
+    outcome_unknown = 3008,
     // 4xxx: terminal on /disconnect or /auth/failed.
     auth_failed = 4001,
     replaced = 4002,
