@@ -35,5 +35,10 @@ func (s *Store) StreamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
 // AppendWithID appends under a JetStream message id chosen by the test (a
 // retry of the same push, or a colliding id).
 func (s *Store) AppendWithID(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, id string) (int64, int64, error) {
-	return s.appendWithID(ctx, uid, m, ttl, id)
+	return s.appendWithID(ctx, uid, m, ttl, id, false)
+}
+
+// AppendAsync is the pipelined append (what the server calls).
+func (s *Store) AppendAsync(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, done func(seq, prev int64, err error)) {
+	s.appendAsync(ctx, uid, m, ttl, done)
 }

@@ -42,7 +42,7 @@ const waitFor = 20 * time.Second
 // natsServers starts n NATS servers with JetStream, clustered over
 // loopback routes when n > 1, each stopped when the test ends (unless the
 // test stopped it).
-func natsServers(t *testing.T, n int) []*embedded.Server {
+func natsServers(t testing.TB, n int) []*embedded.Server {
 	t.Helper()
 	// JetStream clustering needs every server to have routes configured
 	// when it starts: pick the route ports first (every server routes to
@@ -68,7 +68,7 @@ func natsServers(t *testing.T, n int) []*embedded.Server {
 
 // waitJetStream waits until JetStream answers (a cluster elected its meta
 // leader), polling with short timeouts.
-func waitJetStream(t *testing.T, s *embedded.Server) {
+func waitJetStream(t testing.TB, s *embedded.Server) {
 	t.Helper()
 	nc, err := s.Connect()
 	require.NoError(t, err)
@@ -84,7 +84,7 @@ func waitJetStream(t *testing.T, s *embedded.Server) {
 }
 
 // freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

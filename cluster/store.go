@@ -66,6 +66,8 @@ type Store struct {
 	// a login of any other user reads nothing from the stream.
 	pendMu  sync.Mutex
 	pending map[string]struct{} // nil: unknown
+
+	pipe pipeline // appends in flight (pipeline.go)
 }
 
 // Header names on stored messages.
@@ -74,12 +76,14 @@ const (
 )
 
 func newStore(c *Cluster) *Store {
-	return &Store{
+	s := &Store{
 		c:      c,
 		last:   newHints[uint64](),
 		curs:   newHints[*cursorEntry](),
 		purged: newHints[uint64](),
 	}
+	s.pipe.s = s
+	return s
 }
 
 func (s *Store) subject(uid string) string { return s.c.names.msgs + key(uid) }
@@ -92,7 +96,7 @@ func (s *Store) Append(ctx context.Context, uid string, m *pack.Message, ttl tim
 
 // AppendAfter implements server.ChainStore.
 func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error) {
-	return s.appendWithID(ctx, uid, m, ttl, nuid.Next())
+	return s.appendWithID(ctx, uid, m, ttl, nuid.Next(), false)
 }
 
 // appendWithID appends m under the JetStream message id id. The id is the
@@ -106,8 +110,9 @@ func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, tt
 // The error says what the caller may do: wrapping ErrUnavailable, the push
 // was not stored (retry is safe); wrapping server.ErrOutcomeUnknown, an
 // attempt reached JetStream and its answer was lost, so the push may be
-// stored.
-func (s *Store) appendWithID(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, id string) (seq, prev int64, err error) {
+// stored. unknown says that an earlier attempt with this id (the pipeline's)
+// may have stored it.
+func (s *Store) appendWithID(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, id string, unknown bool) (seq, prev int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.c.cfg.AppendTimeout)
 	defer cancel()
 	msg := *m
@@ -119,7 +124,6 @@ func (s *Store) appendWithID(ctx context.Context, uid string, m *pack.Message, t
 	subj := s.subject(uid)
 	ttl = max(ttl, time.Second).Round(time.Second) // JetStream TTLs are whole seconds, ≥ 1s
 	expect, known := s.lastHint(uid)
-	unknown := false // an attempt may have been stored: its answer was lost
 	fail := func(err error) (int64, int64, error) {
 		switch {
 		case unknown:

@@ -16,7 +16,7 @@ import (
 )
 
 // newStore returns a Store on its own NATS server (stopped at the end).
-func newStore(t *testing.T, s *embedded.Server, cfg cluster.Config) *cluster.Store {
+func newStore(t testing.TB, s *embedded.Server, cfg cluster.Config) *cluster.Store {
 	t.Helper()
 	nc, err := s.Connect()
 	require.NoError(t, err)
