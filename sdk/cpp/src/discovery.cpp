@@ -28,6 +28,10 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// Parses a size the peer sent (a status code, Content-Length, a chunk size).
+// Anything above max_http_response is refused here: nothing that large can
+// be read anyway, and the callers then add sizes without any sum wrapping
+// (12 hex digits overflowed a 32-bit size_t).
 bool parse_size(std::string_view s, int base, std::size_t& out) {
     if (s.empty() || s.size() > 12) return false;
     out = 0;
@@ -38,6 +42,7 @@ bool parse_size(std::string_view s, int base, std::size_t& out) {
         else if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
         else return false;
         out = out * std::size_t(base) + std::size_t(d);
+        if (out > max_http_response) return false;
     }
     return true;
 }
@@ -67,7 +72,7 @@ std::error_code dechunk(std::string_view in, bool& complete, std::string& body) 
                 i = e + 2;
             }
         }
-        if (in.size() < i + n + 2) return {};
+        if (in.size() - i < n || in.size() - i - n < 2) return {}; // i <= in.size(): no wrap
         body.append(in.substr(i, n));
         if (in.substr(i + n, 2) != "\r\n") return errc::discovery_failed;
         i += n + 2;

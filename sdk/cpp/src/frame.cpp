@@ -69,13 +69,14 @@ bool FrameDecoder::next(std::string_view& body, std::error_code& ec) {
         }
         std::uint32_t n = read_header(order_, bytes(in_));
         if (n > limit_) return fail(errc::frame_too_large, ec);
-        std::size_t end = header_size + std::size_t(n);
-        if (in_.size() < end) {
+        // Compared with the bytes there, never added to an offset first:
+        // header_size + n wraps a 32-bit size_t when n is near 2^32.
+        if (in_.size() - header_size < n) {
             keep();
             return false;
         }
         body = in_.substr(header_size, n);
-        in_.remove_prefix(end);
+        in_.remove_prefix(header_size + std::size_t(n));
         return true;
     }
     // Slow path: complete the frame that was split across feeds. buf_ holds
@@ -87,13 +88,15 @@ bool FrameDecoder::next(std::string_view& body, std::error_code& ec) {
     std::uint32_t n = read_header(order_, bytes(std::string_view(buf_).substr(off_)));
     if (n > limit_) return fail(errc::frame_too_large, ec);
     // Only bytes that arrived are copied; nothing is reserved from the header.
-    const std::size_t end = off_ + header_size + std::size_t(n);
-    if (buf_.size() < end) {
-        take(end - buf_.size());
-        if (buf_.size() < end) return false;
+    // What is missing is computed, not an end offset: off_ + header_size + n
+    // wraps a 32-bit size_t (armv7 devices) when n is near 2^32.
+    const std::size_t have = buf_.size() - off_ - header_size;
+    if (have < n) {
+        take(std::size_t(n) - have);
+        if (buf_.size() - off_ - header_size < n) return false;
     }
     body = std::string_view(buf_).substr(off_ + header_size, n);
-    off_ = end;
+    off_ += header_size + std::size_t(n); // <= buf_.size(): no wrap
     release_ = off_ == buf_.size(); // freed at the next call, when body is dead
     return true;
 }

@@ -37,6 +37,14 @@ int code_of(const Message& m, int fallback) {
     return v > 65535 ? fallback : v;
 }
 
+// A heartbeat interval or timeout from /auth/success, at most a day: far
+// above any real one, and small enough that now + it cannot overflow
+// Clock's nanoseconds.
+std::chrono::milliseconds max_interval(std::int64_t ms) {
+    constexpr std::int64_t day_ms = 24 * 60 * 60 * 1000;
+    return std::chrono::milliseconds(std::min(ms, day_ms));
+}
+
 bool reserved_for_app(std::string_view u) {
     return u == uri::auth || u == uri::auth_success || u == uri::auth_failed ||
            u == uri::heartbeat || u == uri::ack || u == uri::error || u == uri::disconnect ||
@@ -244,8 +252,10 @@ void Session::handle_auth_success(Clock::time_point now, const Message& m) {
         str("uid", info_.uid);
         str("conn", info_.conn);
         str("node", info_.node);
-        if (auto v = ms("heartbeat_ms"); v > 0) info_.heartbeat = std::chrono::milliseconds(v);
-        if (auto v = ms("timeout_ms"); v > 0) info_.timeout = std::chrono::milliseconds(v);
+        // The node's numbers go into time_point arithmetic in nanoseconds:
+        // up to 2^63-1 ms wrapped it (signed overflow) and timed out at once.
+        if (auto v = ms("heartbeat_ms"); v > 0) info_.heartbeat = max_interval(v);
+        if (auto v = ms("timeout_ms"); v > 0) info_.timeout = max_interval(v);
         if (auto v = ms("max_frame"); v > 0 && v <= 0xFFFFFFFF)
             info_.max_frame = static_cast<std::uint32_t>(v);
         if (auto it = j.find("acks"); it != j.end() && it->is_boolean()) info_.acks = it->get<bool>();
