@@ -98,6 +98,21 @@ export function decode(text) {
   return { seq: Number(o.seq ?? 0), uri: o.uri ?? '', body: o.body ?? '', meta: o.meta ?? {} };
 }
 
+// The longest heartbeat interval or timeout taken from /auth/success: a
+// day, far above any real one (as the C++ SDK).
+const MAX_INTERVAL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A heartbeat_ms or timeout_ms of the node's, as used: a positive number of
+ * at most MAX_INTERVAL_MS, else fallback. JSON.parse turns 1e400 into
+ * Infinity, which disabled the timeout, and a string was compared and
+ * divided by coercion.
+ */
+function intervalMs(v, fallback) {
+  if (typeof v !== 'number' || !(v > 0)) return fallback; // NaN too
+  return Math.min(v, MAX_INTERVAL_MS);
+}
+
 /**
  * A connection to a plex node that stays up: it authenticates, keeps the
  * heartbeat, reconnects with jittered exponential backoff and resumes
@@ -303,9 +318,10 @@ export class Client {
         } catch {
           // the facts are optional; keep the defaults
         }
+        if (info === null || typeof info !== 'object') info = {}; // "null" parsed, and threw below
         this._info = info;
-        if (info.heartbeat_ms > 0) this._heartbeatMs = info.heartbeat_ms;
-        if (info.timeout_ms > 0) this._timeoutMs = info.timeout_ms;
+        this._heartbeatMs = intervalMs(info.heartbeat_ms, this._heartbeatMs);
+        this._timeoutMs = intervalMs(info.timeout_ms, this._timeoutMs);
         this._startTick();
         clearTimeout(this._resetTimer);
         this._resetTimer = setTimeout(() => {
