@@ -70,21 +70,19 @@ func safeReason(reason, token, def string) string {
 }
 
 // uidProblem says why uid cannot be returned as a uid, or "" when it can: it
-// must be non-empty, at most MaxUIDLen bytes, UTF-8, without control
-// characters.
+// must be non-empty, at most MaxUIDLen bytes, and a valid name by the
+// node's one rule (pack.ValidName: UTF-8, no control characters), which the
+// server applies again to every authenticator's uid.
 func uidProblem(uid string) string {
 	switch {
 	case uid == "":
 		return "empty uid"
 	case len(uid) > MaxUIDLen:
 		return "uid too long"
-	case !utf8.ValidString(uid):
-		return "uid not UTF-8"
 	}
-	for _, r := range uid {
-		if unicode.IsControl(r) {
-			return "uid has control characters"
-		}
+	var ne *pack.NameError
+	if errors.As(pack.ValidName(uid), &ne) {
+		return "uid: " + ne.Reason
 	}
 	return ""
 }
