@@ -3,9 +3,12 @@ package server
 import (
 	"crypto/subtle"
 	"errors"
+	"strconv"
 	"strings"
 
 	"golang.org/x/time/rate"
+
+	"github.com/plexpush/plex/pack"
 )
 
 // App is one product served by a node beside the default one. Apps share
@@ -49,11 +52,35 @@ type appTable struct {
 }
 
 // keySep joins an app id and a uid (or room) into the key the hub, store
-// and bus use. It is a control character, which no authenticator accepts
-// in a uid, so keys of different apps cannot collide.
+// and bus use. It is a control character, which pack.ValidName refuses and
+// every path into the node checks with checkName (logins, pushes, rooms,
+// presence, /message, the Go API), so keys of different apps cannot
+// collide: a default-app name, kept unprefixed so that single-app stores
+// and clusters keep their keys, never holds it.
 const keySep = "\x1f"
 
-// scope returns the internal key of uid (or room) in app.
+// checkName validates a uid, room or device id that came from outside
+// (pack.ValidName), naming which one it is in the error. The error also
+// matches ErrBadTarget, so push paths answer it with 4004 / HTTP 400.
+func checkName(kind, name string) error {
+	if err := pack.ValidName(name); err != nil {
+		return &nameError{kind: kind, err: err}
+	}
+	return nil
+}
+
+// nameError is a refused uid, room or device id; errors.Is matches both
+// pack.ErrBadName and ErrBadTarget.
+type nameError struct {
+	kind string
+	err  error
+}
+
+func (e *nameError) Error() string   { return "server: bad " + e.kind + ": " + e.err.Error() }
+func (e *nameError) Unwrap() []error { return []error{e.err, ErrBadTarget} }
+
+// scope returns the internal key of uid (or room) in app. Callers have
+// checked name (checkName).
 func scope(app *appState, name string) string {
 	if app == nil || app.ID == "" {
 		return name
@@ -86,18 +113,6 @@ func newAppState(a App) *appState {
 	return st
 }
 
-func validAppID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
 
 // SetApps replaces the node's additional apps without downtime (plexd calls
 // it on SIGHUP). Connections of an app that is removed stay until they
@@ -111,8 +126,8 @@ func (srv *Server) SetApps(apps []App) error {
 	old := srv.apps.Load()
 	for _, a := range apps {
 		switch {
-		case !validAppID(a.ID):
-			return errors.New("server: app id must be 1-64 bytes of [A-Za-z0-9._-]: " + a.ID)
+		case pack.ValidAppID(a.ID) != nil:
+			return errors.New("server: app id must be 1-64 bytes of [A-Za-z0-9._-]: " + strconv.Quote(a.ID))
 		case t.byID[a.ID] != nil:
 			return errors.New("server: duplicate app id " + a.ID)
 		case a.PushSecret == "":

@@ -28,9 +28,17 @@ func (s *Session) startAuth(m *pack.Message) {
 		s.closeFrame(pack.URIAuthFailed, pack.CodeAuthFailed, "unknown app")
 		return
 	}
+	device := m.Get(pack.MetaDevice)
+	if device != "" {
+		if err := checkName("device id", device); err != nil {
+			s.srv.metrics.auths.WithLabelValues("failed").Inc()
+			s.closeFrame(pack.URIAuthFailed, pack.CodeBadRequest, err.Error())
+			return
+		}
+	}
 	s.app = app
 	s.state.Store(stateAuthing)
-	l := login{device: m.Get(pack.MetaDevice), acks: m.Get(pack.MetaAcks) == "1"}
+	l := login{device: device, acks: m.Get(pack.MetaAcks) == "1"}
 	if r := m.Get(pack.MetaResume); r != "" {
 		if n, err := strconv.ParseInt(r, 10, 64); err == nil && n >= 0 {
 			l.resume, l.hasResume = n, true
@@ -110,8 +118,18 @@ func (srv *Server) authenticate(s *Session, token plog.Secret) (string, error) {
 		defer cancel()
 	}
 	uid, err := a.Authenticate(ctx, token.Reveal(), s.tr.RemoteAddr())
-	if err == nil && uid == "" {
-		err = &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "empty uid"}
+	if err == nil {
+		// Whatever the authenticator (the embedder's, a webhook's answer, a
+		// JWT's sub), the uid obeys the node's one rule (pack.ValidName):
+		// one holding the app key separator would be another app's user.
+		// The login is refused (4001: the same credentials fail again).
+		switch nerr := checkName("uid", uid); {
+		case uid == "":
+			err = &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "empty uid"}
+		case nerr != nil:
+			srv.log.Warn("authenticator returned an invalid uid", "conn", s.id, "app", s.App(), "err", nerr)
+			err = &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "invalid uid from the authenticator: " + nerr.Error()}
+		}
 	}
 	return uid, err
 }

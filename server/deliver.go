@@ -24,9 +24,10 @@ func (srv *Server) Push(ctx context.Context, to Target, m pack.Message, opts ...
 }
 
 func (srv *Server) validatePush(to Target, m *pack.Message, o *pushOptions) error {
+	if err := to.check(); err != nil {
+		return err
+	}
 	switch {
-	case !to.valid():
-		return ErrBadTarget
 	case m.URI == "":
 		return ErrNoURI
 	case pack.Reserved(m.URI):

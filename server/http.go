@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -171,6 +172,12 @@ func (srv *Server) handleOnline(w http.ResponseWriter, r *http.Request, app *app
 		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, "uid query parameter required")
 		return
 	}
+	for _, uid := range uids {
+		if err := checkName("uid", uid); err != nil {
+			httpError(w, http.StatusBadRequest, pack.CodeBadRequest, err.Error())
+			return
+		}
+	}
 	res := make(map[string]bool, len(uids))
 	for _, uid := range uids {
 		res[uid] = srv.OnlineApp(app.ID, uid)
@@ -179,28 +186,42 @@ func (srv *Server) handleOnline(w http.ResponseWriter, r *http.Request, app *app
 }
 
 func (srv *Server) handleRoom(w http.ResponseWriter, r *http.Request, app *appState) {
-	writeJSON(w, http.StatusOK, map[string]any{"room": r.PathValue("room"), "members": srv.MembersApp(app.ID, r.PathValue("room"))})
+	room := r.PathValue("room")
+	if err := checkName("room", room); err != nil {
+		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"room": room, "members": srv.MembersApp(app.ID, room)})
 }
 
 func (srv *Server) handleRoomOp(w http.ResponseWriter, r *http.Request, app *appState) {
 	var req struct {
 		UID string `json:"uid"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.UID == "" {
-		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, `body must be {"uid":"…"}`)
+	// not UTF-8: encoding/json would make the uid another, valid one
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4096))
+	if err != nil || !utf8.Valid(raw) || json.Unmarshal(raw, &req) != nil || req.UID == "" {
+		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, `body must be {"uid":"…"} in UTF-8`)
 		return
 	}
 	room := r.PathValue("room")
 	switch r.PathValue("op") {
 	case "join":
-		srv.JoinApp(app.ID, room, req.UID)
+		err = srv.JoinApp(app.ID, room, req.UID)
 	case "leave":
-		srv.LeaveApp(app.ID, room, req.UID)
+		err = srv.LeaveApp(app.ID, room, req.UID)
 	default:
 		httpError(w, http.StatusNotFound, pack.CodeNotFound, "unknown room operation")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	switch {
+	case errors.Is(err, ErrUnknownApp): // removed by SetApps meanwhile
+		httpError(w, http.StatusNotFound, pack.CodeNotFound, err.Error())
+	case err != nil:
+		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -94,9 +94,11 @@ func (srv *Server) clientRoom(s *Session, b *batch, m *pack.Message) {
 	room := string(m.Body)
 	join := m.URI == pack.URIRoomJoin
 	auth := srv.cfg.RoomAuthorizer
+	if err := checkName("room", room); err != nil { // before the authorizer: it sees valid names only
+		s.replyError(b, m.Seq, pack.CodeBadRequest, err.Error())
+		return
+	}
 	switch {
-	case room == "":
-		s.replyError(b, m.Seq, pack.CodeBadRequest, "room name required")
 	case auth == nil || !auth(s, room, join):
 		s.replyError(b, m.Seq, pack.CodeForbidden, "not allowed to change room "+strconv.Quote(room))
 	default:
@@ -112,36 +114,57 @@ func (srv *Server) clientRoom(s *Session, b *batch, m *pack.Message) {
 // Join adds a user of the default app to a room (server-managed
 // membership). Membership is by user: every connection of the user
 // receives the room's pushes. JoinApp does the same in another app.
-func (srv *Server) Join(room, uid string) { srv.JoinApp("", room, uid) }
+// A room or uid that is not a valid name (pack.ValidName) is refused with
+// an error matching pack.ErrBadName.
+func (srv *Server) Join(room, uid string) error { return srv.JoinApp("", room, uid) }
 
 // Leave removes a user of the default app from a room.
-func (srv *Server) Leave(room, uid string) { srv.LeaveApp("", room, uid) }
+func (srv *Server) Leave(room, uid string) error { return srv.LeaveApp("", room, uid) }
 
-// Members returns the members of a room of the default app.
+// Members returns the members of a room of the default app (none for a
+// room that is not a valid name).
 func (srv *Server) Members(room string) []string { return srv.MembersApp("", room) }
 
 // Online reports whether a user of the default app has a connection on this
-// node (or, with a cluster Bus, on any node).
+// node (or, with a cluster Bus, on any node). A uid that is not a valid
+// name is never online.
 func (srv *Server) Online(uid string) bool { return srv.OnlineApp("", uid) }
 
-// JoinApp adds uid to room within app.
-func (srv *Server) JoinApp(app, room, uid string) {
-	if a := srv.app(app); a != nil {
+// JoinApp adds uid to room within app. It fails with ErrUnknownApp, or an
+// error matching pack.ErrBadName.
+func (srv *Server) JoinApp(app, room, uid string) error {
+	a, err := srv.roomArgs(app, room, uid)
+	if err == nil {
 		srv.hub.join(scope(a, room), scope(a, uid))
 	}
+	return err
 }
 
-// LeaveApp removes uid from room within app.
-func (srv *Server) LeaveApp(app, room, uid string) {
-	if a := srv.app(app); a != nil {
+// LeaveApp removes uid from room within app; errors as JoinApp.
+func (srv *Server) LeaveApp(app, room, uid string) error {
+	a, err := srv.roomArgs(app, room, uid)
+	if err == nil {
 		srv.hub.leave(scope(a, room), scope(a, uid))
 	}
+	return err
+}
+
+// roomArgs checks a membership change's app, room and uid.
+func (srv *Server) roomArgs(app, room, uid string) (*appState, error) {
+	a := srv.app(app)
+	if a == nil {
+		return nil, ErrUnknownApp
+	}
+	if err := checkName("room", room); err != nil {
+		return nil, err
+	}
+	return a, checkName("uid", uid)
 }
 
 // MembersApp returns the uids in room within app.
 func (srv *Server) MembersApp(app, room string) []string {
 	a := srv.app(app)
-	if a == nil {
+	if a == nil || checkName("room", room) != nil {
 		return nil
 	}
 	keys := srv.hub.members(scope(a, room))
@@ -155,7 +178,7 @@ func (srv *Server) MembersApp(app, room string) []string {
 // the cluster).
 func (srv *Server) OnlineApp(app, uid string) bool {
 	a := srv.app(app)
-	if a == nil {
+	if a == nil || checkName("uid", uid) != nil {
 		return false
 	}
 	key := scope(a, uid)

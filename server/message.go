@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/plexpush/plex/pack"
 )
@@ -23,11 +24,19 @@ func (srv *Server) userMessage(s *Session, b *batch, m *pack.Message) {
 	policy := s.app.MessagePolicy
 	from := s.UID()
 	var req messageRequest
-	switch err := json.Unmarshal(m.Body, &req); {
-	case err != nil || req.To == "":
+	// encoding/json would turn bytes that are not UTF-8 into U+FFFD (and a
+	// bad recipient into another, valid one): refuse them instead
+	if err := json.Unmarshal(m.Body, &req); err != nil || req.To == "" || !utf8.Valid(m.Body) {
 		srv.metrics.messages.WithLabelValues("bad_request").Inc()
 		s.replyError(b, m.Seq, pack.CodeBadRequest, `body must be {"to","body","conversation"}`)
 		return
+	}
+	if err := checkName("recipient", req.To); err != nil { // before the policy: it sees valid uids only
+		srv.metrics.messages.WithLabelValues("bad_request").Inc()
+		s.replyError(b, m.Seq, pack.CodeBadRequest, err.Error())
+		return
+	}
+	switch {
 	case policy == nil || !policy(from, req.To):
 		srv.metrics.messages.WithLabelValues("forbidden").Inc()
 		s.replyError(b, m.Seq, pack.CodeForbidden, "messaging "+strconv.Quote(req.To)+" is not allowed")

@@ -7,7 +7,10 @@ import (
 )
 
 // Target names who a push goes to: exactly one of a user, a list of users,
-// a room, or everyone.
+// a room, or everyone. Each uid and room must be a valid name
+// (pack.ValidName: 1–256 bytes of UTF-8, no control character); a push
+// naming another is refused with an error matching pack.ErrBadName and
+// ErrBadTarget (4004 to push clients, HTTP 400).
 type Target struct {
 	UID  string
 	UIDs []string
@@ -32,6 +35,27 @@ func Room(name string) Target { return Target{Room: name} }
 
 // Everyone targets every connection.
 func Everyone() Target { return Target{All: true} }
+
+// check reports why t cannot be pushed to: not exactly one target
+// (ErrBadTarget), or a uid or room that is not a valid name
+// (pack.ValidName; the error matches pack.ErrBadName and ErrBadTarget).
+func (t Target) check() error {
+	if !t.valid() {
+		return ErrBadTarget
+	}
+	switch {
+	case t.UID != "":
+		return checkName("uid", t.UID)
+	case t.Room != "":
+		return checkName("room", t.Room)
+	}
+	for _, uid := range t.UIDs {
+		if err := checkName("uid", uid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (t Target) valid() bool {
 	n := 0
