@@ -283,8 +283,8 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 func authenticator(o *options, log *slog.Logger) (server.Authenticator, error) {
 	switch o.Auth {
 	case "none":
-		if !o.Force && !loopback(o.Addr) {
-			return nil, fmt.Errorf("-auth none on non-loopback address %s lets anyone be any user; add -force if you mean it", o.Addr)
+		if flag, addr := publicLoginListener(o); flag != "" && !o.Force {
+			return nil, fmt.Errorf("-auth none with %s on non-loopback address %s lets anyone be any user; add -force if you mean it", flag, addr)
 		}
 		return auth.None{}, nil
 	case "jwt":
@@ -305,6 +305,21 @@ func authenticator(o *options, log *slog.Logger) (server.Authenticator, error) {
 		return auth.NewWebhook(auth.WebhookConfig{URL: o.Webhook, Timeout: o.WebhookTimout, Logger: log})
 	}
 	return nil, fmt.Errorf("-auth %q: want none, jwt or webhook", o.Auth)
+}
+
+// publicLoginListener returns the first listener that takes app logins on
+// an address that is not loopback-only, or "" when there is none: -addr
+// (TCP) and -http, whose /plex/v1/ws is the WebSocket transport, always
+// served by plexd. -inner-addr is not one: an app login there is refused
+// (4003).
+func publicLoginListener(o *options) (flag, addr string) {
+	if !loopback(o.Addr) {
+		return "-addr", o.Addr
+	}
+	if o.HTTP != "" && !loopback(o.HTTP) {
+		return "-http", o.HTTP
+	}
+	return "", ""
 }
 
 // loopback reports whether addr binds only loopback interfaces.

@@ -92,7 +92,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.JWTAudience, "jwt-audience", "", "required aud claim (auth jwt)")
 	fs.StringVar(&o.Webhook, "webhook", "", "URL the token is POSTed to (auth webhook)")
 	fs.DurationVar(&o.WebhookTimout, "webhook-timeout", 3*time.Second, "webhook request timeout")
-	fs.BoolVar(&o.Force, "force", false, "allow -auth none on a non-loopback address")
+	fs.BoolVar(&o.Force, "force", false, "allow -auth none when -addr or -http (WebSocket logins) is not on loopback")
 	fs.StringVar(&o.InnerSecret, "inner-secret", "", "push clients' secret (default: random, printed at start)")
 	fs.DurationVar(&o.AuthTimeout, "auth-timeout", 10*time.Second, "time from connect to auth")
 	fs.DurationVar(&o.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval announced to clients")
