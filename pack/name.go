@@ -7,7 +7,7 @@ import (
 )
 
 // MaxNameLen is the longest user id, room name or device id a node
-// accepts, in bytes (docs/protocol.md §18). Names become keys of the
+// accepts, in bytes (docs/protocol.md §20). Names become keys of the
 // node's registries and, in a cluster, NATS subject tokens and KV keys
 // (base64: 4/3 longer, and a room member key holds two names), which NATS
 // bounds by its 4 KiB control line. 256 bytes is ample for any id a
