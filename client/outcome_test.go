@@ -20,14 +20,15 @@ import (
 // the message) or "lost" (a plain error: nothing kept).
 type unsureStore struct{ *server.MemoryStore }
 
-func (s unsureStore) Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (int64, error) {
+func (s unsureStore) Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, done func(server.Appended)) {
 	switch {
 	case strings.Contains(uid, "unknown"):
-		return 0, fmt.Errorf("test store: no ack: %w", server.ErrOutcomeUnknown)
+		done(server.Appended{Err: fmt.Errorf("test store: no ack: %w", server.ErrOutcomeUnknown)})
 	case strings.Contains(uid, "lost"):
-		return 0, errors.New("test store: nothing written")
+		done(server.Appended{Err: errors.New("test store: nothing written")})
+	default:
+		s.MemoryStore.Append(ctx, uid, m, ttl, done)
 	}
-	return s.MemoryStore.Append(ctx, uid, m, ttl)
 }
 
 // A node's 3008 ("may have been stored") reaches the caller as

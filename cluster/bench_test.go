@@ -28,7 +28,7 @@ func BenchmarkStoreAppend(b *testing.B) {
 			st := newStore(b, s, cluster.Config{Standalone: true})
 			ctx := context.Background()
 			m := pack.Message{URI: "/p", Body: make([]byte, 64)}
-			_, err := st.Append(ctx, "warm", &m, time.Hour)
+			_, _, err := st.AppendAfter(ctx, "warm", &m, time.Hour)
 			require.NoError(b, err)
 			sem := make(chan struct{}, window)
 			var wg sync.WaitGroup

@@ -101,7 +101,7 @@ func (b *Bus) Start(node string, deliver func(server.Delivery)) error {
 	}
 	b.fixed = append(b.fixed, hb)
 	b.watchSlowConsumer()
-	b.status = nc.StatusChanged(nats.CONNECTED)
+	b.status = nc.StatusChanged(nats.CONNECTED, nats.CLOSED)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	b.wg.Go(b.dispatch)
@@ -159,6 +159,9 @@ func (b *Bus) Publish(_ context.Context, d server.Delivery) error {
 	if b.c.cfg.Standalone {
 		return nil // no other node to reach
 	}
+	if err := checkTarget(&d.To); err != nil {
+		return err
+	}
 	switch {
 	case d.To.UID != "":
 		return b.publish(b.c.names.user+key(d.To.UID), &d)
@@ -177,6 +180,20 @@ func (b *Bus) Publish(_ context.Context, d server.Delivery) error {
 		return b.publish(b.c.names.all, &d)
 	}
 	return server.ErrBadTarget
+}
+
+// checkTarget refuses a delivery naming a uid or room too long for a
+// subject (checkName), before any of it is published.
+func checkTarget(to *server.Target) error {
+	if err := checkName(to.UID); err != nil {
+		return err
+	}
+	for _, uid := range to.UIDs {
+		if err := checkName(uid); err != nil {
+			return err
+		}
+	}
+	return checkName(to.Room)
 }
 
 func (b *Bus) publish(subject string, d *server.Delivery) error {
@@ -209,6 +226,9 @@ func (b *Bus) publish(subject string, d *server.Delivery) error {
 func (b *Bus) Subscribe(uid string) error {
 	if b.c.cfg.Standalone {
 		return nil
+	}
+	if err := checkName(uid); err != nil {
+		return err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -326,9 +346,14 @@ func (b *Bus) watchStatus() {
 		select {
 		case <-b.stop:
 			return
-		case _, ok := <-b.status:
+		case st, ok := <-b.status:
 			if !ok {
 				return
+			}
+			if st == nats.CLOSED { // the owner closes it only after the Bus
+				b.c.log.Error("cluster: NATS connection closed for good; the node cannot route or store pushes until it restarts",
+					"err", b.c.nc.LastError())
+				continue
 			}
 			b.c.log.Info("cluster: NATS connected; catching up stored pushes of held users")
 			b.rooms.connected()

@@ -25,6 +25,9 @@ type Config struct {
 	// reconnects (nats.MaxReconnects(-1)) and, to start while NATS is down,
 	// nats.RetryOnFailedConnect(true): the node then serves, /readyz is
 	// false and pushes that cannot be routed fail, until NATS is back.
+	// Add ReconnectOnServerError() last: without it a server error such as
+	// "maximum control line exceeded" closes the connection for good (New
+	// logs a warning when it is missing).
 	Conn *nats.Conn
 	// Prefix names this plex cluster's subjects, stream and buckets
 	// ([A-Za-z0-9_-], at most 32 bytes), so that several plex clusters can
@@ -140,6 +143,10 @@ func New(cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{cfg: cfg, nc: cfg.Conn, js: js, log: plog.OrDiscard(cfg.Logger), names: newNames(cfg.Prefix)}
+	if !guarded(c.nc) {
+		c.log.Warn("cluster: the NATS connection was made without cluster.ReconnectOnServerError(); " +
+			"a server error such as \"maximum control line exceeded\" would close it for good")
+	}
 	c.bus = newBus(c)
 	c.store = newStore(c)
 	return c, nil
@@ -323,6 +330,9 @@ func (c *Cluster) probe(ctx context.Context) {
 // health returns why the node cannot use NATS now, or nil.
 func (c *Cluster) health() error {
 	if s := c.nc.Status(); s != nats.CONNECTED {
+		if err := c.nc.LastError(); s == nats.CLOSED && err != nil {
+			return fmt.Errorf("%w: connection CLOSED for good (%w); restart the node", ErrUnavailable, err)
+		}
 		return fmt.Errorf("%w: connection %s", ErrUnavailable, s)
 	}
 	if p := c.jsErr.Load(); p != nil {

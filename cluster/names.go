@@ -2,7 +2,10 @@ package cluster
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
+
+	"github.com/plexpush/plex/pack"
 )
 
 // names are the subjects, stream and buckets of one plex cluster, all
@@ -40,6 +43,27 @@ func newNames(prefix string) names {
 		cursors: prefix + "_cursors",
 		devices: prefix + "_devices",
 	}
+}
+
+// maxNameLen bounds a name (a uid or room key, scoped by its app: up to
+// 64+1+256 bytes from a server that checks names, pack.ValidName) that the
+// cluster puts in a subject or KV key. A NATS server refuses a protocol
+// line over its max_control_line (4 KiB by default) and closes the
+// connection; base64 makes a name 4/3 longer and a room member key holds
+// two, so 1 KiB per name keeps the longest line (HPUB $KV.<bucket>.<room>.
+// <uid> <reply inbox> <sizes>) under 3 KiB.
+const maxNameLen = 1024
+
+// checkName refuses a name too long for a subject token, before anything
+// is published or subscribed: a server whose own limits changed (or a bug)
+// must not cost the node its NATS connection. The error wraps
+// pack.ErrBadName.
+func checkName(name string) error {
+	if len(name) > maxNameLen {
+		return fmt.Errorf("cluster: a name of %d bytes is over the %d-byte limit of NATS subjects: %w",
+			len(name), maxNameLen, pack.ErrBadName)
+	}
+	return nil
 }
 
 // key encodes a name as one subject token (and KV key part). The empty

@@ -110,12 +110,12 @@ func TestStoreOutcomeUnknown(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	m := pack.Message{URI: "/p", Body: []byte("first")}
-	_, err = c.Store().Append(ctx, "alice", &m, time.Hour) // opens the stream
+	_, _, err = c.Store().AppendAfter(ctx, "alice", &m, time.Hour) // opens the stream
 	require.NoError(t, err)
 
 	p.hold()
 	m = pack.Message{URI: "/p", Body: []byte("answer lost")}
-	_, err = c.Store().Append(ctx, "alice", &m, time.Hour)
+	_, _, err = c.Store().AppendAfter(ctx, "alice", &m, time.Hour)
 	require.ErrorIs(t, err, server.ErrOutcomeUnknown)
 	require.NotErrorIs(t, err, cluster.ErrUnavailable)
 	p.release()

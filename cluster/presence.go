@@ -26,6 +26,10 @@ func (b *Bus) Online(uid string) bool {
 	if b.isClosed() || b.c.cfg.Standalone { // the node itself knows its own users
 		return false
 	}
+	if err := checkName(uid); err != nil { // no node can hold such a user
+		b.c.log.Warn("cluster: presence query refused", "err", err)
+		return false
+	}
 	m := nats.NewMsg(b.c.names.user + key(uid))
 	m.Header.Set(hdrOp, opWho)
 	_, err := b.c.nc.RequestMsg(m, b.c.cfg.RequestTimeout)
@@ -49,6 +53,9 @@ func (b *Bus) Where(ctx context.Context, uid string) ([]string, error) {
 	}
 	if b.c.cfg.Standalone {
 		return nil, nil // not routed: ask the node (Server.Online)
+	}
+	if err := checkName(uid); err != nil {
+		return nil, err
 	}
 	nc := b.c.nc
 	inbox := nc.NewRespInbox()

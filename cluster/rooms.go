@@ -59,6 +59,12 @@ func (r *roomMirror) connected() {
 // changed queues a membership change made on this node (hub hook: must not
 // block).
 func (r *roomMirror) changed(room, uid string, member bool) {
+	if err := errors.Join(checkName(room), checkName(uid)); err != nil {
+		// its KV key would cost the node its NATS connection; the change
+		// stays on this node only
+		r.b.c.log.Warn("cluster: room membership not shared", "err", err)
+		return
+	}
 	r.mu.Lock()
 	r.pending = append(r.pending, memberChange{room, uid, member})
 	r.mu.Unlock()

@@ -88,13 +88,16 @@ func newStore(c *Cluster) *Store {
 
 func (s *Store) subject(uid string) string { return s.c.names.msgs + key(uid) }
 
-// Append implements server.Store.
-func (s *Store) Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (int64, error) {
-	seq, _, err := s.AppendAfter(ctx, uid, m, ttl)
-	return seq, err
+// Append implements server.Store: pipelined (pipeline.go); done runs once
+// JetStream acknowledged m, or the append failed.
+func (s *Store) Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, done func(server.Appended)) {
+	s.appendAsync(ctx, uid, m, ttl, func(seq, prev int64, err error) {
+		done(server.Appended{Seq: seq, Prev: prev, Err: err})
+	})
 }
 
-// AppendAfter implements server.ChainStore.
+// AppendAfter stores m for uid and waits: the blocking form of Append,
+// returning m's seq and its predecessor's (Appended.Prev).
 func (s *Store) AppendAfter(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error) {
 	return s.appendWithID(ctx, uid, m, ttl, nuid.Next(), false)
 }

@@ -32,7 +32,7 @@ func appendN(t *testing.T, st *cluster.Store, uid string, n int, ttl time.Durati
 	var seqs []int64
 	for i := range n {
 		m := pack.Message{URI: "/p", Body: fmt.Appendf(nil, "%s-%d", uid, i)}
-		seq, err := st.Append(context.Background(), uid, &m, ttl)
+		seq, _, err := st.AppendAfter(context.Background(), uid, &m, ttl)
 		require.NoError(t, err)
 		seqs = append(seqs, seq)
 	}
@@ -221,7 +221,7 @@ func TestStoreMetaIDDeduplicatesNothing(t *testing.T) {
 	var seqs []int64
 	for _, uid := range []string{"alice", "bob", "bob"} {
 		m := pack.Message{URI: "/p", Body: []byte("to " + uid), Meta: map[string]string{pack.MetaID: "order-42"}}
-		seq, err := st.Append(ctx, uid, &m, time.Hour)
+		seq, _, err := st.AppendAfter(ctx, uid, &m, time.Hour)
 		require.NoError(t, err)
 		seqs = append(seqs, seq)
 	}
@@ -240,7 +240,7 @@ func TestStoreUnavailable(t *testing.T) {
 	c, err := cluster.New(cluster.Config{Conn: nc, AppendTimeout: 300 * time.Millisecond})
 	require.NoError(t, err)
 	m := pack.Message{URI: "/p"}
-	_, err = c.Store().Append(context.Background(), "alice", &m, time.Hour)
+	_, _, err = c.Store().AppendAfter(context.Background(), "alice", &m, time.Hour)
 	require.ErrorIs(t, err, cluster.ErrUnavailable)
 	require.NotErrorIs(t, err, server.ErrOutcomeUnknown, "never sent: known not stored")
 	_, err = c.Store().After(context.Background(), "alice", 0, 0)

@@ -141,6 +141,10 @@ type Config struct {
 	// PersistTTL is how long a persistent push waits for acks when the push
 	// does not say. Zero: 72h.
 	PersistTTL time.Duration
+	// MaxPersistInFlight bounds the persistent pushes a node has in flight
+	// to a Store that does I/O (appended, not yet acknowledged); a pusher
+	// beyond it waits. Zero: DefaultMaxInFlight.
+	MaxPersistInFlight int
 
 	// Filter, when set, is asked for every accepted connection; false closes
 	// it at once (counted as refused).
@@ -236,6 +240,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MaxPersistInFlight <= 0 {
+		c.MaxPersistInFlight = DefaultMaxInFlight
 	}
 	if c.PersistTTL <= 0 {
 		c.PersistTTL = DefaultPersistTTL

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -43,12 +46,28 @@ func (srv *Server) validatePush(to Target, m *pack.Message, o *pushOptions) erro
 }
 
 // push is Push with the batch supplied: frames queue on b and go out when
-// the caller flushes it (the inner protocol flushes once per read).
+// the caller flushes it (the inner protocol flushes once per read). It
+// waits for a pipelined push's outcome (pushAsync does not).
 func (srv *Server) push(ctx context.Context, b *batch, to Target, m pack.Message, o pushOptions) (Outcome, error) {
+	type result struct {
+		out Outcome
+		err error
+	}
+	ch := make(chan result, 1)
+	srv.pushAsync(ctx, b, to, m, o, func(_ *batch, out Outcome, err error) { ch <- result{out, err} })
+	res := <-ch
+	return res.out, res.err
+}
+
+// pushAsync pushes m to the target and calls done once with the outcome:
+// before it returns when nothing waits for a store (done's batch is b
+// then), or later from the pipeline's completer (with its own batch).
+func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Message, o pushOptions, done pushDone) {
 	start := time.Now()
 	if err := srv.validatePush(to, &m, &o); err != nil {
 		srv.metrics.pushes.WithLabelValues("rejected").Inc()
-		return Outcome{}, err
+		done(b, Outcome{}, err)
+		return
 	}
 	if o.ttl <= 0 {
 		o.ttl = srv.cfg.PersistTTL
@@ -56,103 +75,213 @@ func (srv *Server) push(ctx context.Context, b *batch, to Target, m pack.Message
 	app := srv.app(to.App)
 	if app == nil {
 		srv.metrics.pushes.WithLabelValues("rejected").Inc()
-		return Outcome{}, ErrUnknownApp
+		done(b, Outcome{}, ErrUnknownApp)
+		return
 	}
 	if !o.local && !app.allowPush() {
 		srv.metrics.rateLimited.WithLabelValues("app_pushes").Inc()
 		srv.metrics.pushes.WithLabelValues("rate_limited").Inc()
-		return Outcome{}, ErrRateLimited
+		done(b, Outcome{}, ErrRateLimited)
+		return
 	}
-	var out Outcome
-	var err error
+	finish := func(b *batch, out Outcome, err error) {
+		if err != nil {
+			srv.metrics.pushes.WithLabelValues("failed").Inc()
+		} else {
+			srv.metrics.pushes.WithLabelValues("ok").Inc()
+			srv.metrics.pushLatency.Observe(time.Since(start).Seconds())
+		}
+		done(b, out, err)
+	}
+	var uids []string // the users to deliver to, as internal keys
+	var sh *pack.Shared
+	uo := o
 	switch {
 	case to.UID != "":
-		out, err = srv.deliverUser(ctx, b, scope(app, to.UID), &m, o, nil)
+		srv.deliverUserAsync(ctx, b, scope(app, to.UID), &m, o, nil, finish)
+		return
 	case len(to.UIDs) > 0:
-		var sh *pack.Shared
+		uids = make([]string, len(to.UIDs))
+		for i, uid := range to.UIDs {
+			uids[i] = scope(app, uid)
+		}
 		if !o.persist {
 			sh = pack.NewShared(srv.cfg.ByteOrder, m)
 		}
-		for _, uid := range to.UIDs {
-			var r Outcome
-			if r, err = srv.deliverUser(ctx, b, scope(app, uid), &m, o, sh); err != nil {
-				break
-			}
-			out.add(r)
-		}
-		out.Seq = 0
 	case to.Room != "":
-		sh := pack.NewShared(srv.cfg.ByteOrder, m)
-		for _, uid := range srv.hub.members(scope(app, to.Room)) { // member keys are scoped
-			r, _ := srv.deliverUser(ctx, b, uid, &m, srv.roomMemberOptions(o), sh)
-			out.add(r)
-		}
+		uids = srv.hub.members(scope(app, to.Room)) // member keys are scoped
+		sh = pack.NewShared(srv.cfg.ByteOrder, m)
+		uo = srv.roomMemberOptions(o)
 	case to.All:
-		out = srv.broadcast(b, app, &m)
+		out := srv.broadcast(b, app, &m)
+		finish(b, out, srv.publishGroup(ctx, to, m, o))
+		return
 	}
-	if err != nil {
-		srv.metrics.pushes.WithLabelValues("failed").Inc()
-		return out, err
+	t := &pushTally{n: len(uids) + 1, done: finish}
+	for _, uid := range uids {
+		srv.deliverUserAsync(ctx, b, uid, &m, uo, sh, t.add)
 	}
-	if srv.bus != nil && !o.local && (to.Room != "" || to.All) {
-		if perr := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: to, Msg: m}); perr != nil {
-			srv.log.Warn("publish to cluster failed", "err", perr)
-			srv.metrics.pushes.WithLabelValues("failed").Inc()
-			return out, perr // the other nodes did not get it: say so
-		}
-	}
-	srv.metrics.pushes.WithLabelValues("ok").Inc()
-	srv.metrics.pushLatency.Observe(time.Since(start).Seconds())
-	return out, nil
+	t.add(b, Outcome{}, srv.publishGroup(ctx, to, m, o))
 }
 
-// deliverUser queues m on every connection of uid. For a persistent push
-// it first stores m to get its seq; both happen under the user's order lock
-// so that seqs reach each connection in increasing order whatever the number
-// of concurrent pushers. sh, when given, is the transient message's shared
-// encoding (one encode for many users).
+// publishGroup sends a room push or broadcast to the other nodes (a push
+// to users is published per user by deliverUser).
+func (srv *Server) publishGroup(ctx context.Context, to Target, m pack.Message, o pushOptions) error {
+	if srv.bus == nil || o.local || (to.Room == "" && !to.All) {
+		return nil
+	}
+	if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: to, Msg: m}); err != nil {
+		srv.log.Warn("publish to cluster failed", "err", err)
+		return err // the other nodes did not get it: say so
+	}
+	return nil
+}
+
+// pushTally adds up the outcomes of a push's users and calls done once,
+// after the last. A failure after some user's push was stored is reported
+// wrapping ErrOutcomeUnknown: a retry would store those twice.
+type pushTally struct {
+	mu   sync.Mutex
+	n    int // outcomes still expected
+	out  Outcome
+	err  error
+	done pushDone
+}
+
+func (t *pushTally) add(b *batch, out Outcome, err error) {
+	t.mu.Lock()
+	t.out.add(out)
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	t.n--
+	last := t.n == 0
+	t.mu.Unlock()
+	if !last {
+		return
+	}
+	t.out.Seq = 0 // a seq is for a push to one user
+	if t.err != nil && t.out.Stored > 0 && !errors.Is(t.err, ErrOutcomeUnknown) {
+		t.err = fmt.Errorf("%w: stored for %d of the users, then: %w", ErrOutcomeUnknown, t.out.Stored, t.err)
+	}
+	t.done(b, t.out, t.err)
+}
+
+// deliverUserAsync delivers m to uid and calls done with the outcome: at
+// once (before it returns) with the memory store or when nothing waits for
+// uid, else through uid's pipe (pipe.go).
+func (srv *Server) deliverUserAsync(ctx context.Context, b *batch, uid string, m *pack.Message, o pushOptions, sh *pack.Shared, done pushDone) {
+	if srv.pipes == nil {
+		out, err := srv.deliverUser(ctx, b, uid, m, o, sh)
+		done(b, out, err)
+		return
+	}
+	job := &pushJob{ctx: ctx, uid: uid, o: o, sh: sh, done: done}
+	if o.persist {
+		job.msg = srv.persistMessage(m)
+	} else {
+		job.msg = *m
+	}
+	srv.pipes.deliver(b, job)
+}
+
+// deliverNow runs a transient job of a pipe (on the caller's goroutine).
+func (srv *Server) deliverNow(b *batch, job *pushJob) {
+	out, err := srv.deliverUser(job.ctx, b, job.uid, &job.msg, job.o, job.sh)
+	job.done(b, out, err)
+}
+
+// finishStored writes a pipe's persistent push that the Store answered
+// (completer goroutine) and reports its outcome.
+func (srv *Server) finishStored(b *batch, job *pushJob) {
+	if job.err != nil {
+		job.done(b, Outcome{}, job.err)
+		return
+	}
+	lock := srv.hub.orderLock(job.uid)
+	lock.Lock()
+	job.msg.Seq = job.seq
+	out := srv.deliverStored(job.ctx, b, job.uid, pack.NewShared(srv.cfg.ByteOrder, job.msg), job.o, job.prev)
+	lock.Unlock()
+	job.done(b, out, nil)
+}
+
+// persistMessage returns the message a persistent push stores: m with meta
+// persist, id (the pusher's, else the node's) and ts.
+func (srv *Server) persistMessage(m *pack.Message) pack.Message {
+	msg := *m
+	msg.Meta = make(map[string]string, len(m.Meta)+3)
+	for k, v := range m.Meta {
+		msg.Meta[k] = v
+	}
+	msg.Meta[pack.MetaPersist] = "1"
+	if msg.Meta[pack.MetaID] == "" {
+		msg.Meta[pack.MetaID] = srv.newMessageID()
+	}
+	msg.Meta[pack.MetaTime] = strconv.FormatInt(time.Now().UnixMilli(), 10)
+	return msg
+}
+
+// deliverUser queues m on every connection of uid, on the caller's
+// goroutine. For a persistent push (the memory store's path: the pipeline
+// does it otherwise) it first stores m to get its seq; both happen under
+// the user's order lock so that seqs reach each connection in increasing
+// order whatever the number of concurrent pushers. sh, when given, is the
+// transient message's shared encoding (one encode for many users).
 func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pack.Message, o pushOptions, sh *pack.Shared) (Outcome, error) {
-	var out Outcome
 	lock := srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
-	prev := int64(-1) // the user's stored message before this one (ChainStore)
 	if o.persist {
-		msg := *m
-		msg.Meta = make(map[string]string, len(m.Meta)+3)
-		for k, v := range m.Meta {
-			msg.Meta[k] = v
-		}
-		msg.Meta[pack.MetaPersist] = "1"
-		if msg.Meta[pack.MetaID] == "" {
-			msg.Meta[pack.MetaID] = srv.newMessageID()
-		}
-		msg.Meta[pack.MetaTime] = strconv.FormatInt(time.Now().UnixMilli(), 10)
-		seq, p, err := srv.appendStored(ctx, uid, &msg, o.ttl)
+		msg := srv.persistMessage(m)
+		seq, prev, err := srv.appendStored(ctx, uid, &msg, o.ttl)
 		if err != nil {
-			return out, err
+			return Outcome{}, err
 		}
-		msg.Seq, prev = seq, p
-		out.Stored, out.Seq = 1, seq
-		sh = pack.NewShared(srv.cfg.ByteOrder, msg)
-	} else if sh == nil {
+		msg.Seq = seq
+		return srv.deliverStored(ctx, b, uid, pack.NewShared(srv.cfg.ByteOrder, msg), o, prev), nil
+	}
+	if sh == nil {
 		sh = pack.NewShared(srv.cfg.ByteOrder, *m)
 	}
+	var out Outcome
 	if srv.bus != nil && !o.local {
-		// other nodes holding uid write the same message (with its seq)
-		if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message(), Persist: o.persist, Prev: prev}); err != nil {
+		// other nodes holding uid write the same message
+		if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message()}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
-			if !o.persist {
-				return out, err // not routed: say so (a stored push reaches the other nodes later)
-			}
+			return out, err // not routed: say so
 		}
 	}
-	if o.persist && srv.bus != nil {
+	out.Delivered = srv.writeLocal(ctx, b, uid, sh, false)
+	srv.undelivered(&out, uid, sh, o)
+	return out, nil
+}
+
+// deliverStored writes the stored message sh (its seq set; prev its
+// predecessor, -1 unknown) to uid's connections, here and, through the
+// bus, on other nodes; called under uid's order lock.
+func (srv *Server) deliverStored(ctx context.Context, b *batch, uid string, sh *pack.Shared, o pushOptions, prev int64) Outcome {
+	out := Outcome{Stored: 1, Seq: sh.Message().Seq}
+	if srv.bus != nil && !o.local {
+		// other nodes holding uid write the same message (with its seq); a
+		// stored push that is not routed reaches them later from the store
+		if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
+			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
+		}
+	}
+	if srv.bus != nil {
 		// in seq order after what other nodes stored before it (cluster_link.go)
 		out.Delivered = srv.writeStored(ctx, b, uid, sh, prev)
 	} else {
-		out.Delivered = srv.writeLocal(ctx, b, uid, sh, o.persist)
+		out.Delivered = srv.writeLocal(ctx, b, uid, sh, true)
 	}
+	srv.undelivered(&out, uid, sh, o)
+	return out
+}
+
+// undelivered counts a push that reached no connection of uid and fires
+// Config.OnUndelivered when no node holds the user.
+func (srv *Server) undelivered(out *Outcome, uid string, sh *pack.Shared, o pushOptions) {
 	if out.Delivered == 0 {
 		out.Offline = 1
 		if !o.local && srv.cfg.OnUndelivered != nil && (srv.bus == nil || !srv.bus.Online(uid)) {
@@ -160,7 +289,6 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 		}
 	}
 	srv.metrics.delivered.Add(float64(out.Delivered))
-	return out, nil
 }
 
 // writeLocal queues sh on every open connection of uid here and returns
@@ -210,6 +338,11 @@ func (srv *Server) broadcast(b *batch, app *appState, m *pack.Message) Outcome {
 // order lock makes "replay stored, then live pushes" atomic: a push racing
 // with the login is either in the replay or after it, never both or lost.
 func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
+	if srv.pipes != nil {
+		// after the pushes accepted before this login, before later ones
+		srv.pipes.awaitTurn(s.uid)
+		defer srv.pipes.loginDone(s.uid)
+	}
 	lock := srv.hub.orderLock(s.uid)
 	lock.Lock()
 	var from int64

@@ -40,21 +40,30 @@ func (srv *Server) handleInner(s *Session, b *batch, m *pack.Message) bool {
 			srv.log.Warn("bad legacy push", "conn", s.id, "err", err)
 			return true
 		}
-		if _, err := srv.push(srv.baseCtx, b, User(req.UID).In(s.App()), messageOf(&req), pushOptions{}); err != nil {
-			srv.log.Warn("legacy push refused", "conn", s.id, "err", err)
-		}
+		end := srv.pushBegun(s)
+		srv.pushAsync(srv.baseCtx, b, User(req.UID).In(s.App()), messageOf(&req), pushOptions{}, func(_ *batch, _ Outcome, err error) {
+			if err != nil {
+				srv.log.Warn("legacy push refused", "conn", s.id, "err", err)
+			}
+			end()
+		})
 	case pack.URIPush:
 		var req PushRequest
 		if err := pack.DecodePushRequest(m.Body, &req); err != nil {
 			s.replyError(b, m.Seq, pack.CodeBadRequest, "push body: "+err.Error())
 			return true
 		}
-		out, err := srv.push(srv.baseCtx, b, targetOf(&req).In(s.App()), messageOf(&req), optionsOf(&req))
-		if err != nil {
-			s.replyError(b, m.Seq, pushErrorCode(err), err.Error())
-			return true
-		}
-		s.sendMsg(b, &pack.Message{Seq: m.Seq, URI: pack.URIReply, Body: out.appendJSON(nil)})
+		seq, end := m.Seq, srv.pushBegun(s)
+		// answered when done: at once, or once the store acknowledged a
+		// persistent push (pipelined: later requests do not wait for it)
+		srv.pushAsync(srv.baseCtx, b, targetOf(&req).In(s.App()), messageOf(&req), optionsOf(&req), func(b *batch, out Outcome, err error) {
+			if err != nil {
+				s.replyError(b, seq, pushErrorCode(err), err.Error())
+			} else {
+				s.sendMsg(b, &pack.Message{Seq: seq, URI: pack.URIReply, Body: out.appendJSON(nil)})
+			}
+			end()
+		})
 	case pack.URIInnerAuth, pack.URIAuth:
 		s.replyError(b, m.Seq, pack.CodeBadRequest, "already authenticated")
 	default:

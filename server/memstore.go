@@ -70,8 +70,13 @@ func (s *MemoryStore) shard(uid string) *memShard {
 // back can linger past its TTL.
 const sweepEvery = time.Minute
 
-// Append implements Store.
-func (s *MemoryStore) Append(_ context.Context, uid string, m *pack.Message, ttl time.Duration) (int64, error) {
+// Append implements Store: done runs before Append returns.
+func (s *MemoryStore) Append(_ context.Context, uid string, m *pack.Message, ttl time.Duration, done func(Appended)) {
+	seq := s.append(uid, m, ttl)
+	done(Appended{Seq: seq, Prev: -1})
+}
+
+func (s *MemoryStore) append(uid string, m *pack.Message, ttl time.Duration) int64 {
 	now := s.cfg.Now()
 	sh := s.shard(uid)
 	sh.mu.Lock()
@@ -106,7 +111,7 @@ func (s *MemoryStore) Append(_ context.Context, uid string, m *pack.Message, ttl
 		clear(l.msgs[:over])
 		l.msgs = l.msgs[over:]
 	}
-	return l.next, nil
+	return l.next
 }
 
 // maxRaise bounds how far Resume and Ack raise a user's numbering: a resume

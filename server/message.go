@@ -60,7 +60,7 @@ func (srv *Server) userMessage(s *Session, b *batch, m *pack.Message) {
 	}
 	j := messageJob{s: s, seq: m.Seq, to: scope(s.app, req.To), msg: msg, id: id}
 	if srv.messages == nil { // a local store: no I/O, deliver right here
-		srv.sendMessage(b, j)
+		srv.sendMessage(b, j, nil)
 		return
 	}
 	if !srv.messages.submit(srv, j) {

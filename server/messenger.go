@@ -46,10 +46,9 @@ func newMessenger(srv *Server) *messenger {
 		m.wg.Go(func() {
 			for j := range q {
 				b := srv.getBatch()
-				srv.sendMessage(b, j)
-				b.flush() // the answer is queued before the job counts as done
+				// the answer is queued before the job counts as done
+				srv.sendMessage(b, j, func() { m.done(j.s) })
 				srv.putBatch(b)
-				m.done(j.s)
 			}
 		})
 	}
@@ -96,9 +95,19 @@ func (m *messenger) close() {
 
 // sendMessage stores and delivers an accepted /message and answers its
 // sender: /reply {"id","seq","delivered"}, or /error 3005 when the store
-// failed without storing it, 3008 when it may have stored it.
-func (srv *Server) sendMessage(b *batch, j messageJob) {
-	out, err := srv.deliverUser(srv.baseCtx, b, j.to, &j.msg, pushOptions{persist: true, ttl: srv.cfg.PersistTTL}, nil)
+// failed without storing it, 3008 when it may have stored it. end, when
+// not nil, runs after the answer is queued (pipelined: possibly later, on
+// the pipeline's completer).
+func (srv *Server) sendMessage(b *batch, j messageJob, end func()) {
+	srv.deliverUserAsync(srv.baseCtx, b, j.to, &j.msg, pushOptions{persist: true, ttl: srv.cfg.PersistTTL}, nil, func(b *batch, out Outcome, err error) {
+		srv.answerMessage(b, j, out, err)
+		if end != nil {
+			end()
+		}
+	})
+}
+
+func (srv *Server) answerMessage(b *batch, j messageJob, out Outcome, err error) {
 	if err != nil {
 		srv.metrics.messages.WithLabelValues("failed").Inc()
 		if errors.Is(err, ErrOutcomeUnknown) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/plexpush/plex/pack"
 )
@@ -18,11 +19,35 @@ import (
 // connection per PlexClient and node), so this costs a goroutine per busy
 // push connection, never one per app.
 
-// offloaded is a push client's queue of received bytes.
+// offloaded is a push client's queue of received bytes, and its pushes
+// in flight (accepted, not answered yet: pipelined persistent pushes).
 type offloaded struct {
-	mu      sync.Mutex
-	data    []byte
-	running bool
+	mu       sync.Mutex
+	data     []byte
+	running  bool
+	inflight atomic.Int64
+}
+
+// noop ends a push that nothing waits for.
+func noop() {}
+
+// pushBegun counts a push of s in flight until the returned func runs
+// (after its answer is queued), so that Shutdown answers it before it
+// closes s (drainClose).
+func (srv *Server) pushBegun(s *Session) func() {
+	v, ok := srv.offloads.Load(s)
+	if !ok {
+		return noop // not offloaded: the push completes before the read does
+	}
+	q := v.(*offloaded)
+	q.inflight.Add(1)
+	return func() { q.inflight.Add(-1) }
+}
+
+// pushesDone reports whether s has no push in flight.
+func (srv *Server) pushesDone(s *Session) bool {
+	v, ok := srv.offloads.Load(s)
+	return !ok || v.(*offloaded).inflight.Load() == 0
 }
 
 // storeIsLocal reports whether st does no I/O (the memory store).

@@ -29,14 +29,15 @@ func newFaultyStore() faultyStore {
 	return faultyStore{server.NewMemoryStore(server.MemoryStoreConfig{})}
 }
 
-func (s faultyStore) Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (int64, error) {
+func (s faultyStore) Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, done func(server.Appended)) {
 	switch {
 	case strings.Contains(uid, "unknown"):
-		return 0, fmt.Errorf("test store: append sent, no ack: %w", server.ErrOutcomeUnknown)
+		done(server.Appended{Err: fmt.Errorf("test store: append sent, no ack: %w", server.ErrOutcomeUnknown)})
 	case strings.Contains(uid, "lost"):
-		return 0, errors.New("test store: no quorum, nothing written")
+		done(server.Appended{Err: errors.New("test store: no quorum, nothing written")})
+	default:
+		s.MemoryStore.Append(ctx, uid, m, ttl, done)
 	}
-	return s.MemoryStore.Append(ctx, uid, m, ttl)
 }
 
 // outcomeCases: which code a persistent push gets for each kind of store

@@ -29,6 +29,7 @@ type Server struct {
 	storeLocal bool
 	acks       *acker     // nil when storeLocal
 	messages   *messenger // nil when storeLocal
+	pipes      *pipeline  // pipelined persistent pushes; nil when storeLocal
 	offloads   sync.Map   // *Session → *offloaded: push clients whose frames run off the loop
 	bus        Bus
 	hub        *hub
@@ -159,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 			srv.log.Error("store ack", "uid", uid, "err", err)
 		})
 		srv.messages = newMessenger(srv)
+		srv.pipes = newPipeline(srv, srv.cfg.MaxPersistInFlight)
 	}
 	return srv, nil
 }
@@ -337,6 +339,9 @@ func (srv *Server) finish() {
 	srv.authWG.Wait()
 	if srv.messages != nil {
 		srv.messages.close()
+	}
+	if srv.pipes != nil {
+		srv.pipes.close() // after every pusher: no push starts any more
 	}
 	if srv.acks != nil {
 		srv.acks.close() // every connection is closed: write the last acks

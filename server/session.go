@@ -234,6 +234,8 @@ func (s *Session) drainClose(ctx context.Context) {
 	if m := s.srv.messages; m != nil {
 		pollUntil(ctx, func() bool { return !m.busy(s) })
 	}
+	// and its pipelined pushes (offload.go)
+	pollUntil(ctx, func() bool { return s.srv.pushesDone(s) })
 	s.closeWith(pack.CodeShutdown, "server shutting down")
 	s.inMu.Unlock() // after the close code is set: nothing is executed after it
 }

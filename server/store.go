@@ -19,9 +19,15 @@ import (
 type Store interface {
 	// Append stores m for uid, assigning the next seq (> every earlier seq
 	// of uid, and > 0; the memory store counts 1, 2, …, the JetStream store
-	// uses its stream sequence, so a user's seqs may have gaps), and
-	// returns it.
-	Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq int64, err error)
+	// uses its stream sequence, so a user's seqs may have gaps), and calls
+	// done exactly once with the outcome, only after m is stored (or the
+	// append failed). Append must not block on I/O: a store that does I/O
+	// returns at once and calls done later, from any goroutine (done does
+	// not block); a local store (Local() true, like the memory store) calls
+	// done before Append returns. The node keeps at most one append per
+	// user in flight (its pipe, pipe.go), and passes m untouched until done.
+	// Err wrapping ErrOutcomeUnknown says m may have been stored.
+	Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, done func(Appended))
 	// After returns up to limit stored messages of uid with seq > after, in
 	// seq order.
 	After(ctx context.Context, uid string, after int64, limit int) ([]pack.Message, error)
@@ -50,24 +56,24 @@ type Store interface {
 	Resume(ctx context.Context, uid, device string, resume int64) (int64, error)
 }
 
-// ChainStore is a Store shared by several nodes (package cluster): with
-// each new seq it says which of the user's stored messages preceded it, so
-// that a node holding the user writes persistent pushes from every node in
-// seq order, without skipping one that is still on its way (see
-// Delivery.Prev).
-type ChainStore interface {
-	Store
-	// AppendAfter is Append that also returns prev: the seq of uid's last
-	// stored message when m was stored (0 when there was none), or -1 when
-	// the store cannot tell.
-	AppendAfter(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error)
+// Appended is a Store's answer to Append.
+type Appended struct {
+	// Seq is the stored message's seq (when Err is nil).
+	Seq int64
+	// Prev is the seq of uid's stored message that preceded it (0: none),
+	// or -1 when the store cannot tell. A store shared by several nodes
+	// (package cluster) says it, so that a node holding the user writes
+	// persistent pushes from every node in seq order, without skipping one
+	// that is still on its way (Delivery.Prev).
+	Prev int64
+	Err  error
 }
 
-// appendStored appends m, with its predecessor when the store knows it.
+// appendStored appends m and waits for the outcome (the memory store's
+// path, and tests).
 func (srv *Server) appendStored(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error) {
-	if cs, ok := srv.store.(ChainStore); ok {
-		return cs.AppendAfter(ctx, uid, m, ttl)
-	}
-	seq, err = srv.store.Append(ctx, uid, m, ttl)
-	return seq, -1, err
+	res := make(chan Appended, 1)
+	srv.store.Append(ctx, uid, m, ttl, func(a Appended) { res <- a })
+	a := <-res
+	return a.Seq, a.Prev, a.Err
 }

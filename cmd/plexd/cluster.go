@@ -81,6 +81,9 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
 		}),
+		// a server error such as "maximum control line exceeded" costs a
+		// reconnect, not the connection (which nats.go would close for good)
+		cluster.ReconnectOnServerError(),
 	}
 	var err error
 	if o.NATS == "" {

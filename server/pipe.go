@@ -1,0 +1,285 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/plexpush/plex/pack"
+)
+
+// Pipelined persistent pushes, for a Store that does I/O (plexd's JetStream
+// store; the memory store keeps the simple path: store and write under the
+// user's order lock, in the pusher's call).
+//
+// A persistent push is answered only once the Store acknowledged it, but a
+// node must not wait for one append before starting the next: that would
+// bound a node to one store round trip per push. So pushes to a user form
+// the user's pipe, a FIFO of jobs. The pipe's head is either an append in
+// flight (the Store calls back when it is stored) or a login replay
+// waiting for its turn; everything behind it, transient pushes included,
+// waits, so a user's messages reach every connection in the order the node
+// accepted them, and their seqs increase in that order. Pipes of different
+// users run side by side: that is the pipelining. A user with nothing in
+// flight has no pipe, and a transient push to them is delivered at once.
+//
+// Completions (the Store's callbacks) go through one goroutine, the
+// completer, which writes the message to the user's connections, answers
+// the pusher and starts the pipe's next job; it flushes once per round of
+// completions, so a burst of answers to one push client is one writev.
+//
+// Admission: a pusher (push client, HTTP handler, Push) takes room in the
+// node's budget for each persistent push and each push that must queue in
+// a pipe (Config.MaxPersistInFlight jobs, and a bound on their bytes), and
+// waits while there is none; the completer never waits for room, so the
+// pipeline cannot deadlock, and a store that stops answering makes pushers
+// wait (and a push client's queue overflow, 3005) instead of the node's
+// memory grow.
+
+// pushDone receives a push's outcome; b is the batch to queue frames on
+// (the completer flushes it).
+type pushDone func(b *batch, out Outcome, err error)
+
+// pushJob is one push to one user in a pipe.
+type pushJob struct {
+	ctx  context.Context
+	uid  string
+	msg  pack.Message // persistent: with its meta; transient: as pushed
+	sh   *pack.Shared // transient: its shared encoding (nil: encode here)
+	o    pushOptions
+	done pushDone
+	turn chan struct{} // a login waiting for its turn: closed when it is the head
+
+	seq, prev int64 // the Store's answer
+	err       error
+	weight    int // bytes taken from the budget (0: none)
+}
+
+const pipeShards = 64
+
+type pipeShard struct {
+	mu    sync.Mutex
+	users map[string][]*pushJob // uid → jobs; [0] is running
+}
+
+// pipeline is the node's set of pipes and its completer.
+type pipeline struct {
+	srv    *Server
+	shards [pipeShards]pipeShard
+	room   budget // admission
+	flight sync.WaitGroup
+
+	mu   sync.Mutex
+	done []*pushJob // completed appends for the completer
+	wake chan struct{}
+	stop chan struct{}
+	exit chan struct{}
+}
+
+// DefaultMaxInFlight is the default of Config.MaxInFlight.
+const DefaultMaxInFlight = 4096
+
+func newPipeline(srv *Server, inFlight int) *pipeline {
+	p := &pipeline{srv: srv, wake: make(chan struct{}, 1), stop: make(chan struct{}), exit: make(chan struct{}),
+		room: budget{jobs: inFlight, bytes: max(16<<20, 4*srv.cfg.MaxFrame), freed: make(chan struct{})}}
+	for i := range p.shards {
+		p.shards[i].users = make(map[string][]*pushJob)
+	}
+	go p.complete()
+	return p
+}
+
+func (p *pipeline) shard(uid string) *pipeShard {
+	return &p.shards[p.srv.hub.hash(uid)%pipeShards]
+}
+
+// deliver runs job in uid's pipe: at once when the pipe is empty (a
+// persistent push starts its append, a transient one is written here and
+// done is called before deliver returns), else behind the jobs already
+// there. Persistent pushes wait for an admission slot first (ctx bounds
+// the wait).
+func (p *pipeline) deliver(b *batch, job *pushJob) {
+	sh := p.shard(job.uid)
+	if !job.o.persist {
+		sh.mu.Lock()
+		_, busy := sh.users[job.uid]
+		sh.mu.Unlock()
+		if !busy {
+			p.srv.deliverNow(b, job) // the common case: nothing to wait for
+			return
+		}
+	}
+	if err := p.room.take(job); err != nil {
+		job.done(b, Outcome{}, err)
+		return
+	}
+	p.flight.Add(1)
+	sh.mu.Lock()
+	q, busy := sh.users[job.uid]
+	if busy {
+		sh.users[job.uid] = append(q, job)
+		sh.mu.Unlock()
+		return
+	}
+	if !job.o.persist { // the pipe emptied meanwhile
+		sh.mu.Unlock()
+		p.release(job)
+		p.srv.deliverNow(b, job)
+		return
+	}
+	sh.users[job.uid] = append(q, job)
+	sh.mu.Unlock()
+	p.start(job)
+}
+
+// release gives a job's room back.
+func (p *pipeline) release(job *pushJob) {
+	if job.weight > 0 {
+		p.room.give(job)
+		p.flight.Done()
+	}
+}
+
+// start starts the append of the pipe's new head job.
+func (p *pipeline) start(job *pushJob) {
+	p.srv.store.Append(job.ctx, job.uid, &job.msg, job.o.ttl, func(a Appended) {
+		job.seq, job.prev, job.err = a.Seq, a.Prev, a.Err
+		p.mu.Lock()
+		p.done = append(p.done, job)
+		p.mu.Unlock()
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	})
+}
+
+// complete is the completer goroutine.
+func (p *pipeline) complete() {
+	defer close(p.exit)
+	var batch []*pushJob
+	for {
+		select {
+		case <-p.wake:
+		case <-p.stop:
+			return
+		}
+		for {
+			p.mu.Lock()
+			batch, p.done = p.done, batch[:0]
+			p.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			b := p.srv.getBatch()
+			for _, job := range batch {
+				p.srv.finishStored(b, job)
+				p.release(job)
+				p.next(b, job.uid)
+			}
+			p.srv.putBatch(b) // one flush per round
+			clear(batch)
+		}
+	}
+}
+
+// next removes uid's finished head job and runs what waits behind it:
+// transient pushes at once, until a persistent push (its append starts) or
+// a login (it gets its turn) is the head, or the pipe is empty.
+func (p *pipeline) next(b *batch, uid string) {
+	sh := p.shard(uid)
+	for {
+		sh.mu.Lock()
+		q := sh.users[uid]
+		q[0] = nil
+		q = q[1:]
+		if len(q) == 0 {
+			delete(sh.users, uid)
+			sh.mu.Unlock()
+			return
+		}
+		sh.users[uid] = q
+		head := q[0]
+		sh.mu.Unlock()
+		switch {
+		case head.turn != nil:
+			close(head.turn) // the login continues the pipe (loginDone)
+			return
+		case head.o.persist:
+			p.start(head)
+			return
+		default:
+			p.srv.deliverNow(b, head)
+			p.release(head)
+		}
+	}
+}
+
+// awaitTurn makes a login of uid wait until every push accepted before it
+// is written (its replay then covers exactly what was stored before it);
+// pushes accepted after it wait until loginDone, which the login must call.
+func (p *pipeline) awaitTurn(uid string) {
+	job := &pushJob{uid: uid, turn: make(chan struct{})}
+	sh := p.shard(uid)
+	sh.mu.Lock()
+	q, busy := sh.users[uid]
+	sh.users[uid] = append(q, job)
+	sh.mu.Unlock()
+	if busy {
+		<-job.turn
+	}
+}
+
+// loginDone lets the pushes behind a login run.
+func (p *pipeline) loginDone(uid string) {
+	b := p.srv.getBatch()
+	p.next(b, uid)
+	p.srv.putBatch(b)
+}
+
+// close waits for the appends in flight (the Store's own timeouts bound
+// them) and stops the completer.
+func (p *pipeline) close() {
+	p.flight.Wait()
+	close(p.stop)
+	<-p.exit
+}
+
+// budget bounds the jobs a node holds in its pipes: their number and bytes.
+type budget struct {
+	mu          sync.Mutex
+	jobs, bytes int           // limits
+	nJobs, used int           // taken
+	freed       chan struct{} // closed (and replaced) when room is given back
+}
+
+// take waits until job fits (a job larger than the whole bound fits an
+// empty budget) or its ctx ends.
+func (r *budget) take(job *pushJob) error {
+	w := len(job.msg.Body) + len(job.msg.URI) + 256
+	for {
+		r.mu.Lock()
+		if r.nJobs < r.jobs && (r.used+w <= r.bytes || r.used == 0) {
+			r.nJobs++
+			r.used += w
+			r.mu.Unlock()
+			job.weight = w
+			return nil
+		}
+		freed := r.freed
+		r.mu.Unlock()
+		select {
+		case <-freed:
+		case <-job.ctx.Done():
+			return job.ctx.Err()
+		}
+	}
+}
+
+func (r *budget) give(job *pushJob) {
+	r.mu.Lock()
+	r.nJobs--
+	r.used -= job.weight
+	close(r.freed)
+	r.freed = make(chan struct{})
+	r.mu.Unlock()
+}

@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+// userGatedStore is a Store that does "I/O" (answers on another
+// goroutine) and holds the appends of chosen users until released.
+type userGatedStore struct {
+	*gatedStore
+	mu   sync.Mutex
+	held map[string]chan struct{}
+}
+
+func newUserGatedStore() *userGatedStore {
+	return &userGatedStore{gatedStore: newGatedStore(), held: map[string]chan struct{}{}}
+}
+
+func (u *userGatedStore) holdUser(uid string) {
+	u.mu.Lock()
+	u.held[uid] = make(chan struct{})
+	u.mu.Unlock()
+}
+
+func (u *userGatedStore) releaseUser(uid string) {
+	u.mu.Lock()
+	close(u.held[uid])
+	delete(u.held, uid)
+	u.mu.Unlock()
+}
+
+func (u *userGatedStore) Append(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, done func(server.Appended)) {
+	u.mu.Lock()
+	gate := u.held[uid]
+	u.mu.Unlock()
+	select {
+	case u.entered <- "append " + uid:
+	default:
+	}
+	go func() {
+		if gate != nil {
+			<-gate
+		}
+		u.inner.Append(ctx, uid, m, ttl, done)
+	}()
+}
+
+func pushReq(t *testing.T, seq int64, req server.PushRequest) pack.Message {
+	body, err := json.Marshal(req)
+	require.NoError(t, err)
+	return pack.Message{Seq: seq, URI: pack.URIPush, Body: body}
+}
+
+// TestPipelinedPushes: with a store that does I/O, one push client's
+// persistent pushes do not wait for each other: a push to bob is answered
+// while alice's append is still in flight; alice's pushes, transient ones
+// included, reach her in the order they were accepted, each answered once
+// its turn came.
+func TestPipelinedPushes(t *testing.T) {
+	st := newUserGatedStore()
+	n := startNode(t, server.Config{Store: st})
+	alice := app(t, n.addr, "alice", nil)
+	bob := app(t, n.addr, "bob", nil)
+	p := pusher(t, n.addr)
+
+	st.holdUser("alice")
+	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
+	p.send(pushReq(t, 2, server.PushRequest{UID: "alice", URI: "/p", Body: "a2"})) // transient, behind a1
+	p.send(pushReq(t, 3, server.PushRequest{UID: "alice", URI: "/p", Body: "a3", Persist: true}))
+	p.send(pushReq(t, 4, server.PushRequest{UID: "bob", URI: "/p", Body: "b1", Persist: true}))
+
+	r := p.recv()
+	require.Equal(t, int64(4), r.Seq, "bob's push is answered while alice's append is held")
+	require.Equal(t, pack.URIReply, r.URI)
+	require.Equal(t, "b1", string(bob.recvSkipHeartbeat().Body))
+	_, err := alice.tryRecv(100 * time.Millisecond)
+	require.Error(t, err, "alice gets nothing before a1 is stored")
+
+	st.releaseUser("alice")
+	var seqs []int64
+	for range 3 {
+		seqs = append(seqs, p.recv().Seq)
+	}
+	require.Equal(t, []int64{1, 2, 3}, seqs, "alice's pushes answered in order")
+	var got []string
+	for range 3 {
+		got = append(got, string(alice.recvSkipHeartbeat().Body))
+	}
+	require.Equal(t, []string{"a1", "a2", "a3"}, got)
+}
+
+// TestLoginWaitsForPipe: a login while the user's persistent push is in
+// flight gets it once (by replay, after it is stored), not twice and not
+// never.
+func TestLoginWaitsForPipe(t *testing.T) {
+	st := newUserGatedStore()
+	n := startNode(t, server.Config{Store: st})
+	p := pusher(t, n.addr)
+	st.holdUser("alice")
+	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
+	st.gatedStore.waitEntered(t, "append alice")
+
+	c := dial(t, n.addr)
+	c.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice"), Meta: map[string]string{pack.MetaAcks: "1"}})
+	_, err := c.tryRecv(100 * time.Millisecond)
+	require.Error(t, err, "the login waits for the push ahead of it")
+	st.releaseUser("alice")
+	require.Equal(t, pack.URIAuthSuccess, c.recv().URI)
+	m := c.recvSkipHeartbeat()
+	require.Equal(t, "a1", string(m.Body))
+	require.Equal(t, pack.URIReply, p.recv().URI)
+	_, err = c.tryRecv(200 * time.Millisecond)
+	require.Error(t, err, "delivered once")
+}
+
+// TestShutdownAnswersPipelinedPushes: Shutdown answers a push client's
+// pipelined pushes before its /disconnect 3000 (drain, protocol §13.4).
+func TestShutdownAnswersPipelinedPushes(t *testing.T) {
+	st := newUserGatedStore()
+	n := startNode(t, server.Config{Store: st})
+	p := pusher(t, n.addr)
+	st.holdUser("alice")
+	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
+	st.gatedStore.waitEntered(t, "append alice")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- n.Shutdown(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	st.releaseUser("alice")
+	r := p.recv()
+	require.Equal(t, int64(1), r.Seq)
+	require.Equal(t, pack.URIReply, r.URI, "answered before the disconnect")
+	require.Equal(t, pack.URIDisconnect, p.recv().URI)
+	require.NoError(t, <-done)
+}
