@@ -113,7 +113,6 @@ func newAppState(a App) *appState {
 	return st
 }
 
-
 // SetApps replaces the node's additional apps without downtime (plexd calls
 // it on SIGHUP). Connections of an app that is removed stay until they
 // close; new logins and pushes for it are refused.
