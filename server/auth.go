@@ -56,6 +56,7 @@ func (s *Session) startAuth(m *pack.Message) {
 	s.srv.authWG.Add(1)
 	go func() {
 		defer s.srv.authWG.Done()
+		defer s.recoverInput() // a panicking authenticator or store closes this connection only
 		uid, err := s.srv.authenticate(s, token)
 		s.inMu.Lock()
 		defer s.inMu.Unlock()

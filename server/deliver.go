@@ -188,22 +188,24 @@ func (srv *Server) deliverUserAsync(ctx context.Context, b *batch, uid string, m
 // deliverNow runs a transient job of a pipe (on the caller's goroutine).
 func (srv *Server) deliverNow(b *batch, job *pushJob) {
 	out, err := srv.deliverUser(job.ctx, b, job.uid, &job.msg, job.o, job.sh)
-	job.done(b, out, err)
+	job.answer(b, out, err)
 }
 
 // finishStored writes a pipe's persistent push that the Store answered
 // (completer goroutine) and reports its outcome.
 func (srv *Server) finishStored(b *batch, job *pushJob) {
 	if job.err != nil {
-		job.done(b, Outcome{}, job.err)
+		job.answer(b, Outcome{}, job.err)
 		return
 	}
-	lock := srv.hub.orderLock(job.uid)
-	lock.Lock()
-	job.msg.Seq = job.seq
-	out := srv.deliverStored(job.ctx, b, job.uid, pack.NewShared(srv.cfg.ByteOrder, job.msg), job.o, job.prev)
-	lock.Unlock()
-	job.done(b, out, nil)
+	out := func() Outcome {
+		lock := srv.hub.orderLock(job.uid)
+		lock.Lock()
+		defer lock.Unlock() // a panic must not leave it held (pipeline.finish recovers)
+		job.msg.Seq = job.seq
+		return srv.deliverStored(job.ctx, b, job.uid, pack.NewShared(srv.cfg.ByteOrder, job.msg), job.o, job.prev)
+	}()
+	job.answer(b, out, nil)
 }
 
 // persistMessage returns the message a persistent push stores: m with meta

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/plexpush/plex/pack"
@@ -51,7 +53,16 @@ type pushJob struct {
 
 	seq, prev int64 // the Store's answer
 	err       error
-	weight    int // bytes taken from the budget (0: none)
+	weight    int  // bytes taken from the budget (0: none)
+	answered  bool // done was called
+}
+
+// answer calls the job's done, once.
+func (job *pushJob) answer(b *batch, out Outcome, err error) {
+	if !job.answered {
+		job.answered = true
+		job.done(b, out, err)
+	}
 }
 
 const pipeShards = 64
@@ -172,14 +183,28 @@ func (p *pipeline) complete() {
 			}
 			b := p.srv.getBatch()
 			for _, job := range batch {
-				p.srv.finishStored(b, job)
-				p.release(job)
-				p.next(b, job.uid)
+				p.finish(b, job)
 			}
 			p.srv.putBatch(b) // one flush per round
 			clear(batch)
 		}
 	}
+}
+
+// finish completes one answered append and moves its pipe on. A panic
+// (a hook, a store's After in the cluster link) is contained to the job:
+// its pusher is answered 3005 and the pipe goes on.
+func (p *pipeline) finish(b *batch, job *pushJob) {
+	defer p.next(b, job.uid)
+	defer p.release(job)
+	defer func() {
+		if r := recover(); r != nil {
+			p.srv.metrics.panics.Inc()
+			p.srv.log.Error("panic while completing a persistent push", "uid", job.uid, "panic", r, "stack", string(debug.Stack()))
+			job.answer(b, Outcome{}, fmt.Errorf("server: internal error completing the push: %v", r))
+		}
+	}()
+	p.srv.finishStored(b, job)
 }
 
 // next removes uid's finished head job and runs what waits behind it:

@@ -4,7 +4,8 @@
 # installs what it needs (Debian's chromium, npm ci for playwright-core,
 # which never downloads a browser of its own), builds plexd and the pusher
 # (the Go PlexClient), and runs web/e2e/e2e.test.mjs with node's test
-# runner. Screenshots of failures go to _build/e2e-artifacts.
+# runner, with the browser-free unit tests (limits.test.mjs,
+# resume.test.mjs). Screenshots of failures go to _build/e2e-artifacts.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
@@ -27,4 +28,4 @@ export PLEXD="$bin/plexd" PUSHER="$bin/pusher" CHROMIUM="$(command -v chromium)"
 export ARTIFACTS="$root/_build/e2e-artifacts"
 rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
-node --test e2e.test.mjs
+node --test e2e.test.mjs limits.test.mjs
