@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -67,6 +68,29 @@ type pubAck struct {
 	Duplicate bool                `json:"duplicate,omitempty"`
 }
 
+// parse reads a PubAck. The common answer, {"stream":"…","seq":N}, is read
+// by hand (it comes once per push); anything else by encoding/json.
+func (a *pubAck) parse(b []byte) bool {
+	if !bytes.HasPrefix(b, []byte(`{"stream":"`)) {
+		return json.Unmarshal(b, a) == nil
+	}
+	i := bytes.Index(b, []byte(`","seq":`))
+	if i < 0 {
+		return json.Unmarshal(b, a) == nil
+	}
+	rest := b[i+len(`","seq":`):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 19 || string(rest[n:]) != "}" {
+		return json.Unmarshal(b, a) == nil // more fields (duplicate, domain, …)
+	}
+	seq, err := strconv.ParseUint(string(rest[:n]), 10, 64)
+	a.Seq = seq
+	return err == nil
+}
+
 // start subscribes the pipeline's inbox, once.
 func (p *pipeline) start() error {
 	p.once.Do(func() {
@@ -117,12 +141,19 @@ func (s *Store) slow(op *appendOp, unknown bool) {
 func (p *pipeline) publish(op *appendOp) {
 	s := p.s
 	token := strconv.FormatUint(p.next.Add(1), 36)
+	last := strconv.FormatUint(op.expect, 10)
 	nm := &nats.Msg{Subject: s.subject(op.uid), Reply: p.inbox + token, Data: op.data, Header: nats.Header{
-		jetstream.MsgIDHeader:               []string{op.id},
-		jetstream.MsgTTLHeader:              []string{op.ttl.String()},
-		jetstream.ExpectedLastSubjSeqHeader: []string{strconv.FormatUint(op.expect, 10)},
-		hdrPrev:                             []string{strconv.FormatUint(op.expect, 10)},
+		jetstream.MsgIDHeader:  []string{op.id},
+		jetstream.MsgTTLHeader: []string{op.ttl.String()},
+		hdrPrev:                []string{last},
 	}}
+	if !s.c.cfg.Standalone {
+		// Another node may append for the user: JetStream checks that the
+		// predecessor is still the last message (which costs it a read of
+		// that message); standalone, this node's hint is the truth, and
+		// the server keeps one append per user in flight.
+		nm.Header[jetstream.ExpectedLastSubjSeqHeader] = []string{last}
+	}
 	op.deadline = time.Now().Add(s.c.cfg.RequestTimeout)
 	p.mu.Lock()
 	p.pending[token] = op
@@ -158,7 +189,7 @@ func (p *pipeline) answer(msg *nats.Msg) {
 	case len(msg.Data) == 0 && msg.Header.Get("Status") == "503":
 		go s.slow(op, false) // no stream listening: not stored
 		return
-	case json.Unmarshal(msg.Data, &ack) != nil:
+	case !ack.parse(msg.Data):
 		go s.slow(op, true) // an answer we cannot read
 		return
 	case ack.Error != nil || ack.Duplicate || ack.Seq == 0:
