@@ -88,13 +88,28 @@ func scope(app *appState, name string) string {
 	return app.ID + keySep + name
 }
 
-// qualified renders an internal key for hooks and logs: "uid" in the
-// default app, "app/uid" in another.
+// qualified renders an internal key for hooks and logs (QualifiedUID).
 func qualified(key string) string {
 	if app, name, ok := strings.Cut(key, keySep); ok {
-		return app + "/" + name
+		return QualifiedUID(app, name)
 	}
-	return key
+	return QualifiedUID("", key)
+}
+
+// QualifiedUID is how hooks (OnOnline, OnOffline, OnUndelivered) name a
+// user: "uid" in the default app, "app/uid" in another app, and "/uid" for
+// a default-app uid that contains "/" — so that the default app's user
+// "shop/alice" is never taken for app shop's alice (app ids are non-empty
+// and never contain "/"). Keep per-user state of hooks (e.g. vendor push
+// devices) under this name.
+func QualifiedUID(app, uid string) string {
+	switch {
+	case app != "":
+		return app + "/" + uid
+	case strings.Contains(uid, "/"):
+		return "/" + uid
+	}
+	return uid
 }
 
 // unscope returns the uid part of an internal key.

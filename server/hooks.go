@@ -6,7 +6,8 @@ import (
 	"github.com/plexpush/plex/pack"
 )
 
-// Hook uids are qualified: "uid" for the default app, "app/uid" for others.
+// Hook uids are qualified (QualifiedUID): "uid" for the default app,
+// "app/uid" for others, "/uid" for a default-app uid containing "/".
 //
 // hooks runs the embedder's presence and undelivered callbacks on one
 // goroutine, in the order the events happened: never on the event loop, and

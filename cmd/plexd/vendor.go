@@ -149,10 +149,7 @@ func (rg *registrar) handle(s *server.Session, m *pack.Message) {
 		Platform vendorpush.Platform `json:"platform"`
 		Token    string              `json:"token"`
 	}
-	uid := s.UID()
-	if s.App() != "" {
-		uid = s.App() + "/" + uid // the offline hook's qualified uid
-	}
+	uid := server.QualifiedUID(s.App(), s.UID()) // the offline hook's name for the user
 	err := json.Unmarshal(m.Body, &body)
 	if err == nil && (body.Token == "" || rg.senders[body.Platform] == nil) {
 		err = fmt.Errorf("platform must be one of the enabled vendors and token non-empty")
