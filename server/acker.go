@@ -11,8 +11,8 @@ import (
 // waited for it would stall every connection it serves, for as long as
 // NATS is slow or away. Acks are cumulative, so the acker keeps only the
 // highest seq per user and device and writes it once: a burst of acks
-// costs one store write per device, and the queue is bounded by the number
-// of devices with an ack in flight.
+// costs one store write per device (up to ackWriters at once), and the
+// queue is bounded by the number of devices with an ack in flight.
 //
 // An ack still in the queue when the device reconnects is not lost: the
 // app's resume point (meta resume) or the replay's dedup by seq covers it
@@ -83,15 +83,28 @@ func (a *acker) flush() {
 	}
 	a.pending = make(map[ackKey]int64, len(batch))
 	a.mu.Unlock()
+	// Different users' acks are independent store writes: run up to
+	// ackWriters at once, so that a batch of many devices costs a few
+	// round trips, not one per device.
+	sem := make(chan struct{}, ackWriters)
+	var wg sync.WaitGroup
 	for k, seq := range batch {
-		ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
-		err := a.store.Ack(ctx, k.uid, k.device, seq)
-		cancel()
-		if err != nil {
-			a.onError(k.uid, err)
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
+			err := a.store.Ack(ctx, k.uid, k.device, seq)
+			cancel()
+			if err != nil {
+				a.onError(k.uid, err)
+			}
+		})
 	}
+	wg.Wait()
 }
+
+// ackWriters bounds the store writes one flush runs at once.
+const ackWriters = 32
 
 // close writes what is queued and stops.
 func (a *acker) close() {
