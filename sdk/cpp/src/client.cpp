@@ -24,7 +24,12 @@ struct StateEvent {
     State state;
     std::error_code error;
 };
-using Event = std::variant<Message, StateEvent>;
+// The app's highest seq becomes seq once every message queued before it was
+// handled (action::Rewind).
+struct RewindEvent {
+    std::int64_t seq;
+};
+using Event = std::variant<Message, StateEvent, RewindEvent>;
 
 } // namespace
 
@@ -49,6 +54,11 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<State> state{State::closed};
     std::atomic<std::int64_t> queued_seq; // highest persistent seq handed to the dispatcher
     std::atomic<std::int64_t> delivered;  // highest persistent seq whose callback returned
+    // Rewinds handed to the dispatcher (I/O thread only, across sessions) and
+    // those it has passed. While they differ, delivered may still be a seq
+    // from before the last rewind and is not reported to the session.
+    std::uint64_t rewinds_posted = 0;
+    std::atomic<std::uint64_t> rewinds_passed{0};
     std::atomic<std::uint32_t> send_limit{0};
     std::atomic<std::size_t> socket_pending{0};
 
@@ -91,6 +101,16 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                 if (dq.empty()) return;
                 e = std::move(dq.front());
                 dq.pop_front();
+            }
+            if (auto* r = std::get_if<RewindEvent>(&e)) {
+                // Everything queued before it was handled: the seqs restart
+                // here, delivered may go down (the I/O thread reads it only
+                // once rewinds_passed has caught up).
+                processed = r->seq;
+                delivered.store(r->seq);
+                rewinds_passed.fetch_add(1);
+                wake.signal();
+                continue;
             }
             try {
                 if (auto* m = std::get_if<Message>(&e)) {
@@ -152,6 +172,10 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                     } else if (auto* d = std::get_if<action::Deliver>(&a)) {
                         queued_seq.store(s.last_seq());
                         post(std::move(d->message));
+                    } else if (auto* r = std::get_if<action::Rewind>(&a)) {
+                        queued_seq.store(r->seq);
+                        ++rewinds_posted;
+                        post(RewindEvent{r->seq});
                     } else if (auto* st = std::get_if<action::StateChanged>(&a)) {
                         if (st->state == State::online) {
                             std::lock_guard<std::mutex> lk(mu);
@@ -183,7 +207,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                     continue;
                 }
                 for (auto& f : frames) s.send_frame(now, std::move(f)); // dropped unless online
-                s.on_delivered(now, delivered.load());
+                if (rewinds_passed.load() == rewinds_posted) s.on_delivered(now, delivered.load());
             }
             if (rc > 0 && n == 2 && p[1].revents) {
                 in.clear();

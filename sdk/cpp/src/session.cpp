@@ -1,6 +1,7 @@
 #include "plex/session.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <random>
 #include <utility>
@@ -115,6 +116,7 @@ void Session::on_connected(Clock::time_point now) {
     timeout_ = cfg_.heartbeat_timeout;
     info_ = SessionInfo{};
     acked_ = 0;
+    resume_sent_ = 0;
     set_state(State::authenticating);
     deadline_ = now + cfg_.connect_timeout;
     last_recv_ = now;
@@ -126,7 +128,10 @@ void Session::on_connected(Clock::time_point now) {
     if (!cfg_.device_id.empty()) auth.meta.emplace(meta::device, cfg_.device_id);
     if (cfg_.acks) {
         auth.meta.emplace(meta::acks, "1");
-        if (last_seq_ > 0) auth.meta.emplace(meta::resume, std::to_string(last_seq_));
+        if (last_seq_ > 0) {
+            resume_sent_ = last_seq_;
+            auth.meta.emplace(meta::resume, std::to_string(last_seq_));
+        }
     }
     std::string frame;
     if (auto ec = append_frame(frame, cfg_.order, cfg_.codec, auth, default_auth_limit)) {
@@ -191,7 +196,9 @@ void Session::on_data(Clock::time_point now, const void* data, std::size_t n) {
 }
 
 void Session::on_delivered(Clock::time_point now, std::int64_t seq) {
-    if (seq <= delivered_) return;
+    // Above last_seq_: not a push this session delivered (a stale report
+    // from before a rewind); acking it would ack seqs the app never got.
+    if (seq <= delivered_ || seq > last_seq_) return;
     delivered_ = seq;
     send_ack(now, /*again=*/false);
 }
@@ -259,6 +266,22 @@ void Session::handle_auth_success(Clock::time_point now, const Message& m) {
         if (auto v = ms("max_frame"); v > 0 && v <= 0xFFFFFFFF)
             info_.max_frame = static_cast<std::uint32_t>(v);
         if (auto it = j.find("acks"); it != j.end() && it->is_boolean()) info_.acks = it->get<bool>();
+        // A seq is 0..2^63-1; nlohmann keeps non-negative integers unsigned.
+        if (auto it = j.find("resume"); it != j.end() && it->is_number_unsigned()) {
+            auto v = it->get<std::uint64_t>();
+            if (v <= std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+                info_.resume = static_cast<std::int64_t>(v);
+        }
+    }
+    if (info_.resume && *info_.resume < resume_sent_) {
+        // protocol §12: the node's store never issued the seqs this app
+        // holds (they came from a store that no longer exists) and numbers
+        // from below them, so dedup and acks restart from the node's point;
+        // otherwise every new push would be dropped as a duplicate. acked_
+        // is 0 on this connection already.
+        last_seq_ = *info_.resume;
+        delivered_ = *info_.resume;
+        actions_.emplace_back(action::Rewind{*info_.resume});
     }
     if (info_.heartbeat.count() > 0) interval_ = info_.heartbeat;
     if (info_.timeout.count() > 0) timeout_ = info_.timeout;

@@ -1,6 +1,8 @@
 // Client without a real node: configuration errors, reconnect against a
 // closed port, and a minimal in-test node for the threading contract.
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -79,7 +81,8 @@ TEST(Client, RefusedConnectionBacksOffUntilClosed) {
 }
 
 // A minimal node on 127.0.0.1: accepts one connection at a time, answers
-// /auth/server with /auth/success, echoes everything else (heartbeats too).
+// /auth/server with /auth/success, echoes everything else (heartbeats too),
+// and records every /auth/server and /ack with the connection's number.
 class FakeNode {
 public:
     FakeNode() {
@@ -100,6 +103,17 @@ public:
     }
     const std::string& addr() const { return addr_; }
     int accepts() const { return accepts_.load(); }
+    // The /auth/success body for the next logins.
+    void set_success(std::string body) {
+        std::lock_guard<std::mutex> lk(mu_);
+        success_ = std::move(body);
+    }
+    // The /auth/server and /ack frames received so far, with the number of
+    // the connection (1, 2, ...) they came on.
+    std::vector<std::pair<int, Message>> received() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return received_;
+    }
     // Sends m on the current connection.
     void push(const Message& m) {
         std::string f;
@@ -135,9 +149,15 @@ private:
                 while (dec.next(body, ec)) {
                     Message m;
                     if (decode(Codec::json, body, m)) break;
-                    if (m.uri == "/auth/server") {
-                        m = Message{0, "/auth/success", R"({"uid":"u","heartbeat_ms":500,"timeout_ms":5000})", {}};
-                    } else if (m.uri == "/ack") {
+                    if (m.uri == "/auth/server" || m.uri == "/ack") {
+                        Message got = m;
+                        if (m.uri == "/auth/server") {
+                            std::lock_guard<std::mutex> lk(mu_);
+                            m = Message{0, "/auth/success", success_, {}};
+                        }
+                        if (m.uri != "/ack") push(m); // recorded after the answer went out
+                        std::lock_guard<std::mutex> lk(mu_);
+                        received_.emplace_back(accepts_.load(), std::move(got));
                         continue;
                     }
                     push(m);
@@ -151,6 +171,8 @@ private:
     std::string addr_;
     std::mutex mu_;
     int conn_ = -1;
+    std::string success_ = R"({"uid":"u","heartbeat_ms":500,"timeout_ms":5000})";
+    std::vector<std::pair<int, Message>> received_;
     std::atomic<int> accepts_{0};
     std::atomic<bool> stop_{false};
     std::thread thread_;
@@ -252,6 +274,88 @@ TEST(Client, ReconnectsWhenTheNodeDropsTheConnection) {
     // connect() starts it again.
     ASSERT_FALSE(client.connect());
     ASSERT_TRUE(r.wait_state(State::online, 10s, 3)) << r.describe();
+}
+
+Message persistent(std::int64_t seq) {
+    return Message{seq, "/chat", std::to_string(seq), {{"persist", "1"}, {"id", "m" + std::to_string(seq)}}};
+}
+
+// protocol §12: a node whose store never issued the app's seqs answers a
+// resume point below what the app sent. The client drops nothing new as a
+// duplicate, delivers what was queued from the old connection first, and
+// never acks an old seq on the new connection, even when it is woken while
+// the old messages are still queued.
+TEST(Client, RewindsAfterTheMessagesQueuedBefore) {
+    FakeNode node;
+    node.set_success(R"({"uid":"u","heartbeat_ms":500,"timeout_ms":5000,"acks":true,"resume":1000})");
+    Config cfg = fake_config(node);
+    cfg.resume_from = 1000;
+    Recorder r; // outlives the client: its destructor delivers the final state
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::int64_t> seqs; // persistent seqs, in callback order
+    bool release = false;
+    Client client(cfg);
+    r.attach(client);
+    client.on_message([&](const Message& m) {
+        if (m.get("persist") != "1") return;
+        std::unique_lock<std::mutex> lk(mu);
+        seqs.push_back(m.seq);
+        cv.notify_all();
+        if (m.seq == 1002) cv.wait(lk, [&] { return release; }); // old messages stay queued
+    });
+    struct Release { // before the client's destructor joins the dispatcher
+        std::mutex& mu; std::condition_variable& cv; bool& release;
+        ~Release() { std::lock_guard<std::mutex> lk(mu); release = true; cv.notify_all(); }
+    } guard{mu, cv, release};
+    auto acks_on = [&](int conn) {
+        std::vector<std::int64_t> out;
+        for (auto& [c, m] : node.received())
+            if (c == conn && m.uri == "/ack") out.push_back(m.seq);
+        return out;
+    };
+    auto wait_for = [&](const std::function<bool()>& pred) {
+        for (int i = 0; i < 1000 && !pred(); ++i) std::this_thread::sleep_for(10ms);
+        return pred();
+    };
+
+    ASSERT_FALSE(client.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    node.push(persistent(1001));
+    ASSERT_TRUE(wait_for([&] { return !acks_on(1).empty() && acks_on(1).back() == 1001; }));
+    node.push(persistent(1002)); // its callback blocks
+
+    // The node loses its store; the next login is answered from seq 0.
+    node.set_success(R"({"uid":"u","heartbeat_ms":500,"timeout_ms":5000,"acks":true,"resume":0})");
+    node.push(Message{0, "/disconnect", "bye", {{"code", "3000"}, {"reason", "bye"}}});
+    ASSERT_TRUE(wait_for([&] {
+        for (auto& [c, m] : node.received())
+            if (c == 2 && m.uri == "/auth/server") return true;
+        return false;
+    }));
+    for (auto& [c, m] : node.received())
+        if (c == 2 && m.uri == "/auth/server") {
+            EXPECT_EQ(m.get("resume"), "1002");
+        }
+    node.push(persistent(5));
+    node.push(persistent(1500));
+    std::this_thread::sleep_for(100ms); // both queued behind 1002
+    EXPECT_FALSE(client.send("/x", "y")) << "wakes the I/O thread while the old seqs are queued";
+    std::this_thread::sleep_for(100ms);
+    EXPECT_TRUE(acks_on(2).empty()) << "an old seq acked on the new store";
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        release = true;
+        cv.notify_all();
+    }
+    ASSERT_TRUE(wait_for([&] { return !acks_on(2).empty() && acks_on(2).back() == 1500; }))
+        << "acks on the new connection: " << acks_on(2).size();
+    for (auto a : acks_on(2)) EXPECT_TRUE(a == 5 || a == 1500) << "ack " << a;
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        EXPECT_EQ(seqs, (std::vector<std::int64_t>{1001, 1002, 5, 1500}));
+    }
+    EXPECT_EQ(client.last_seq(), 1500);
 }
 
 } // namespace

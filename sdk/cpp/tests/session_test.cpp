@@ -22,6 +22,8 @@ struct Harness {
     std::vector<Message> written;  // frames the session wrote, decoded
     std::vector<Message> delivered;
     std::vector<std::pair<State, std::error_code>> states;
+    // Rewind actions: the seq, and how many states came before it.
+    std::vector<std::pair<std::int64_t, std::size_t>> rewinds;
     int connects = 0;
     int disconnects = 0;
     std::uint64_t last_attempt = 0;
@@ -54,6 +56,9 @@ struct Harness {
                     delivered_max = std::max(delivered_max, d->message.seq);
             } else if (auto* st = std::get_if<action::StateChanged>(&a)) {
                 states.emplace_back(st->state, st->error);
+            } else if (auto* r = std::get_if<action::Rewind>(&a)) {
+                rewinds.emplace_back(r->seq, states.size());
+                delivered_max = 0; // the seqs before it are no longer reported
             }
         }
         if (auto_ack && delivered_max > 0) {
@@ -453,6 +458,120 @@ TEST(Session, ResumeFromConfig) {
     EXPECT_TRUE(h.delivered.empty()) << "seq <= what the app holds is a duplicate (protocol §12)";
     h.receive(push(42, "new", true));
     EXPECT_EQ(h.delivered.size(), 1u);
+}
+
+// Logs in with resume_from = sent and the node answering "resume": answer.
+void online_with_resume(Harness& h, std::int64_t sent, std::int64_t answer) {
+    h.cfg.resume_from = sent;
+    h.make();
+    h.s->start(h.now);
+    h.drain();
+    h.s->on_connected(h.now);
+    h.drain();
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].get("resume"), std::to_string(sent));
+    h.auth_success(R"({"uid":"alice","heartbeat_ms":1000,"timeout_ms":3000,"acks":true,"resume":)" +
+                   std::to_string(answer) + "}");
+    ASSERT_EQ(h.state(), State::online);
+    ASSERT_TRUE(h.s->info().resume.has_value());
+    EXPECT_EQ(*h.s->info().resume, answer);
+    h.written.clear();
+}
+
+// protocol §12: resume below what was sent means the node's store never
+// issued the app's seqs; keeping the old mark would drop every new push.
+TEST(Session, ResumeBelowWhatWasSentRewinds) {
+    Harness h;
+    online_with_resume(h, 1000, 0);
+    ASSERT_EQ(h.rewinds.size(), 1u);
+    EXPECT_EQ(h.rewinds[0].first, 0);
+    EXPECT_EQ(h.rewinds[0].second, 2u) << "after connecting and authenticating, before online";
+    EXPECT_EQ(h.s->last_seq(), 0);
+    EXPECT_EQ(h.s->delivered_seq(), 0);
+    EXPECT_TRUE(h.written.empty()) << "nothing acked for the rewind itself";
+
+    h.receive(push(5, "new", true));
+    ASSERT_EQ(h.delivered.size(), 1u) << "seq 5 of the new store is not a duplicate";
+    EXPECT_EQ(h.delivered[0].seq, 5);
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].uri, "/ack");
+    EXPECT_EQ(h.written[0].seq, 5);
+    h.receive(push(5, "new", true));
+    EXPECT_EQ(h.delivered.size(), 1u) << "dedup restarts from the node's point";
+
+    // A late report of an old seq (from before the rewind) acks nothing.
+    h.s->on_delivered(h.now, 1000);
+    h.drain();
+    EXPECT_EQ(h.written.size(), 2u);
+    EXPECT_EQ(h.written.back().seq, 5);
+    EXPECT_EQ(h.s->delivered_seq(), 5);
+
+    // The next login resumes from the new numbering.
+    h.s->on_closed(h.now, {});
+    h.drain();
+    h.to_deadline();
+    h.written.clear();
+    h.s->on_connected(h.now);
+    h.drain();
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].get("resume"), "5");
+}
+
+TEST(Session, ResumeBelowWhatWasSentRewindsToTheCursor) {
+    Harness h;
+    online_with_resume(h, 1000, 300); // a store that replays from the device's cursor
+    ASSERT_EQ(h.rewinds.size(), 1u);
+    EXPECT_EQ(h.rewinds[0].first, 300);
+    EXPECT_EQ(h.s->last_seq(), 300);
+    h.receive(push(300, "held", true));
+    EXPECT_TRUE(h.delivered.empty());
+    ASSERT_EQ(h.written.size(), 1u) << "a duplicate repeats the ack, at the node's point";
+    EXPECT_EQ(h.written[0].seq, 300);
+    h.receive(push(301, "next", true));
+    ASSERT_EQ(h.delivered.size(), 1u);
+    ASSERT_EQ(h.written.size(), 2u);
+    EXPECT_EQ(h.written[1].seq, 301);
+}
+
+TEST(Session, ResumeAsSentChangesNothing) {
+    Harness h;
+    online_with_resume(h, 1000, 1000);
+    EXPECT_TRUE(h.rewinds.empty());
+    EXPECT_EQ(h.s->last_seq(), 1000);
+    EXPECT_EQ(h.s->delivered_seq(), 1000);
+    h.receive(push(5, "old", true));
+    h.receive(push(1000, "old", true));
+    EXPECT_TRUE(h.delivered.empty()) << "seq <= 1000 is still a duplicate";
+    h.receive(push(1001, "new", true));
+    ASSERT_EQ(h.delivered.size(), 1u);
+    EXPECT_EQ(h.written.back().uri, "/ack");
+    EXPECT_EQ(h.written.back().seq, 1001);
+}
+
+TEST(Session, ResumeAnswerIgnoredWhenNothingWasSentOrMalformed) {
+    struct Case {
+        const char* name;
+        std::int64_t sent;
+        std::string answer; // the JSON value of "resume"
+    };
+    for (const auto& c : std::vector<Case>{{"nothing sent", 0, "0"},
+                                          {"negative", 1000, "-1"},
+                                          {"above int64", 1000, "18446744073709551615"},
+                                          {"fraction", 1000, "1.5"},
+                                          {"string", 1000, "\"3\""}}) {
+        SCOPED_TRACE(c.name);
+        Harness h;
+        h.cfg.resume_from = c.sent;
+        h.make();
+        h.s->start(h.now);
+        h.drain();
+        h.s->on_connected(h.now);
+        h.drain();
+        h.auth_success(R"({"uid":"alice","acks":true,"resume":)" + c.answer + "}");
+        ASSERT_EQ(h.state(), State::online);
+        EXPECT_TRUE(h.rewinds.empty());
+        EXPECT_EQ(h.s->last_seq(), c.sent);
+    }
 }
 
 TEST(Session, SendChecks) {

@@ -76,7 +76,10 @@ public:
     State state() const noexcept;
     // Highest persistent seq whose on_message has returned (it is acked to
     // the node after that). Save it and pass it as Config::resume_from to
-    // resume after the process restarts.
+    // resume after the process restarts. It goes down when a node answers a
+    // resume point below it (its store never issued these seqs, protocol
+    // §12): after the messages queued before were delivered, it becomes the
+    // node's point.
     std::int64_t last_seq() const noexcept;
     // Facts of the current (or last) session from /auth/success.
     SessionInfo info() const;

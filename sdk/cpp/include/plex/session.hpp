@@ -57,6 +57,9 @@ struct SessionInfo {
     std::chrono::milliseconds timeout{0};
     std::uint32_t max_frame = 0; // 0: not announced
     bool acks = false;
+    // The seq the node replays after (announced when the login sent resume
+    // with acks); below what was sent, the session rewinds (action::Rewind).
+    std::optional<std::int64_t> resume;
 };
 
 namespace action {
@@ -75,6 +78,19 @@ struct Disconnect {};
 struct Deliver {
     Message message;
 };
+// The node's store never issued the persistent seqs the app holds (they
+// came from a store that no longer exists, protocol §12): numbering restarts
+// after seq, so the app's highest seq becomes seq. Emitted during the
+// handshake, before StateChanged{online} and before any Deliver of the new
+// connection. The session has already moved its dedup mark and ack point to
+// seq; the driver carries it out in order with Deliver: once the application
+// has processed every message delivered before it, the app's highest seq
+// (what it reports to on_delivered and saves as resume_from) is seq, and
+// seqs of messages delivered before it must no longer be reported to
+// on_delivered (they would ack seqs the node never sent).
+struct Rewind {
+    std::int64_t seq = 0;
+};
 // The state changed; error says why (empty for a normal transition and for
 // a close the application asked for).
 struct StateChanged {
@@ -83,8 +99,8 @@ struct StateChanged {
 };
 } // namespace action
 
-using Action =
-    std::variant<action::Connect, action::Write, action::Disconnect, action::Deliver, action::StateChanged>;
+using Action = std::variant<action::Connect, action::Write, action::Disconnect, action::Deliver,
+                            action::StateChanged, action::Rewind>;
 
 class Session {
 public:
@@ -115,7 +131,9 @@ public:
     std::error_code send_frame(Clock::time_point now, std::string frame);
     // The application has processed every persistent push up to seq (its
     // callback returned). The cumulative /ack follows from here, so a push
-    // is acked only once the app has it; call it once per batch.
+    // is acked only once the app has it; call it once per batch. A seq above
+    // last_seq() was never delivered and is ignored; after action::Rewind
+    // report only seqs of messages delivered after it.
     void on_delivered(Clock::time_point now, std::int64_t seq);
     // Ends the session: Disconnect, then closed. Idempotent.
     void close(Clock::time_point now);
@@ -166,6 +184,7 @@ private:
     Clock::time_point last_heartbeat_{};
     std::int64_t delivered_ = 0; // highest persistent seq the app has processed
     std::int64_t acked_ = 0;     // highest seq sent in /ack on this connection
+    std::int64_t resume_sent_ = 0; // resume on this connection's /auth/server (0: none)
     void send_ack(Clock::time_point now, bool again);
 };
 
