@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -79,4 +80,18 @@ func TestNoExternalResources(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
+}
+
+// The browser client's unit tests (a fake WebSocket, no browser) run under
+// node when it is installed; e2e/ci.sh runs them too, with the headless
+// Chromium ones.
+func TestClientUnderNode(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: web/e2e/ci.sh runs limits.test.mjs and resume.test.mjs")
+	}
+	cmd := exec.Command(node, "--test", "limits.test.mjs", "resume.test.mjs")
+	cmd.Dir = "e2e"
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "node --test:\n%s", out)
 }

@@ -60,6 +60,12 @@ export interface AuthInfo {
   timeout_ms: number;
   max_frame: number;
   acks?: boolean;
+  /**
+   * The seq the node replays after, when the login sent resume. Below the
+   * lastSeq sent, the node's store never issued the app's seqs: the client
+   * has set lastSeq to it (§12).
+   */
+  resume?: number;
 }
 
 export type State = 'idle' | 'connecting' | 'authenticating' | 'online' | 'reconnecting' | 'stopped';
@@ -88,6 +94,11 @@ export interface ClientOptions {
 export declare class Client {
   constructor(opts: ClientOptions);
   url: string;
+  /**
+   * The highest persistent seq delivered (dedup, ack and resume point);
+   * persist it to resume across page loads. It goes down when a node
+   * answers a resume point below it (its store never issued these seqs).
+   */
   lastSeq: number;
   readonly state: State;
   readonly info: AuthInfo | null;

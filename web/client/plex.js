@@ -163,6 +163,7 @@ export class Client {
     this._tick = null;
     this._ackTimer = null;
     this._acked = this.lastSeq;
+    this._resumeSent = 0; // resume on the current connection's /auth/server (0: none)
     this._nextId = 0;
     this._pending = new Map();
     this._lastClose = null;
@@ -283,9 +284,13 @@ export class Client {
       this._setState('authenticating');
       const meta = { ...this.authMeta, v: PROTOCOL_VERSION };
       if (this.device) meta.device = this.device;
+      this._resumeSent = 0;
       if (this.acks) {
         meta.acks = '1';
-        if (this.lastSeq > 0) meta.resume = String(this.lastSeq);
+        if (this.lastSeq > 0) {
+          meta.resume = String(this.lastSeq);
+          this._resumeSent = this.lastSeq;
+        }
       }
       this._write({ uri: URI.AUTH, body: String(token), meta });
       this._startTick();
@@ -320,6 +325,7 @@ export class Client {
         }
         if (info === null || typeof info !== 'object') info = {}; // "null" parsed, and threw below
         this._info = info;
+        this._rewind(info.resume);
         this._heartbeatMs = intervalMs(info.heartbeat_ms, this._heartbeatMs);
         this._timeoutMs = intervalMs(info.timeout_ms, this._timeoutMs);
         this._startTick();
@@ -364,6 +370,17 @@ export class Client {
       return;
     }
     this._emit('message', m);
+  }
+
+  // A resume point below the one sent means the node's store never issued
+  // the seqs this app holds (they came from a store that no longer exists,
+  // §12): numbering restarts after it, so dedup and acks restart there too,
+  // or every new push would be dropped as a duplicate. Messages are
+  // delivered synchronously, so none of the old connection is still queued.
+  _rewind(resume) {
+    if (!Number.isSafeInteger(resume) || resume < 0 || resume >= this._resumeSent) return;
+    this.lastSeq = resume;
+    this._acked = resume;
   }
 
   _scheduleAck() {

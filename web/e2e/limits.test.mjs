@@ -4,42 +4,7 @@
 
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-
-// plex.js is an ES module outside any package.json saying so: load its
-// source as one (it imports nothing).
-const src = readFileSync(new URL('../client/plex.js', import.meta.url));
-const { Client } = await import(`data:text/javascript;base64,${src.toString('base64')}`);
-
-class FakeWebSocket {
-  static last = null;
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    this.closed = null;
-    FakeWebSocket.last = this;
-  }
-  send(data) {
-    this.sent.push(JSON.parse(data));
-  }
-  close(code, reason) {
-    this.closed = { code, reason };
-    this.readyState = 3;
-  }
-}
-
-// online connects a client and answers its auth with the facts body.
-async function online(body) {
-  const c = new Client({ url: 'ws://node.invalid/plex/v1/ws', token: 'alice', WebSocket: FakeWebSocket });
-  c.connect();
-  await Promise.resolve(); // _open awaits the token
-  const ws = FakeWebSocket.last;
-  ws.readyState = 1;
-  ws.onopen();
-  ws.onmessage({ data: JSON.stringify({ uri: '/auth/success', body }) });
-  return { c, ws };
-}
+import { online } from './fake_socket.mjs';
 
 const DAY = 24 * 60 * 60 * 1000;
 
