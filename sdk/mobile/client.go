@@ -27,7 +27,7 @@ type Client struct {
 	log       *slog.Logger
 	logs      *sinkHandler
 	listener  atomic.Pointer[listenerBox]
-	delivered atomic.Int64 // highest persistent seq whose OnMessage returned
+	delivered atomic.Int64 // the last persistent seq whose OnMessage returned
 	inCall    atomic.Bool  // the dispatcher is running a Listener method
 
 	mu         sync.Mutex
@@ -293,7 +293,9 @@ func (c *Client) State() (st int64) {
 
 // LastSeq returns the highest persistent seq whose OnMessage returned (or
 // Config.LastSeq). Persist it and pass it as Config.LastSeq after a restart
-// of the app process, so pushes the app already has never come again.
+// of the app process, so pushes the app already has never come again. It
+// goes down, at the next push, when a node's store never issued the seqs
+// the app holds and numbers below them (docs/protocol.md §12).
 func (c *Client) LastSeq() (seq int64) {
 	defer func() {
 		if recover() != nil {

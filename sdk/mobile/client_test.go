@@ -142,6 +142,31 @@ func TestLastSeqFromAnEarlierRun(t *testing.T) {
 	r.noMsg(t, 200*time.Millisecond)
 }
 
+// A node whose store never issued the app's seqs answers a resume point
+// below LastSeq (docs/protocol.md §12): new pushes are delivered, not
+// dropped as duplicates, and LastSeq follows them down, so that the next
+// session and the app's next run resume from the node's numbering.
+func TestLastSeqFollowsAResumeBelowIt(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	cfg := n.config("alice")
+	// Beyond what the memory store raises its numbering to: it answers the
+	// device's cursor (0) instead.
+	cfg.LastSeq = 1 << 62
+	c, r := newClient(t, cfg)
+	require.NoError(t, c.Connect())
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	seq := n.push("alice", "/p", "new", true).Seq
+	require.Less(t, seq, cfg.LastSeq)
+	require.Equal(t, msg{"/p", "new", seq}, r.nextMsg(t))
+	require.Eventually(t, func() bool { return c.LastSeq() == seq }, waitFor, 5*time.Millisecond,
+		"LastSeq stayed above the node's numbering")
+	require.Eventually(t, func() bool { // acked on the node
+		cur, err := n.store.Cursor(context.Background(), "alice", "d1")
+		return err == nil && cur == seq
+	}, waitFor, 5*time.Millisecond)
+}
+
 func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})

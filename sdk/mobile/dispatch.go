@@ -85,8 +85,15 @@ func (c *Client) deliver(ev *event) {
 		return
 	}
 	c.call(func(l Listener) error { return l.OnMessage(ev.uri, ev.body, ev.seq) })
-	if ev.persist && ev.seq > c.delivered.Load() {
-		c.delivered.Store(ev.seq) // only the dispatcher writes it
+	if ev.persist {
+		// Only the dispatcher writes it. Not a max: the Conn delivers a
+		// seq at or below the last one only after a node answered a resume
+		// point below it (its store never issued these seqs, protocol §12),
+		// and then LastSeq must go down with it, or the next session and
+		// the app's next run would resume above the node's numbering. The
+		// Conn does not report the rewind itself, so LastSeq follows at the
+		// first push after it.
+		c.delivered.Store(ev.seq)
 	}
 }
 
