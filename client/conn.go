@@ -125,6 +125,7 @@ type Conn struct {
 	// dispatcher only.
 	lastSeq   atomic.Int64
 	delivered atomic.Int64
+	rewinding atomic.Bool // a rewind of delivered is queued: acks wait for it
 	cur       atomic.Pointer[link]
 	inCall    atomic.Bool // a callback is running
 	ackKicked int64       // delivered seq the writer was last woken for (dispatcher only)
@@ -462,6 +463,7 @@ func (c *Conn) once(ctx context.Context, n int) (healthy bool, err error) {
 		c.log.Warn("node replays from below the resume point: its store does not know our seqs",
 			"resume", sent, "from", *info.Resume)
 		c.lastSeq.Store(*info.Resume) // no reader runs between links
+		c.rewinding.Store(true)       // no ack of the old seqs until the dispatcher applied it
 		c.disp.postRewind(*info.Resume)
 	}
 	l := newLink(nc, r, c.wire, info, &counters{})
@@ -560,6 +562,7 @@ func (c *Conn) handle(ev event, last bool) {
 	case ev.rewind:
 		c.delivered.Store(ev.to)
 		c.ackKicked = ev.to
+		c.rewinding.Store(false)
 	case ev.msg == nil:
 		if f := c.cfg.OnState; f != nil {
 			c.call(func() { f(ev.state, ev.err) })
@@ -595,6 +598,9 @@ func (c *Conn) call(f func()) {
 func (c *Conn) ackAppender() func(dst []byte) ([]byte, int) {
 	var acked int64
 	return func(dst []byte) ([]byte, int) {
+		if c.rewinding.Load() {
+			return dst, 0 // delivered still holds seqs of a store the node does not know
+		}
 		d := c.delivered.Load()
 		if d <= acked {
 			return dst, 0

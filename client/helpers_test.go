@@ -135,7 +135,13 @@ func newApp(t *testing.T, cfg client.ConnConfig) *app {
 		}
 		a.msgs <- m
 	}
-	cfg.OnState = func(s client.State, err error) { a.states <- stateEvent{s, err} }
+	onState := cfg.OnState // a test's own, run first
+	cfg.OnState = func(s client.State, err error) {
+		if onState != nil {
+			onState(s, err)
+		}
+		a.states <- stateEvent{s, err}
+	}
 	c, err := client.NewConn(cfg)
 	require.NoError(t, err)
 	a.Conn = c
