@@ -16,7 +16,7 @@ type batch struct {
 
 // add queues frame on s; s is remembered if it needs a flush.
 func (b *batch) add(s *Session, frame []byte) {
-	if s.enqueue(frame) {
+	if first, _ := s.enqueue(frame); first {
 		b.dirty = append(b.dirty, s)
 	}
 }

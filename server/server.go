@@ -200,21 +200,29 @@ func (srv *Server) ListenAndServe() error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 3)
+	// Every listener is opened before any is served: a failure leaves
+	// nothing accepting.
+	var iln, hln net.Listener
 	if srv.cfg.InnerAddr != "" {
-		iln, err := net.Listen("tcp", srv.cfg.InnerAddr)
-		if err != nil {
+		if iln, err = net.Listen("tcp", srv.cfg.InnerAddr); err != nil {
 			ln.Close()
 			return err
 		}
-		go func() { errc <- srv.ServeInner(iln) }()
 	}
 	if srv.cfg.HTTPAddr != "" {
-		hln, err := net.Listen("tcp", srv.cfg.HTTPAddr)
-		if err != nil {
+		if hln, err = net.Listen("tcp", srv.cfg.HTTPAddr); err != nil {
 			ln.Close()
+			if iln != nil {
+				iln.Close()
+			}
 			return err
 		}
+	}
+	errc := make(chan error, 3)
+	if iln != nil {
+		go func() { errc <- srv.ServeInner(iln) }()
+	}
+	if hln != nil {
 		go func() { errc <- srv.ServeHTTP(hln) }()
 	}
 	go func() { errc <- srv.Serve(ln) }()

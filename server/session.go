@@ -139,8 +139,8 @@ func (s *Session) Send(m *pack.Message) error {
 	if err != nil {
 		return err
 	}
-	if !s.enqueue(frame) && s.closed.Load() {
-		return ErrConnClosed
+	if _, ok := s.enqueue(frame); !ok {
+		return ErrConnClosed // closed or closing: the frame was not queued
 	}
 	s.flush()
 	return nil
@@ -162,17 +162,18 @@ func (s *Session) frame(sh *pack.Shared) []byte {
 	return b
 }
 
-// enqueue appends a frame to the pending list; it reports whether the list
-// was empty before (the caller then owes a flush). Frames are shared and
-// never copied here.
-func (s *Session) enqueue(frame []byte) bool {
+// enqueue appends a frame to the pending list. first reports that the list
+// was empty before (the caller then owes a flush); ok is false when the
+// connection is closed or closing and the frame was dropped. Frames are
+// shared and never copied here.
+func (s *Session) enqueue(frame []byte) (first, ok bool) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
 	if s.closed.Load() || s.closeCode.Load() != 0 {
-		return false // closed, or closing: the final frame was the last
+		return false, false // closed, or closing: the final frame was the last
 	}
 	s.pending = append(s.pending, frame)
-	return len(s.pending) == 1
+	return len(s.pending) == 1, true
 }
 
 // maxIovecs is the kernel's IOV_MAX: one writev takes at most this many buffers.
