@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(quietChildEnv) == "1" {
+		quietChild() // TestNBIOIsSilent's child: nbio's level as a fresh process has it
+		os.Exit(0)
+	}
 	logging.SetLevel(logging.LevelNone)
 	goleak.VerifyTestMain(m)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/logging"
 
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/plog"
@@ -62,9 +63,19 @@ type Server struct {
 	loops     sync.WaitGroup // accept loops, wheel, TLS readers
 }
 
+// quietNBIO silences nbio's process-wide logger once (New).
+var quietNBIO sync.Once
+
 // New validates cfg, applies defaults and starts the node's event loop.
 // It does not listen: call ListenAndServe or Serve.
 func New(cfg Config) (*Server, error) {
+	quietNBIO.Do(func() {
+		// nbio logs through one process-wide logger of its own (to stdout,
+		// INFO on every engine start and stop). A node reports what matters
+		// through Config.Logger, and nil there means silent: so nbio is
+		// silenced here, once, rather than by every embedder.
+		logging.SetLevel(logging.LevelNone)
+	})
 	cfg = cfg.withDefaults()
 	if cfg.HeartbeatTimeout <= cfg.HeartbeatInterval {
 		return nil, errors.New("server: HeartbeatTimeout must be longer than HeartbeatInterval")

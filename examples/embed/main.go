@@ -15,8 +15,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/lesismal/nbio/logging"
-
 	"github.com/plexpush/plex/auth"
 	"github.com/plexpush/plex/client"
 	"github.com/plexpush/plex/pack"
@@ -34,9 +32,6 @@ func main() {
 var tokens = map[string]string{"token-of-alice": "alice"}
 
 func run(out io.Writer) error {
-	// The event-loop library logs to stdout on its own; the server logs
-	// through Config.Logger (nil: silent).
-	logging.SetLevel(logging.LevelNone)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
