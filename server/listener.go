@@ -87,7 +87,7 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 	var tt *tlsTransport
 	var nb *nbio.Conn
 	if srv.cfg.TLS != nil {
-		tt = newTLSTransport(tls.Server(nc, srv.cfg.TLS), srv.cfg.WriteQueueBytes, srv.cfg.WriteTimeout)
+		tt = newTLSTransport(tls.Server(nc, srv.cfg.TLS), srv.cfg.WriteQueueBytes, srv.cfg.WriteTimeout, &srv.timers)
 		s.tr = tt
 	} else {
 		tuneSocket(nc, srv.cfg.WriteTimeout)

@@ -31,7 +31,8 @@ type Server struct {
 	acks       *acker     // nil when storeLocal
 	messages   *messenger // nil when storeLocal
 	pipes      *pipeline  // pipelined persistent pushes; nil when storeLocal
-	offloads   sync.Map   // *Session → *offloaded: push clients whose frames run off the loop
+	timers     closeTimers
+	offloads   sync.Map // *Session → *offloaded: push clients whose frames run off the loop
 	bus        Bus
 	hub        *hub
 	hooks      *hooks
@@ -354,6 +355,7 @@ func (srv *Server) finish() {
 	srv.cancel()
 	close(srv.stop)
 	srv.engine.Stop() // closes remaining conns; OnClose runs for each
+	srv.timers.finish()
 	srv.loops.Wait()
 	srv.authWG.Wait()
 	if srv.messages != nil {

@@ -301,7 +301,7 @@ const closeLinger = time.Second
 func (s *Session) lingerClose() {
 	if nb, ok := s.tr.(*nbio.Conn); ok {
 		s.shutdownFD(nb, syscall.SHUT_WR)
-		time.AfterFunc(closeLinger, func() {
+		s.srv.timers.after(closeLinger, func() {
 			// The peer did not close: end both directions; the poller
 			// reads the end of stream and closes the connection.
 			s.shutdownFD(nb, syscall.SHUT_RDWR)

@@ -19,6 +19,7 @@ var errTLSOverflow = errors.New("server: tls write queue overflow")
 
 type tlsTransport struct {
 	c        *tls.Conn
+	timers   *closeTimers // the node's
 	maxBytes int
 	timeout  time.Duration
 
@@ -31,8 +32,8 @@ type tlsTransport struct {
 	wake    chan struct{}
 }
 
-func newTLSTransport(c *tls.Conn, maxBytes int, timeout time.Duration) *tlsTransport {
-	return &tlsTransport{c: c, maxBytes: maxBytes, timeout: timeout, wake: make(chan struct{}, 1)}
+func newTLSTransport(c *tls.Conn, maxBytes int, timeout time.Duration, timers *closeTimers) *tlsTransport {
+	return &tlsTransport{c: c, maxBytes: maxBytes, timeout: timeout, timers: timers, wake: make(chan struct{}, 1)}
 }
 
 // Writev queues the frames (shared, not copied) for the writer goroutine.
@@ -114,7 +115,7 @@ func (t *tlsTransport) Close() error {
 	case t.wake <- struct{}{}:
 	default:
 	}
-	time.AfterFunc(tlsCloseGrace, func() { t.c.Close() })
+	t.timers.after(tlsCloseGrace, func() { t.c.Close() })
 	return nil
 }
 

@@ -174,7 +174,7 @@ func (t *wsConn) lingerDeadline() error {
 	}
 	// Not nbio's read deadline: its timer would close the descriptor from
 	// another goroutine than the poller (see Session.lingerClose).
-	time.AfterFunc(wsCloseGrace, func() { t.s.shutdownFD(t.nb, syscall.SHUT_RDWR) })
+	t.s.srv.timers.after(wsCloseGrace, func() { t.s.shutdownFD(t.nb, syscall.SHUT_RDWR) })
 	return nil
 }
 
