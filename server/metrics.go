@@ -36,6 +36,7 @@ type metrics struct {
 	rateLimited  *prometheus.CounterVec
 	messages     *prometheus.CounterVec
 	panics       prometheus.Counter
+	overtaken    prometheus.Counter
 }
 
 func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
@@ -82,6 +83,7 @@ func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
 		rateLimited: f.counterVec("rate_limited_total", "Frames or pushes refused with 4029, by quota.", "quota"),
 		messages:    f.counterVec("messages_total", "User-to-user messages by result.", "result"),
 		panics:      f.counter("panics_total", "Panics recovered while a connection's input was handled; that connection was closed with 3005."),
+		overtaken:   f.counter("transient_overtaken_total", "Transient pushes written ahead of the user's persistent push still being stored (it waited longer than 250ms)."),
 	}
 	if f.err != nil {
 		return nil, f.err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/plexpush/plex/pack"
 )
@@ -53,8 +54,9 @@ type pushJob struct {
 
 	seq, prev int64 // the Store's answer
 	err       error
-	weight    int  // bytes taken from the budget (0: none)
-	answered  bool // done was called
+	weight    int       // bytes taken from the budget (0: none)
+	queued    time.Time // a transient job waiting in a pipe: since when
+	answered  bool      // done was called
 }
 
 // answer calls the job's done, once.
@@ -79,6 +81,11 @@ type pipeline struct {
 	room   budget // admission
 	flight sync.WaitGroup
 
+	lateMu    sync.Mutex
+	wait      time.Duration       // transientWait (tests change it)
+	late      map[string]struct{} // users with transient jobs waiting in their pipe
+	lateTimer *time.Timer         // armed while late is not empty
+
 	mu   sync.Mutex
 	done []*pushJob // completed appends for the completer
 	wake chan struct{}
@@ -90,7 +97,7 @@ type pipeline struct {
 const DefaultMaxInFlight = 4096
 
 func newPipeline(srv *Server, inFlight int) *pipeline {
-	p := &pipeline{srv: srv, wake: make(chan struct{}, 1), stop: make(chan struct{}), exit: make(chan struct{}),
+	p := &pipeline{srv: srv, wake: make(chan struct{}, 1), stop: make(chan struct{}), exit: make(chan struct{}), wait: transientWait,
 		room: budget{jobs: inFlight, bytes: max(16<<20, 4*srv.cfg.MaxFrame), freed: make(chan struct{})}}
 	for i := range p.shards {
 		p.shards[i].users = make(map[string][]*pushJob)
@@ -129,6 +136,9 @@ func (p *pipeline) deliver(b *batch, job *pushJob) {
 	if busy {
 		sh.users[job.uid] = append(q, job)
 		sh.mu.Unlock()
+		if !job.o.persist {
+			p.waitAtMost(job)
+		}
 		return
 	}
 	if !job.o.persist { // the pipe emptied meanwhile
@@ -140,6 +150,86 @@ func (p *pipeline) deliver(b *batch, job *pushJob) {
 	sh.users[job.uid] = append(q, job)
 	sh.mu.Unlock()
 	p.start(job)
+}
+
+// transientWait bounds how long a transient push waits behind a user's
+// persistent push whose append is in flight. The store answers in
+// milliseconds when it is healthy, and per-user order then holds; when it
+// cannot answer (NATS without quorum: seconds), a transient push overtakes
+// the stuck persistent ones instead of waiting with them (protocol §12).
+const transientWait = 250 * time.Millisecond
+
+// waitAtMost marks a transient job queued in a pipe: the sweep delivers it
+// once it waited transientWait.
+func (p *pipeline) waitAtMost(job *pushJob) {
+	job.queued = time.Now()
+	p.lateMu.Lock()
+	if p.late == nil {
+		p.late = make(map[string]struct{})
+	}
+	p.late[job.uid] = struct{}{}
+	if p.lateTimer == nil {
+		p.lateTimer = time.AfterFunc(p.wait/2, p.sweepLate)
+	}
+	p.lateMu.Unlock()
+}
+
+// sweepLate delivers, ahead of the pipe's head, the transient jobs that
+// waited transientWait, in the order they were queued.
+func (p *pipeline) sweepLate() {
+	p.lateMu.Lock()
+	uids := p.late
+	p.late = nil
+	p.lateMu.Unlock()
+	now := time.Now()
+	p.lateMu.Lock()
+	wait := p.wait
+	p.lateMu.Unlock()
+	b := p.srv.getBatch()
+	for uid := range uids {
+		sh := p.shard(uid)
+		var due []*pushJob
+		still := false
+		sh.mu.Lock()
+		if q, ok := sh.users[uid]; ok {
+			kept := q[:1] // the head is running
+			for _, job := range q[1:] {
+				switch {
+				case job.o.persist || job.turn != nil:
+					kept = append(kept, job)
+				case now.Sub(job.queued) >= wait:
+					due = append(due, job)
+				default:
+					kept = append(kept, job)
+					still = true
+				}
+			}
+			clear(q[len(kept):])
+			sh.users[uid] = kept
+		}
+		sh.mu.Unlock()
+		for _, job := range due {
+			p.srv.metrics.overtaken.Inc()
+			p.srv.deliverNow(b, job)
+			p.release(job)
+		}
+		if still {
+			p.lateMu.Lock()
+			if p.late == nil {
+				p.late = make(map[string]struct{})
+			}
+			p.late[uid] = struct{}{}
+			p.lateMu.Unlock()
+		}
+	}
+	p.srv.putBatch(b)
+	p.lateMu.Lock()
+	if len(p.late) > 0 {
+		p.lateTimer.Reset(p.wait / 2)
+	} else {
+		p.lateTimer = nil
+	}
+	p.lateMu.Unlock()
 }
 
 // release gives a job's room back.
@@ -264,7 +354,12 @@ func (p *pipeline) loginDone(uid string) {
 // close waits for the appends in flight (the Store's own timeouts bound
 // them) and stops the completer.
 func (p *pipeline) close() {
-	p.flight.Wait()
+	p.flight.Wait() // transient jobs are in flight too: the sweep delivers them
+	p.lateMu.Lock()
+	if p.lateTimer != nil {
+		p.lateTimer.Stop()
+	}
+	p.lateMu.Unlock()
 	close(p.stop)
 	<-p.exit
 }

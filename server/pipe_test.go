@@ -68,6 +68,7 @@ func pushReq(t *testing.T, seq int64, req server.PushRequest) pack.Message {
 func TestPipelinedPushes(t *testing.T) {
 	st := newUserGatedStore()
 	n := startNode(t, server.Config{Store: st})
+	n.SetTransientWait(time.Minute) // order, not overtaking, is under test
 	alice := app(t, n.addr, "alice", nil)
 	bob := app(t, n.addr, "bob", nil)
 	p := pusher(t, n.addr)
@@ -144,4 +145,27 @@ func TestShutdownAnswersPipelinedPushes(t *testing.T) {
 	require.Equal(t, pack.URIReply, r.URI, "answered before the disconnect")
 	require.Equal(t, pack.URIDisconnect, p.recv().URI)
 	require.NoError(t, <-done)
+}
+
+// TestTransientOvertakesStuckPersistent: a transient push behind a user's
+// persistent push that the store does not answer is written after a short
+// wait (250ms), not after the store's timeout; the persistent push comes
+// when it is stored.
+func TestTransientOvertakesStuckPersistent(t *testing.T) {
+	st := newUserGatedStore()
+	n := startNode(t, server.Config{Store: st})
+	alice := app(t, n.addr, "alice", nil)
+	p := pusher(t, n.addr)
+	st.holdUser("alice")
+	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "stuck", Persist: true}))
+	st.gatedStore.waitEntered(t, "append alice")
+	start := time.Now()
+	p.send(pushReq(t, 2, server.PushRequest{UID: "alice", URI: "/p", Body: "live"}))
+	r := p.recv()
+	require.Equal(t, int64(2), r.Seq)
+	require.Equal(t, "live", string(alice.recvSkipHeartbeat().Body))
+	require.Less(t, time.Since(start), 5*time.Second)
+	st.releaseUser("alice")
+	require.Equal(t, int64(1), p.recv().Seq)
+	require.Equal(t, "stuck", string(alice.recvSkipHeartbeat().Body))
 }
