@@ -316,19 +316,32 @@ func (b *Bus) handle(m *nats.Msg) {
 	b.deliver(d)
 }
 
-// Health implements server.ClusterBus: nil once NATS is connected, the
-// stream and buckets are open and room membership is loaded.
+// Health implements server.ClusterBus: nil once NATS is connected and
+// room membership is loaded, so that pushes are routed (what a load
+// balancer needs of a node); StoreHealth says whether pushes can also be
+// stored now.
 func (b *Bus) Health() error {
 	if b.isClosed() {
 		return ErrClosed
 	}
-	if err := b.c.health(); err != nil {
+	if err := b.c.connHealth(); err != nil {
 		return err
 	}
 	if !b.rooms.loaded.Load() {
 		return fmt.Errorf("%w: room membership not loaded yet", ErrUnavailable)
 	}
 	return nil
+}
+
+// StoreHealth implements server.ClusterBus: nil when a persistent push
+// would be stored now: NATS connected, the stream and buckets open, and the
+// stream has a leader (JetStream has a quorum). It follows the node's
+// probe of the stream, once per heartbeat.
+func (b *Bus) StoreHealth() error {
+	if b.isClosed() {
+		return ErrClosed
+	}
+	return b.c.health()
 }
 
 // MemberChanged implements server.ClusterBus.

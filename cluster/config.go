@@ -315,7 +315,13 @@ func (c *Cluster) probe(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	if _, err := c.stream.Info(ctx); err != nil {
+	info, err := c.stream.Info(ctx)
+	if err == nil && info.Cluster != nil && info.Cluster.Leader == "" {
+		// A replicated stream answers its info without a leader (no
+		// quorum), but nothing can be stored until it has one.
+		err = errors.New("no stream leader (no quorum of JetStream servers)")
+	}
+	if err != nil {
 		err = fmt.Errorf("%w: JetStream stream %s: %w", ErrUnavailable, c.names.stream, err)
 		if c.jsErr.Swap(&err) == nil {
 			c.log.Warn("cluster: JetStream cannot store pushes", "err", err)
@@ -327,13 +333,22 @@ func (c *Cluster) probe(ctx context.Context) {
 	}
 }
 
-// health returns why the node cannot use NATS now, or nil.
-func (c *Cluster) health() error {
+// connHealth returns why the node cannot reach NATS now, or nil.
+func (c *Cluster) connHealth() error {
 	if s := c.nc.Status(); s != nats.CONNECTED {
 		if err := c.nc.LastError(); s == nats.CLOSED && err != nil {
 			return fmt.Errorf("%w: connection CLOSED for good (%w); restart the node", ErrUnavailable, err)
 		}
 		return fmt.Errorf("%w: connection %s", ErrUnavailable, s)
+	}
+	return nil
+}
+
+// health returns why the node cannot store pushes now (NATS unreachable,
+// the stream not open, no stream leader), or nil.
+func (c *Cluster) health() error {
+	if err := c.connHealth(); err != nil {
+		return err
 	}
 	if p := c.jsErr.Load(); p != nil {
 		return *p

@@ -43,8 +43,12 @@ type ClusterBus interface {
 	// which apply it with Node.SetMember. It must not block.
 	MemberChanged(room, uid string, member bool)
 	// Health returns why the bus cannot route pushes now, or nil; /readyz
-	// reports it.
+	// reports it (a load balancer's question: can the node take apps?).
 	Health() error
+	// StoreHealth returns why a persistent push could not be stored now
+	// (e.g. JetStream without quorum), or nil; /readyz?store=1 reports it
+	// (a pusher's question). It must not block.
+	StoreHealth() error
 	// Resync asks the bus to deliver uid's stored messages again soon (as
 	// persistent Deliveries, e.g. the last one with its Prev): the node
 	// found a gap in a user's seqs that it could not fill from the Store.
@@ -141,6 +145,15 @@ func (srv *Server) roomMemberOptions(o pushOptions) pushOptions {
 func (srv *Server) busHealth() error {
 	if l, ok := srv.bus.(*clusterLink); ok {
 		return l.health()
+	}
+	return nil
+}
+
+// storeHealth returns why a persistent push could not be stored now (nil:
+// it could, or the store keeps no state of NATS).
+func (srv *Server) storeHealth() error {
+	if l, ok := srv.bus.(*clusterLink); ok && l.cb != nil {
+		return l.cb.StoreHealth()
 	}
 	return nil
 }

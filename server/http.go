@@ -86,15 +86,37 @@ func (srv *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if srv.isClosing() || srv.Addr() == nil || srv.busHealth() != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	mux.HandleFunc("GET /readyz", srv.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(srv.metrics.gatherer, promhttp.HandlerOpts{}))
 	return mux
+}
+
+// handleReady answers /readyz: 200 when the node takes app connections
+// and routes pushes (a load balancer's check); with ?store=1, only when a
+// persistent push would also be stored now (a pusher's check). The body
+// says which: {"status","store"[,"reason"]}.
+func (srv *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	res := map[string]string{"status": "ready", "store": "ok"}
+	ready := true
+	switch err := srv.busHealth(); {
+	case srv.isClosing():
+		ready, res["status"], res["reason"] = false, "not ready", "shutting down"
+	case srv.Addr() == nil:
+		ready, res["status"], res["reason"] = false, "not ready", "not serving"
+	case err != nil:
+		ready, res["status"], res["reason"] = false, "not ready", err.Error()
+	}
+	if err := srv.storeHealth(); err != nil {
+		res["store"] = "unavailable: " + err.Error()
+		if r.URL.Query().Get("store") == "1" {
+			ready, res["status"] = false, "not ready"
+		}
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, res)
 }
 
 func (srv *Server) handleHost(w http.ResponseWriter, r *http.Request) {
