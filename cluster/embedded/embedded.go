@@ -38,6 +38,17 @@ type Config struct {
 	// MaxPayload is the largest message NATS accepts. Zero: 8 MiB (a
 	// plex push of the default 1 MiB frame limit plus routing overhead fits).
 	MaxPayload int32
+	// SyncAlways makes JetStream fsync every write before it acknowledges
+	// it (nats-server's sync_interval: always), so that an acknowledged
+	// message survives power loss, at the cost of an fsync per store
+	// write. Zero: JetStream writes to the files (the OS page cache)
+	// before acknowledging, which survives the process being killed, and
+	// fsyncs every SyncInterval.
+	SyncAlways bool
+	// SyncInterval is how often JetStream fsyncs its files when SyncAlways
+	// is off: what a power loss can take of acknowledged messages. Zero:
+	// nats-server's default, 2 minutes.
+	SyncInterval time.Duration
 	// Logger receives the server's logs (Info for notices). Nil: silent.
 	Logger *slog.Logger
 	// ReadyTimeout bounds the wait for the server to accept connections.
@@ -74,6 +85,8 @@ func Start(cfg Config) (*Server, error) {
 		NoSigs:                true,
 		NoLog:                 cfg.Logger == nil,
 		DisableShortFirstPing: true,
+		SyncAlways:            cfg.SyncAlways,
+		SyncInterval:          cfg.SyncInterval, // 0: nats-server's default
 	}
 	if cfg.Listen == "" {
 		opts.DontListen = true

@@ -16,7 +16,9 @@ import (
 // fleet is the app side: many authenticated connections, one reader
 // goroutine each (the generator's memory does not matter; the node's does).
 type fleet struct {
-	conns   []net.Conn
+	conns []net.Conn
+	// acks: the apps declare acks=1 and ack persistent pushes (persist)
+	acks    bool
 	handler atomic.Pointer[func(i int, body []byte, now int64)] // nil: count frames only
 	got     atomic.Int64
 	wg      sync.WaitGroup
@@ -25,7 +27,7 @@ type fleet struct {
 func uid(i int) string { return fmt.Sprintf("u%d", i) }
 
 func connectFleet(ctx context.Context, c config, addr string) (*fleet, time.Duration, error) {
-	f := &fleet{conns: make([]net.Conn, c.conns)}
+	f := &fleet{conns: make([]net.Conn, c.conns), acks: c.acks}
 	start := time.Now()
 	jobs := make(chan int)
 	errc := make(chan error, c.dialers)
@@ -74,7 +76,13 @@ func (f *fleet) dial(ctx context.Context, c config, addr string, i int) error {
 		return fmt.Errorf("dial %d: %w", i, err)
 	}
 	w := pack.NewWriter(nc, pack.BigEndian, pack.JSON)
-	if err := w.WriteMessage(&pack.Message{URI: pack.URIAuth, Body: []byte(uid(c.firstUser + i))}); err != nil {
+	auth := &pack.Message{URI: pack.URIAuth, Body: []byte(uid(c.firstUser + i))}
+	if f.acks {
+		auth.Set(pack.MetaVersion, pack.ProtocolVersion)
+		auth.Set(pack.MetaDevice, "bench")
+		auth.Set(pack.MetaAcks, "1")
+	}
+	if err := w.WriteMessage(auth); err != nil {
 		nc.Close()
 		return err
 	}
@@ -98,17 +106,20 @@ func (f *fleet) dial(ctx context.Context, c config, addr string, i int) error {
 // read counts (and, with a handler, decodes) every frame of connection i.
 // Counting needs only the frame headers: the generator shares the machine's
 // two cores with the node, so it must not spend them decoding JSON when a
-// measurement only needs counts.
+// measurement only needs counts. An acking fleet sends one cumulative /ack
+// per read for the highest seq it got, as client.Conn does per batch.
 func (f *fleet) read(nc net.Conn, i int) {
 	buf := make([]byte, 4096)
 	dec := pack.NewDecoder(pack.BigEndian, 1<<20)
+	var acked int64
+	var ack []byte
 	for {
 		n, err := nc.Read(buf)
 		if n > 0 {
 			now := time.Now().UnixNano()
 			h := f.handler.Load()
 			dec.Feed(buf[:n])
-			var count int64
+			var count, top int64
 			for {
 				body, ok, derr := dec.Next()
 				if derr != nil {
@@ -120,9 +131,19 @@ func (f *fleet) read(nc net.Conn, i int) {
 				if h != nil {
 					(*h)(i, body, now)
 				}
+				if f.acks {
+					top = max(top, seqOf(body))
+				}
 				count++
 			}
 			f.got.Add(count)
+			if top > acked {
+				ack, _ = pack.AppendFrame(ack[:0], pack.BigEndian, pack.JSON, &pack.Message{Seq: top, URI: pack.URIAck})
+				if _, err := nc.Write(ack); err != nil {
+					return
+				}
+				acked = top
+			}
 		}
 		if err != nil {
 			return

@@ -3,9 +3,11 @@
 // from several loopback source addresses, and measures what
 // docs/benchmarks.md reports: idle memory per connection, connect rate,
 // broadcast fan-out time, back-to-back broadcast throughput, unicast
-// throughput and latency. Each run prints one line.
+// throughput and latency, persistent pushes through PlexClient (persist).
+// Each run prints one line.
 //
 //	go run ./cmd/plexbench -conns 10000 -runs 5 idle broadcast burst unicast latency queued
+//	go run ./cmd/plexbench -runs 3 persist
 //
 // Every loop is bounded by count and time and ends by itself.
 package main
@@ -17,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +43,11 @@ type config struct {
 	dialers   int
 	nodeProcs int
 	nodeFlags string
+
+	persistPushes   int  // pushes per part of the persist measurement
+	persistInflight int  // Sends in flight in the persist measurement
+	persistRate     int  // offered rate of its paced part
+	acks            bool // the fleet acks persistent pushes (set when persist runs)
 
 	nodes     int  // >1: a cluster of plexd on one NATS, one worker process per node
 	worker    bool // internal: run as a fleet worker (see cluster.go)
@@ -65,13 +73,16 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 60*time.Second, "bound on any single run")
 	flag.IntVar(&c.dialers, "dialers", 64, "concurrent dialers")
 	flag.IntVar(&c.nodeProcs, "node-procs", 0, "GOMAXPROCS of the started node (0: default)")
+	flag.IntVar(&c.persistPushes, "persist-pushes", 30000, "persistent pushes per part (offline, online) of the persist measurement")
+	flag.IntVar(&c.persistInflight, "persist-inflight", 512, "PlexClient Sends in flight in the persist measurement")
+	flag.IntVar(&c.persistRate, "persist-rate", 50000, "offered persistent push rate (msgs/s) in the persist measurement's paced part")
 	flag.StringVar(&c.nodeFlags, "node-flags", "", "extra plexd flags, space-separated (e.g. \"-store memory\")")
 	flag.IntVar(&c.nodes, "nodes", 1, "plexd nodes; above 1 they form a cluster on one NATS and -conns is per node")
 	flag.BoolVar(&c.worker, "worker", false, "internal: fleet worker process")
 	flag.IntVar(&c.firstUser, "first-user", 0, "internal: worker's first uid")
 	flag.IntVar(&c.sourceNet, "source-net", 0, "internal: third octet of the source addresses")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: plexbench [flags] idle|connect|broadcast|burst|unicast|latency|queued...\n")
+		fmt.Fprintf(os.Stderr, "usage: plexbench [flags] idle|connect|broadcast|burst|unicast|latency|queued|persist...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -81,6 +92,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	c.acks = slices.Contains(modes, "persist")
 	run := bench
 	switch {
 	case c.worker:
@@ -136,6 +148,8 @@ func bench(ctx context.Context, c config, modes []string) error {
 			err = measureUnicast(ctx, c, n, fleet, p, c.perUser)
 		case "latency":
 			err = measureLatency(ctx, c, fleet, p)
+		case "persist":
+			err = measurePersist(ctx, c, n, fleet)
 		default:
 			err = fmt.Errorf("unknown measurement %q", mode)
 		}

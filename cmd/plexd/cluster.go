@@ -50,6 +50,10 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		_, _ = rand.Read(b[:])
 		cfg.NodeID = "node-" + hex.EncodeToString(b[:])
 	}
+	syncAlways, syncInterval, err := o.jetStreamSync()
+	if err != nil {
+		return nil, err
+	}
 	cn := &clusterNode{}
 	switch o.Store {
 	case "memory":
@@ -85,7 +89,6 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		// reconnect, not the connection (which nats.go would close for good)
 		cluster.ReconnectOnServerError(),
 	}
-	var err error
 	if o.NATS == "" {
 		dir, err := cn.dataDir(o)
 		if err != nil {
@@ -94,7 +97,8 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		if cn.unlock, err = lockDir(dir); err != nil {
 			return nil, err
 		}
-		cn.ns, err = embedded.Start(embedded.Config{StoreDir: filepath.Join(dir, "nats"), Name: "plexd", Logger: natsLogger(log)})
+		cn.ns, err = embedded.Start(embedded.Config{StoreDir: filepath.Join(dir, "nats"), Name: "plexd", Logger: natsLogger(log),
+			SyncAlways: syncAlways, SyncInterval: syncInterval})
 		if err != nil {
 			return nil, err
 		}

@@ -53,6 +53,7 @@ type options struct {
 	DataDir  string
 	Store    string
 	NATS     string
+	Sync     string
 
 	NATSCreds       string
 	NATSTLSCA       string
@@ -111,6 +112,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.Upstream, "upstream", "log", "upstream app messages: log, echo (send back; for tests), drop")
 	fs.StringVar(&o.DataDir, "data-dir", "", "directory of the embedded NATS server's files: stored pushes, cursors, rooms (default: <user cache dir>/plexd/<host>_<port>; a temporary one when -addr has port 0)")
 	fs.StringVar(&o.Store, "store", "nats", "nats (embedded or -nats: durable, clusterable) or memory (this node alone; stored pushes lost on restart)")
+	fs.StringVar(&o.Sync, "sync", "default", "when the embedded NATS server fsyncs stored pushes: default (every 2 minutes; a process crash loses nothing acknowledged, a power loss up to that much), always (before acknowledging each push), or an interval such as 1s (docs/operations.md, Durability)")
 	fs.StringVar(&o.NATS, "nats", "", "NATS URL(s), comma-separated, to join a cluster instead of embedding a NATS server")
 	fs.StringVar(&o.NATSCreds, "nats-creds", "", "NATS credentials file (JWT + NKey seed) for -nats")
 	fs.StringVar(&o.NATSTLSCA, "nats-tls-ca", "", "PEM CA bundle to verify the NATS servers (-nats with tls://)")
@@ -132,6 +134,26 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.FCMProject, "fcm-project", "", "FCM project id (default: from the service account)")
 	fs.StringVar(&o.ReadyFile, "ready-file", "", "write {\"addr\",\"http\",\"inner\"} JSON here once listening")
 	return fs
+}
+
+// jetStreamSync is -sync: when the embedded NATS server fsyncs JetStream's
+// files. It applies to the embedded server only: -store memory has no
+// files, and an external NATS (-nats) has its own sync_interval setting.
+func (o *options) jetStreamSync() (always bool, interval time.Duration, err error) {
+	switch o.Sync {
+	case "default", "":
+		return false, 0, nil
+	case "always":
+		always = true
+	default:
+		if interval, err = time.ParseDuration(o.Sync); err != nil || interval <= 0 {
+			return false, 0, fmt.Errorf("-sync %q: want default, always or a positive interval such as 1s", o.Sync)
+		}
+	}
+	if o.Store != "nats" || o.NATS != "" {
+		return false, 0, fmt.Errorf("-sync %s applies to the embedded NATS server only (with -nats, set sync_interval in the NATS servers' configuration)", o.Sync)
+	}
+	return always, interval, nil
 }
 
 // parseOptions applies flags, then environment, then the config file.
