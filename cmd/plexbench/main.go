@@ -44,9 +44,10 @@ type config struct {
 	nodeProcs int
 	nodeFlags string
 
-	persistPushes   int  // pushes per part of the persist measurement
-	persistInflight int  // Sends in flight in the persist measurement
-	persistRate     int  // offered rate of its paced part
+	persistPushes   int    // pushes per part of the persist measurement
+	persistInflight int    // Sends in flight in the persist measurement
+	persistRate     int    // offered rate of its paced part
+	persistParts    string // which parts: offline,online,paced
 	acks            bool // the fleet acks persistent pushes (set when persist runs)
 
 	nodes     int  // >1: a cluster of plexd on one NATS, one worker process per node
@@ -76,6 +77,7 @@ func main() {
 	flag.IntVar(&c.persistPushes, "persist-pushes", 30000, "persistent pushes per part (offline, online) of the persist measurement")
 	flag.IntVar(&c.persistInflight, "persist-inflight", 512, "PlexClient Sends in flight in the persist measurement")
 	flag.IntVar(&c.persistRate, "persist-rate", 50000, "offered persistent push rate (msgs/s) in the persist measurement's paced part")
+	flag.StringVar(&c.persistParts, "persist-parts", "offline,online,paced", "parts of the persist measurement to run")
 	flag.StringVar(&c.nodeFlags, "node-flags", "", "extra plexd flags, space-separated (e.g. \"-store memory\")")
 	flag.IntVar(&c.nodes, "nodes", 1, "plexd nodes; above 1 they form a cluster on one NATS and -conns is per node")
 	flag.BoolVar(&c.worker, "worker", false, "internal: fleet worker process")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +19,7 @@ import (
 // service does against the node's store (plexd's default: the embedded
 // NATS JetStream store; -node-flags "-store memory" for the memory store).
 // A Send returns once the node stored the push, so the rate is of pushes
-// acknowledged as stored. Three parts per run:
+// acknowledged as stored. Three parts per run (-persist-parts picks some):
 //
 //   - offline: -persist-pushes pushes to -conns users with no connection
 //     (fresh uids each run): the store alone;
@@ -43,32 +45,50 @@ func measurePersist(ctx context.Context, c config, n *node, f *fleet) error {
 	if _, err := pc.Send(ctx, "warmup", "/persist", []byte("warmup"), client.Persist(persistTTL)); err != nil {
 		return fmt.Errorf("warm-up Send: %w", err)
 	}
+	parts := strings.Split(c.persistParts, ",")
+	for _, p := range parts {
+		if !slices.Contains([]string{"offline", "online", "paced"}, p) {
+			return fmt.Errorf("-persist-parts: unknown part %q (want offline, online, paced)", p)
+		}
+	}
 	var offline, online, p50s, p99s []time.Duration
 	for run := 1; run <= c.runs; run++ {
-		el, err := persistOffline(ctx, c, pc, run)
-		if err != nil {
-			return err
+		if slices.Contains(parts, "offline") {
+			el, err := persistOffline(ctx, c, pc, run)
+			if err != nil {
+				return err
+			}
+			offline = append(offline, el)
+			time.Sleep(200 * time.Millisecond)
 		}
-		offline = append(offline, el)
-		time.Sleep(200 * time.Millisecond)
-
-		el, err = persistOnline(ctx, c, pc, f, run)
-		if err != nil {
-			return err
+		if slices.Contains(parts, "online") {
+			el, err := persistOnline(ctx, c, pc, f, run)
+			if err != nil {
+				return err
+			}
+			online = append(online, el)
+			time.Sleep(200 * time.Millisecond)
 		}
-		online = append(online, el)
-		time.Sleep(200 * time.Millisecond)
-
-		p50, p99, err := persistPaced(ctx, c, pc, f, run)
-		if err != nil {
-			return err
+		if slices.Contains(parts, "paced") {
+			p50, p99, err := persistPaced(ctx, c, pc, f, run)
+			if err != nil {
+				return err
+			}
+			p50s, p99s = append(p50s, p50), append(p99s, p99)
+			time.Sleep(200 * time.Millisecond)
 		}
-		p50s, p99s = append(p50s, p50), append(p99s, p99)
-		time.Sleep(200 * time.Millisecond)
 	}
-	rate := func(d time.Duration) float64 { return float64(c.persistPushes) / d.Seconds() }
-	fmt.Printf("persist median_offline_rate=%.0f/s median_online_rate=%.0f/s paced=%d/s median_p50=%s median_p99=%s over %d runs\n",
-		rate(median(offline)), rate(median(online)), c.persistRate, ms(median(p50s)), ms(median(p99s)), c.runs)
+	out := "persist"
+	if len(offline) > 0 {
+		out += fmt.Sprintf(" median_offline_rate=%.0f/s", float64(c.persistPushes)/median(offline).Seconds())
+	}
+	if len(online) > 0 {
+		out += fmt.Sprintf(" median_online_rate=%.0f/s", float64(c.persistPushes)/median(online).Seconds())
+	}
+	if len(p50s) > 0 {
+		out += fmt.Sprintf(" paced=%d/s median_p50=%s median_p99=%s", c.persistRate, ms(median(p50s)), ms(median(p99s)))
+	}
+	fmt.Printf("%s over %d runs\n", out, c.runs)
 	return nil
 }
 
