@@ -48,7 +48,7 @@ type config struct {
 	persistInflight int    // Sends in flight in the persist measurement
 	persistRate     int    // offered rate of its paced part
 	persistParts    string // which parts: offline,online,paced
-	acks            bool // the fleet acks persistent pushes (set when persist runs)
+	acks            bool   // the fleet acks persistent pushes (set when persist runs)
 
 	nodes     int  // >1: a cluster of plexd on one NATS, one worker process per node
 	worker    bool // internal: run as a fleet worker (see cluster.go)
