@@ -339,6 +339,7 @@ func TestDiskFull(t *testing.T) {
 	require.Less(t, time.Since(start), 2*timeout+time.Second, "the Send fails within about the request timeout")
 
 	require.Equal(t, 200, p.status("/healthz"), "the node stays up")
+	t.Logf("disk full: /readyz %d, /readyz?store=1 %d", p.status("/readyz"), p.status("/readyz?store=1"))
 	a := dialApp(t, p.addrs["addr"], "bob")
 	a.send(t, pack.Message{URI: pack.URIHeartbeat})
 	require.Equal(t, pack.URIHeartbeat, a.read(t).URI)
