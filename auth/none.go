@@ -61,3 +61,8 @@ var uidByte = func() (t [256]bool) {
 // Local reports that None does no I/O, so a node may call it on its event
 // loop (server.LocalAuthenticator).
 func (None) Local() bool { return true }
+
+// Open reports that None lets anyone in as any user: server.New refuses it
+// on an address that is not loopback-only unless Config.AllowOpenAuth is
+// set (server.OpenAuthenticator).
+func (None) Open() bool { return true }

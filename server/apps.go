@@ -160,6 +160,11 @@ func (srv *Server) SetApps(apps []App) error {
 		}
 		t.byID[a.ID] = st
 	}
+	srv.mu.Lock() // with admitLogins: no listener and app pass the guard unseen by each other
+	defer srv.mu.Unlock()
+	if err := checkOpenAuth(&srv.cfg, apps, append(configLoginAddrs(&srv.cfg), srv.logins...)...); err != nil {
+		return err
+	}
 	srv.apps.Store(t)
 	return nil
 }

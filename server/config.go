@@ -84,6 +84,12 @@ type Config struct {
 
 	// Authenticator checks app tokens. Nil: every app is refused (4001).
 	Authenticator Authenticator
+	// AllowOpenAuth lets an open authenticator (OpenAuthenticator, such as
+	// auth.None: any token is the uid, no credential) take app logins on
+	// an address that is not loopback-only. Zero: New, Serve, ServeHTTP
+	// and SetApps refuse that with ErrOpenAuth, as plexd refuses
+	// -auth none without -force (which sets this field).
+	AllowOpenAuth bool
 	// InnerSecret is the push clients' password (compared in constant time).
 	// Zero: inner auth is disabled and every /inner/auth/server is refused.
 	InnerSecret string

@@ -5,6 +5,10 @@ import "errors"
 var (
 	// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
 	ErrServerClosed = errors.New("server: closed")
+	// ErrOpenAuth: an open authenticator (auth.None) would take app logins
+	// on an address that is not loopback-only, where anyone could log in
+	// as any user, and Config.AllowOpenAuth is not set.
+	ErrOpenAuth = errors.New("server: open authenticator (anyone can be any user) on a non-loopback address; set Config.AllowOpenAuth if you mean it")
 	// ErrBadTarget: a push named no target, or more than one.
 	ErrBadTarget = errors.New("server: push needs exactly one target (uid, uids, room or all)")
 	// ErrNoURI: a push without a URI.

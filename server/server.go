@@ -59,6 +59,7 @@ type Server struct {
 	httpSrvs  []*http.Server
 	sessions  sessionList // every open session, for Shutdown
 	addr      net.Addr    // first app listener's address
+	logins    []string    // addresses served that take app logins (auth_open.go)
 	closing   bool
 	stop      chan struct{}
 	loops     sync.WaitGroup // accept loops, wheel, TLS readers
@@ -246,14 +247,29 @@ func (srv *Server) ListenAndServe() error {
 }
 
 // Serve accepts app and push-client connections on ln until Shutdown or
-// Close. With Config.TLS set, connections are wrapped in TLS.
-func (srv *Server) Serve(ln net.Listener) error { return srv.serve(ln, false) }
+// Close. With Config.TLS set, connections are wrapped in TLS. It closes ln
+// and returns ErrOpenAuth, without serving, when an open authenticator
+// would take logins on a non-loopback ln (Config.AllowOpenAuth).
+func (srv *Server) Serve(ln net.Listener) error {
+	if err := srv.admitLogins(ln); err != nil {
+		ln.Close()
+		return err
+	}
+	return srv.serve(ln, false)
+}
 
 // ServeInner accepts push-client connections only on ln.
 func (srv *Server) ServeInner(ln net.Listener) error { return srv.serve(ln, true) }
 
-// ServeHTTP serves the HTTP API (Handler) on ln with timeouts.
+// ServeHTTP serves the HTTP API (Handler) on ln with timeouts. Its
+// WebSocket transport takes app logins: ln is refused like in Serve.
 func (srv *Server) ServeHTTP(ln net.Listener) error {
+	if !srv.cfg.DisableWebSocket {
+		if err := srv.admitLogins(ln); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

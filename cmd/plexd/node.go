@@ -244,6 +244,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		AdvertiseAddr:               o.Advertise,
 		NodeID:                      o.Node,
 		Authenticator:               authn,
+		AllowOpenAuth:               o.Force, // authenticator() refused -auth none first, naming the flags
 		InnerSecret:                 secret,
 		AuthTimeout:                 o.AuthTimeout,
 		HeartbeatInterval:           o.Heartbeat,
