@@ -63,7 +63,8 @@ const maxPushBodyOverhead = 64 << 10
 //	GET  /healthz /readyz /metrics
 //
 // Bearer endpoints need "Authorization: Bearer <InnerSecret>" and are
-// refused (403) when no InnerSecret is configured.
+// refused (403) when no InnerSecret is configured. Errors, including a
+// path (404) or method (405) not served, are {"error":"…","code":N}.
 func (srv *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /plex/v1/host", srv.handleHost)
@@ -88,7 +89,7 @@ func (srv *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", srv.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(srv.metrics.gatherer, promhttp.HandlerOpts{}))
-	return mux
+	return jsonFallback{mux}
 }
 
 // handleReady answers /readyz: 200 when the node takes app connections
@@ -255,3 +256,39 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func httpError(w http.ResponseWriter, status int, code pack.Code, msg string) {
 	writeJSON(w, status, map[string]any{"error": msg, "code": int(code)})
 }
+
+// jsonFallback answers the requests mux has no route for like every other
+// error of the API (protocol §15: {"error","code"}), where ServeMux would
+// answer plain text: 404 with 4006 (not found), 405 with 4004 (bad
+// request) and ServeMux's Allow header.
+type jsonFallback struct{ mux *http.ServeMux }
+
+func (f jsonFallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := f.mux.Handler(r)
+	if pattern == "" { // no route: ServeMux's own 404 or 405 handler
+		rec := statusOnly{header: http.Header{}, status: http.StatusOK}
+		h.ServeHTTP(&rec, r)
+		switch rec.status {
+		case http.StatusNotFound:
+			httpError(w, http.StatusNotFound, pack.CodeNotFound, "no such endpoint: "+r.URL.Path)
+			return
+		case http.StatusMethodNotAllowed:
+			allow := rec.header.Get("Allow")
+			w.Header().Set("Allow", allow)
+			httpError(w, http.StatusMethodNotAllowed, pack.CodeBadRequest, r.URL.Path+" takes "+allow+", not "+r.Method)
+			return
+		}
+	}
+	f.mux.ServeHTTP(w, r) // the route (ServeHTTP sets its pattern and path values)
+}
+
+// statusOnly records the status and headers a handler answers with and
+// drops the body.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(status int)      { s.status = status }
