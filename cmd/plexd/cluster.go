@@ -29,6 +29,7 @@ type clusterNode struct {
 	ns      *embedded.Server // nil with -nats
 	unlock  func()           // releases the data directory
 	tempDir string           // removed on close (no durable identity)
+	dir     string           // the data directory, when it outlives the process
 	where   string           // for the startup banner
 }
 
@@ -37,9 +38,10 @@ type clusterNode struct {
 // Without -nats it runs a NATS server inside the process (no listener: the
 // node talks to it in-process) with JetStream files under the data
 // directory, so that stored pushes survive a restart. The data directory
-// is -data-dir, or by default <user cache dir>/plexd/<host>_<port> of
-// -addr; with a random port (-addr …:0) the node has no identity to come
-// back to, so the default is a temporary directory removed at exit.
+// is -data-dir, or by default <host>_<port> of -addr under the checkout's
+// _build/plexd or <user cache dir>/plexd (defaultDataBase); with a random
+// port (-addr …:0) the node has no identity to come back to, so the
+// default is a temporary directory removed at exit.
 //
 // With -nats it joins an external NATS system; when NATS cannot be reached
 // the node starts anyway (/readyz false, pushes that cannot be routed
@@ -152,7 +154,7 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 // dataDir returns the directory of the embedded NATS server's files.
 func (cn *clusterNode) dataDir(o *options) (string, error) {
 	if o.DataDir != "" {
-		cn.where = "data " + o.DataDir
+		cn.where, cn.dir = "data "+o.DataDir, o.DataDir
 		return o.DataDir, os.MkdirAll(o.DataDir, 0o700)
 	}
 	host, port, err := net.SplitHostPort(o.Addr)
@@ -169,15 +171,15 @@ func (cn *clusterNode) dataDir(o *options) (string, error) {
 		cn.where = "data " + dir + " (temporary: -addr has a random port; set -data-dir to keep stored pushes across restarts)"
 		return dir, nil
 	}
-	base, err := os.UserCacheDir()
+	base, whose, err := defaultDataBase()
 	if err != nil {
-		return "", fmt.Errorf("no -data-dir and no user cache directory (%w); set -data-dir", err)
+		return "", err
 	}
 	if host == "" {
 		host = "any"
 	}
-	dir := filepath.Join(base, "plexd", strings.NewReplacer(":", "_", "[", "", "]", "", "%", "_").Replace(host)+"_"+port)
-	cn.where = "data " + dir
+	dir := filepath.Join(base, strings.NewReplacer(":", "_", "[", "", "]", "", "%", "_").Replace(host)+"_"+port)
+	cn.where, cn.dir = "data "+dir+whose, dir
 	return dir, os.MkdirAll(dir, 0o700)
 }
 

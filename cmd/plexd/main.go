@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,8 +29,13 @@ func main() {
 // run is plexd without process globals, so tests can run it in-process.
 func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
 	o, err := parseOptions(args, env)
+	if errors.Is(err, flag.ErrHelp) { // help asked for is output: stdout, exit 0
+		usage(stdout)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "plexd:", err)
+		fmt.Fprintln(stderr, "plexd -h lists the flags")
 		return 2
 	}
 	n, err := start(ctx, o, stdout, stderr)
@@ -41,4 +48,18 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return 1
 	}
 	return 0
+}
+
+// usage prints plexd -h: what plexd is and every flag with its default.
+func usage(w io.Writer) {
+	fs := newFlagSet(&options{})
+	fs.SetOutput(w)
+	fmt.Fprint(w, `Usage: plexd [flags]
+
+plexd runs a plex node. Every flag can also be set as PLEX_<NAME> in the
+environment (PLEX_INNER_SECRET for -inner-secret) or as a key of the JSON
+file given by -config. Flags:
+
+`)
+	fs.PrintDefaults()
 }

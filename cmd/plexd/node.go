@@ -53,17 +53,26 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	if cfg.Apps, err = loadApps(o, log); err != nil {
 		return nil, err
 	}
+	// Every port first: a port in use fails the start before the data
+	// directory and the store are touched.
+	lns, err := listen(o)
+	if err != nil {
+		return nil, err
+	}
 	cl, err := startCluster(ctx, o, &cfg, log)
 	if err != nil {
+		lns.close()
 		return nil, err
 	}
 	vp, err := startVendorPush(o, &cfg, cl, log) // after the cluster: device tokens live in its bucket
 	if err != nil {
+		lns.close()
 		cl.close()
 		return nil, err
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
+		lns.close()
 		cl.close()
 		if vp != nil {
 			vp.Close()
@@ -72,42 +81,25 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 	}
 	n := &node{srv: srv, cl: cl, log: log, errc: make(chan error, 3), opts: o, hup: make(chan os.Signal, 1), vp: vp}
 	signal.Notify(n.hup, syscall.SIGHUP) // before the ready file: a reload may follow it at once
-	fail := func(err error) (*node, error) {
-		signal.Stop(n.hup)
-		if vp != nil {
-			vp.Close()
-		}
-		srv.Close()
-		cl.close()
-		return nil, err
+	ready := map[string]string{"addr": lns.app.Addr().String(), "node": srv.NodeID()}
+	if lns.inner != nil {
+		ready["inner"] = lns.inner.Addr().String()
 	}
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return fail(err)
+	if lns.http != nil {
+		ready["http"] = lns.http.Addr().String()
 	}
-	ready := map[string]string{"addr": ln.Addr().String(), "node": srv.NodeID()}
-	go func() { n.errc <- srv.Serve(ln) }()
-	if o.InnerAddr != "" {
-		iln, err := net.Listen("tcp", o.InnerAddr)
-		if err != nil {
-			return fail(err)
-		}
-		ready["inner"] = iln.Addr().String()
-		go func() { n.errc <- srv.ServeInner(iln) }()
+	// The banner before serving: the listeners queue connections already,
+	// and the server's "listening" log lines follow it instead of
+	// interleaving with it.
+	printBanner(ctx, stdout, o, &cfg, cl, ready)
+	go func() { n.errc <- srv.Serve(lns.app) }()
+	if lns.inner != nil {
+		go func() { n.errc <- srv.ServeInner(lns.inner) }()
 	}
-	if o.HTTP != "" {
-		hln, err := net.Listen("tcp", o.HTTP)
-		if err != nil {
-			return fail(err)
-		}
-		ready["http"] = hln.Addr().String()
-		go func() { n.errc <- srv.ServeHTTP(hln) }()
+	if lns.http != nil {
+		go func() { n.errc <- srv.ServeHTTP(lns.http) }()
 	}
-	if o.Pprof != "" {
-		pln, err := net.Listen("tcp", o.Pprof)
-		if err != nil {
-			return fail(err)
-		}
+	if lns.pprof != nil {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -115,26 +107,63 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		n.pprof = ps
-		go func() { _ = ps.Serve(pln) }()
-	}
-	fmt.Fprintf(stdout, "plexd %s listening\n  apps connect to   %s (auth %s, %s-endian frames)\n  cluster and store %s\n",
-		srv.NodeID(), ready["addr"], o.Auth, o.Order, cl.where)
-	if h := ready["http"]; h != "" {
-		fmt.Fprintf(stdout, "  discovery         curl http://%s/plex/v1/host\n", h)
-		shown := "<your -inner-secret>"
-		if o.InnerSecret == "" {
-			shown = cfg.InnerSecret // generated for this run only: the operator needs it to push
-		}
-		fmt.Fprintf(stdout, "  push              curl -H 'Authorization: Bearer %s' -d '{\"uid\":\"alice\",\"uri\":\"/hello\",\"body\":\"hi\"}' http://%s/plex/v1/push\n",
-			shown, h)
+		go func() { _ = ps.Serve(lns.pprof) }()
 	}
 	// Last: whoever waits for the ready file also finds the banner printed.
 	if o.ReadyFile != "" {
 		if err := writeReadyFile(o.ReadyFile, ready); err != nil {
-			return fail(err)
+			signal.Stop(n.hup)
+			if n.pprof != nil {
+				n.pprof.Close()
+			}
+			if vp != nil {
+				vp.Close()
+			}
+			srv.Close()
+			cl.close()
+			return nil, err
 		}
 	}
 	return n, nil
+}
+
+// listeners are plexd's sockets, opened before anything else starts.
+type listeners struct {
+	app, inner, http, pprof net.Listener // nil when not configured (app never)
+}
+
+// listen opens every configured listener, or none.
+func listen(o *options) (*listeners, error) {
+	lns := &listeners{}
+	for _, l := range []struct {
+		flag, addr string
+		ln         *net.Listener
+	}{
+		{"-addr", o.Addr, &lns.app},
+		{"-inner-addr", o.InnerAddr, &lns.inner},
+		{"-http", o.HTTP, &lns.http},
+		{"-pprof", o.Pprof, &lns.pprof},
+	} {
+		if l.addr == "" && l.ln != &lns.app {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			lns.close()
+			return nil, fmt.Errorf("%s: %w", l.flag, err)
+		}
+		*l.ln = ln
+	}
+	return lns, nil
+}
+
+// close closes the listeners that are open (before they were served).
+func (lns *listeners) close() {
+	for _, ln := range []net.Listener{lns.app, lns.inner, lns.http, lns.pprof} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 // reloadApps re-reads the config file's apps and swaps them in (SIGHUP):
@@ -289,6 +318,9 @@ func authenticator(o *options, log *slog.Logger) (server.Authenticator, error) {
 		}
 		return auth.None{}, nil
 	case "jwt":
+		if o.JWTSecret == "" && o.JWTPublicKey == "" {
+			return nil, errors.New("-auth jwt needs -jwt-secret FILE (HS256 secret) or -jwt-public-key FILE (PEM of RS256/ES256 public keys)")
+		}
 		cfg := auth.JWTConfig{Issuer: o.JWTIssuer, Audience: o.JWTAudience, Logger: log}
 		var err error
 		if o.JWTSecret != "" {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/plexpush/plex/server"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -110,7 +111,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate: serve TLS on -addr")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "PEM private key for -tls-cert")
 	fs.StringVar(&o.Upstream, "upstream", "log", "upstream app messages: log, echo (send back; for tests), drop")
-	fs.StringVar(&o.DataDir, "data-dir", "", "directory of the embedded NATS server's files: stored pushes, cursors, rooms (default: <user cache dir>/plexd/<host>_<port>; a temporary one when -addr has port 0)")
+	fs.StringVar(&o.DataDir, "data-dir", "", "directory of the embedded NATS server's files: stored pushes, cursors, rooms (default: <host>_<port> under _build/plexd of the plex checkout plexd is started in, else under <user cache dir>/plexd; a temporary one when -addr has port 0)")
 	fs.StringVar(&o.Store, "store", "nats", "nats (embedded or -nats: durable, clusterable) or memory (this node alone; stored pushes lost on restart)")
 	fs.StringVar(&o.Sync, "sync", "default", "when the embedded NATS server fsyncs stored pushes: default (every 2 minutes; a process crash loses nothing acknowledged, a power loss up to that much), always (before acknowledging each push), or an interval such as 1s (docs/operations.md, Durability)")
 	fs.StringVar(&o.NATS, "nats", "", "NATS URL(s), comma-separated, to join a cluster instead of embedding a NATS server")
@@ -132,7 +133,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.APNsSandbox, "apns-sandbox", false, "use the APNs development environment")
 	fs.StringVar(&o.FCMServiceAccount, "fcm-service-account", "", "FCM service-account JSON file: offline users get FCM notifications")
 	fs.StringVar(&o.FCMProject, "fcm-project", "", "FCM project id (default: from the service account)")
-	fs.StringVar(&o.ReadyFile, "ready-file", "", "write {\"addr\",\"http\",\"inner\"} JSON here once listening")
+	fs.StringVar(&o.ReadyFile, "ready-file", "", "write {\"addr\",\"http\",\"node\"} JSON here once listening (\"http\" with -http, \"inner\" with -inner-addr)")
 	return fs
 }
 
@@ -160,6 +161,7 @@ func (o *options) jetStreamSync() (always bool, interval time.Duration, err erro
 func parseOptions(args []string, env func(string) string) (*options, error) {
 	o := &options{}
 	fs := newFlagSet(o)
+	fs.SetOutput(io.Discard) // run reports the error once; -h prints the usage on stdout
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

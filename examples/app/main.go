@@ -43,6 +43,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *addrs == "" && *discovery == "" {
+		return errors.New("-addr host:port (the node's app address) or -discovery URL (its HTTP API) is needed")
+	}
 
 	// Callbacks run on the Conn's dispatcher goroutine, one at a time.
 	ctx, cancel := context.WithCancel(ctx)

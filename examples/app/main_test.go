@@ -46,3 +46,13 @@ func TestApp(t *testing.T) {
 	err = run(ctx, []string{"-addr", ln.Addr().String(), "-token", "not valid!"}, &out, &errOut)
 	require.ErrorIs(t, err, pack.CodeAuthFailed)
 }
+
+// TestAppNeedsAnAddress: without -addr or -discovery the error names the
+// flags, not the library's fields.
+func TestAppNeedsAnAddress(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"-token", "alice"}, &out, &errOut)
+	require.ErrorContains(t, err, "-addr")
+	require.ErrorContains(t, err, "-discovery")
+	require.NotContains(t, err.Error(), "ConnConfig")
+}

@@ -61,7 +61,9 @@ public:
         std::vector<std::string> args = {plexd_path(), "-addr", addr, "-http", "127.0.0.1:0",
                                          "-auth", "none", "-inner-secret", "S",
                                          "-heartbeat", "1s", "-heartbeat-timeout", "3s",
-                                         "-upstream", "echo", "-ready-file", ready};
+                                         "-upstream", "echo", "-ready-file", ready,
+                                         // kept across a restart, removed with dir_ (not the checkout's default)
+                                         "-data-dir", dir_ + "/data"};
         args.insert(args.end(), extra.begin(), extra.end());
         std::string log = dir_ + "/plexd.log";
         pid_ = ::fork();
