@@ -95,3 +95,26 @@ func TestClientUnderNode(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "node --test:\n%s", out)
 }
+
+// TestEveryClassHasAStyle: each class a page's markup uses has a rule in
+// style.css. A class without one falls back silently (chat.html's span4
+// did: its Messages card shrank to one grid column); the layout check of
+// e2e.test.mjs sees the result in a browser, this sees the cause.
+func TestEveryClassHasAStyle(t *testing.T) {
+	css, err := os.ReadFile("console/style.css")
+	require.NoError(t, err)
+	pages, err := filepath.Glob("console/*.html")
+	require.NoError(t, err)
+	require.NotEmpty(t, pages)
+	attr := regexp.MustCompile(`class="([^"]*)"`)
+	for _, page := range pages {
+		html, err := os.ReadFile(page)
+		require.NoError(t, err)
+		for _, m := range attr.FindAllStringSubmatch(string(html), -1) {
+			for _, class := range strings.Fields(m[1]) {
+				rule := regexp.MustCompile(`\.` + regexp.QuoteMeta(class) + `(?:[^A-Za-z0-9_-]|$)`)
+				require.True(t, rule.Match(css), "%s uses class %q, which style.css does not style", page, class)
+			}
+		}
+	}
+}

@@ -63,7 +63,8 @@ class Node {
     this.proc = spawn(
       PLEXD,
       ['-addr', this.addr, '-http', this.http, '-auth', 'none', '-inner-secret', SECRET, '-upstream', 'echo',
-        '-node', 'e2e-node', '-heartbeat', '5s', '-log-level', 'warn', '-ready-file', ready],
+        '-node', 'e2e-node', '-heartbeat', '5s', '-log-level', 'warn', '-ready-file', ready,
+        '-data-dir', join(this.dir, 'data')], // kept across restart(); not the checkout's default
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.proc.stdout.on('data', (b) => (this.log += b));
@@ -335,4 +336,82 @@ e2e('the console renders at 1280x800', async () => {
   });
   assert.ok(inked > 100, `graph pixels ${inked}`);
   assert.deepEqual(con.errors, []);
+});
+
+e2e('the console asks for the inner secret once', async () => {
+  const con = await newPage('console-no-secret');
+  const polled = () => con.waitForResponse((r) => new URL(r.url()).pathname === '/metrics');
+  const twice = Promise.all([polled(), polled().then(polled)]);
+  await con.goto(`${node.url}/web/console/`);
+  await twice; // two polls answered: whatever a poll writes is on the page
+  await sleep(100);
+  const text = await con.evaluate(() => document.body.innerText);
+  assert.equal(text.split('enter the inner secret').length - 1, 1, text);
+  // a secret, then none again: the table asks again, once
+  await con.fill('#secret', SECRET);
+  await con.click('#secret-form button');
+  await con.locator('#node-rows tr[data-node="e2e-node"]').waitFor();
+  await con.fill('#secret', '');
+  await con.click('#secret-form button');
+  await con.locator('#node-rows td.status', { hasText: 'enter the inner secret' }).waitFor();
+  await polled();
+  await sleep(100);
+  const again = await con.evaluate(() => document.body.innerText);
+  assert.equal(again.split('enter the inner secret').length - 1, 1, again);
+  assert.deepEqual(con.errors, []);
+});
+
+// The demo chat's layout at three widths: the Connect card spans 2 of the
+// grid's 6 columns and Messages the other 4 (style.css .span2, .span4),
+// and no element of a card reaches outside it (chat.html once used a
+// class style.css lacked: Messages shrank to one column and its send row
+// spilled out). A screenshot per width goes to ARTIFACTS.
+e2e('the demo chat lays out at 900, 1280 and 1600 px', async () => {
+  for (const width of [900, 1280, 1600]) {
+    const page = await newPage(`chat-layout-${width}`, { width, height: 800 });
+    await page.goto(`${node.url}/web/console/chat.html`);
+    await page.fill('#uid', `layout${width}`);
+    await page.click('#connect');
+    await page.waitForFunction(() => window.plexChat?.client.state === 'online');
+    await page.waitForFunction(() => !document.getElementById('text').disabled);
+    const l = await page.evaluate(() => {
+      const box = (el) => el.getBoundingClientRect();
+      const main = document.querySelector('main');
+      const ms = getComputedStyle(main);
+      const inner = { left: box(main).left + parseFloat(ms.paddingLeft), right: box(main).right - parseFloat(ms.paddingRight) };
+      const gap = parseFloat(ms.columnGap);
+      const cards = [...main.querySelectorAll(':scope > .card')].map((c) => ({ id: c.querySelector('h2').textContent, b: box(c) }));
+      const spills = [];
+      for (const card of main.querySelectorAll(':scope > .card')) {
+        const c = box(card);
+        for (const el of card.querySelectorAll('*')) {
+          const b = box(el);
+          if (b.width === 0 && b.height === 0) continue;
+          if (b.left < c.left - 0.5 || b.right > c.right + 0.5 || b.top < c.top - 0.5 || b.bottom > c.bottom + 0.5) {
+            spills.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} [${Math.round(b.left)}, ${Math.round(b.right)}] `
+              + `outside its card [${Math.round(c.left)}, ${Math.round(c.right)}]`);
+          }
+        }
+      }
+      return {
+        inner, gap, spills,
+        cards: cards.map(({ id, b }) => ({ id, left: b.left, right: b.right, top: b.top, width: b.width })),
+        text: box(document.getElementById('text')).width,
+        scrollWidth: document.documentElement.scrollWidth,
+      };
+    });
+    const at = `at ${width}px: ${JSON.stringify(l)}`;
+    assert.deepEqual(l.spills, [], at);
+    assert.equal(l.scrollWidth, width, `nothing overflows sideways ${at}`);
+    const [connect, messages] = l.cards;
+    assert.deepEqual([connect.id, messages.id], ['Connect', 'Messages'], at);
+    const col = (l.inner.right - l.inner.left - 5 * l.gap) / 6;
+    const near = (a, b) => Math.abs(a - b) < 2;
+    assert.ok(near(connect.left, l.inner.left) && near(connect.width, 2 * col + l.gap), `Connect spans 2 columns ${at}`);
+    assert.ok(near(messages.top, connect.top), `Messages sits beside Connect ${at}`);
+    assert.ok(near(messages.width, 4 * col + 3 * l.gap) && near(messages.right, l.inner.right), `Messages spans 4 columns ${at}`);
+    assert.ok(l.text > 120, `the message box is usable ${at}`);
+    await page.screenshot({ path: join(ARTIFACTS, `chat-${width}x800.png`) });
+    assert.deepEqual(page.errors, []);
+  }
 });
