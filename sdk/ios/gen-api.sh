@@ -14,6 +14,7 @@ rm -rf "$B/gen" "$DEST"
 mkdir -p "$B/bin" "$DEST"
 go build -o "$B/bin/gobind" golang.org/x/mobile/cmd/gobind
 GOOS=ios CGO_ENABLED=1 "$B/bin/gobind" -lang=go,objc -tags=ios -outdir "$B/gen" ./sdk/mobile
+gofmt -w "$B/gen" # gobind's Go is not gofmt'ed: keep `gofmt -l .` of the tree clean (scripts/test.sh)
 if grep -n "skipped" "$B"/gen/src/gobind/*.h; then
   die "gobind skipped part of the API (above): only bindable types may be exported"
 fi

@@ -30,6 +30,7 @@ mkdir -p "$OUT/gobind" "$OUT/shimlib" "$OUT/classes" "$OUT/stub-classes" "$OUT/b
 go build -o "$OUT/bin/gobind" golang.org/x/mobile/cmd/gobind
 GOOS=android CGO_ENABLED=1 "$OUT/bin/gobind" -lang=go,java -tags=android \
   -javapkg="$JAVAPKG" -outdir "$OUT/gen" "$PKG"
+gofmt -w "$OUT/gen" # gobind's Go is not gofmt'ed: keep `gofmt -l .` of the tree clean (scripts/test.sh)
 if grep -rn "skipped" "$OUT/gen/java"; then
   die "gobind skipped part of the API (above): only bindable types may be exported"
 fi
