@@ -70,25 +70,28 @@ func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 			return fmt.Errorf("cluster: ack: %w", err)
 		}
 		s.cacheCursors(uid, next)
-		return s.purge(ctx, uid, next)
+		s.purges.add(uid, uint64(max(next.devs.low(), 0))) // in the background (purger.go)
+		return nil
 	}
 	return errors.New("cluster: ack: too many concurrent updates of the user's cursors")
 }
 
-// purge drops the user's messages that every device acked.
-func (s *Store) purge(ctx context.Context, uid string, e *cursorEntry) error {
-	low := e.devs.low()
-	if low <= 0 {
+// purge drops the user's messages up to low (every device acked them).
+func (s *Store) purge(ctx context.Context, uid string, low uint64) error {
+	if low == 0 {
 		return nil
 	}
-	if done, _ := s.purged.get(uid); done >= uint64(low) {
+	if err := s.c.open(ctx); err != nil {
+		return err
+	}
+	if done, _ := s.purged.get(uid); done >= low {
 		return nil
 	}
-	if err := s.c.stream.Purge(ctx, jetstream.WithPurgeSubject(s.subject(uid)), jetstream.WithPurgeSequence(uint64(low)+1)); err != nil {
+	if err := s.c.stream.Purge(ctx, jetstream.WithPurgeSubject(s.subject(uid)), jetstream.WithPurgeSequence(low+1)); err != nil {
 		return fmt.Errorf("cluster: purge acked pushes: %w", err)
 	}
-	s.purged.set(uid, uint64(low))
-	if last, ok := s.lastHint(uid); ok && last <= uint64(low) {
+	s.purged.set(uid, low)
+	if last, ok := s.lastHint(uid); ok && last <= low {
 		s.forgetLast(uid) // the subject may be empty now: its last seq is 0
 	}
 	return nil

@@ -42,3 +42,6 @@ func (s *Store) AppendWithID(ctx context.Context, uid string, m *pack.Message, t
 func (s *Store) AppendAsync(ctx context.Context, uid string, m *pack.Message, ttl time.Duration, done func(seq, prev int64, err error)) {
 	s.appendAsync(ctx, uid, m, ttl, done)
 }
+
+// FlushPurges runs the purges the acks scheduled now (purger.go).
+func (s *Store) FlushPurges() { s.purges.flush() }

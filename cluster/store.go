@@ -67,7 +67,8 @@ type Store struct {
 	pendMu  sync.Mutex
 	pending map[string]struct{} // nil: unknown
 
-	pipe pipeline // appends in flight (pipeline.go)
+	pipe   pipeline // appends in flight (pipeline.go)
+	purges purger   // acked pushes to drop (purger.go)
 }
 
 // Header names on stored messages.
@@ -83,6 +84,7 @@ func newStore(c *Cluster) *Store {
 		purged: newHints[uint64](),
 	}
 	s.pipe.s = s
+	s.purges.s = s
 	return s
 }
 
@@ -278,7 +280,9 @@ func (s *Store) After(ctx context.Context, uid string, after int64, limit int) (
 		return nil, nil
 	}
 	subj := s.subject(uid)
-	next := uint64(max(after, 0)) + 1
+	// Messages every device acked are gone, even while their purge waits
+	// (purger.go): a device that logs in for the first time does not get them.
+	next := max(uint64(max(after, 0)), s.purges.upTo(uid)) + 1
 	var out []pack.Message
 	for limit <= 0 || len(out) < limit {
 		rctx, cancel := context.WithTimeout(ctx, s.c.cfg.RequestTimeout)

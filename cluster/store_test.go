@@ -125,6 +125,7 @@ func TestStoreSurvivesRestart(t *testing.T) {
 	st := newStore(t, s, cluster.Config{})
 	seqs := appendN(t, st, "alice", 2, time.Hour)
 	require.NoError(t, st.Ack(context.Background(), "alice", "phone", seqs[0]))
+	st.FlushPurges() // purges run a little after the acks (purger.go)
 	s.Shutdown()
 
 	s, err = embedded.Start(embedded.Config{StoreDir: dir})
