@@ -422,7 +422,7 @@ func TestNATSAwayPersistentSendFails(t *testing.T) {
 	require.NoError(t, err)
 	p := runPlexd(t, "-nats", "nats://"+natsAddr, "-node-heartbeat", "200ms")
 	require.Eventually(t, func() bool { return p.status("/readyz") == 200 }, 20*time.Second, 20*time.Millisecond)
-	const timeout = 5 * time.Second
+	const timeout = 30 * time.Second // generous: the node, not the client's timer, must answer
 	pc, err := client.New(client.Config{Addrs: []string{p.addrs["addr"]}, Secret: "s3cret", RequestTimeout: timeout})
 	require.NoError(t, err)
 	defer pc.Close()
@@ -442,7 +442,9 @@ func TestNATSAwayPersistentSendFails(t *testing.T) {
 	_, err = pc.Send(ctx, "alice", "/p", []byte("while away"), client.Persist(time.Hour))
 	took := time.Since(start)
 	require.Error(t, err, "a persistent Send with NATS away")
-	require.Less(t, took, timeout, "the Send fails within the request timeout")
+	code, _ := pack.CodeOf(err)
+	require.True(t, code == pack.CodeInternal || code == pack.CodeOutcomeUnknown,
+		"the node answers with a code (3005 or 3008), not the client's timeout: %v", err)
 	t.Logf("Send with NATS away failed after %s: %v", took.Round(time.Millisecond), err)
 	notStored := errors.Is(err, pack.CodeInternal)
 
