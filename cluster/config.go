@@ -306,20 +306,29 @@ func replicasRefused(err error) bool {
 	return false
 }
 
-// probe asks the stream's leader for the stream's state: it fails while
-// JetStream cannot store pushes (no quorum, no leader), which the
-// connection status alone does not show.
+// probe checks that the stream can store now, which the connection status
+// alone does not show: it asks for the stream's state (a replicated stream
+// without a leader cannot store) and then stores a probe message (a stream
+// whose disk filled up answers its state but stores nothing). The probe
+// message is on a subject no user has (probeSubject) and expires after a
+// second.
 func (c *Cluster) probe(ctx context.Context) {
 	if !c.ready.Load() || !c.nc.IsConnected() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, min(c.cfg.RequestTimeout, c.cfg.Heartbeat))
 	defer cancel()
 	info, err := c.stream.Info(ctx)
 	if err == nil && info.Cluster != nil && info.Cluster.Leader == "" {
 		// A replicated stream answers its info without a leader (no
 		// quorum), but nothing can be stored until it has one.
 		err = errors.New("no stream leader (no quorum of JetStream servers)")
+	}
+	if err == nil {
+		_, err = c.js.Publish(ctx, c.names.probe, nil, jetstream.WithMsgTTL(time.Second), jetstream.WithRetryAttempts(0))
+		if err != nil {
+			err = fmt.Errorf("%w: a probe message was not stored (disk full?): %w", ErrNotStoring, err)
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("%w: JetStream stream %s: %w", ErrUnavailable, c.names.stream, err)

@@ -17,6 +17,7 @@ import (
 //	<p>.all         broadcasts
 //	<p>.nodes       node heartbeats (discovery, load)
 //	<p>.m.<uid>     stored pushes: subjects of the stream <P>_MSGS, one per user
+//	<p>.m.~probe    the stream's health probe (Cluster.probe), a message that expires in 1s
 //	<p>_rooms       KV bucket of room membership, key <room>.<uid>
 //	<p>_cursors     KV bucket of ack cursors, key <uid>
 //	<p>_devices     KV bucket of vendor push devices (DeviceRegistry), keys u.<uid>, t.<token hash>;
@@ -27,6 +28,7 @@ import (
 // URL-safe base64 (key), which is reversible and collision-free.
 type names struct {
 	user, room, all, nodes, msgs string // subject prefixes / subjects
+	probe                        string // the stream's probe subject (Cluster.probe)
 	stream, rooms, cursors       string // JetStream names
 	devices                      string // JetStream name, used only with vendor push
 }
@@ -38,6 +40,7 @@ func newNames(prefix string) names {
 		all:     prefix + ".all",
 		nodes:   prefix + ".nodes",
 		msgs:    prefix + ".m.",
+		probe:   prefix + ".m.~probe", // "~" is never in key()'s base64: no user's subject
 		stream:  strings.ToUpper(prefix) + "_MSGS",
 		rooms:   prefix + "_rooms",
 		cursors: prefix + "_cursors",

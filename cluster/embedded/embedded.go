@@ -58,7 +58,8 @@ type Config struct {
 
 // Server is a running embedded NATS server.
 type Server struct {
-	ns *natsserver.Server
+	ns       *natsserver.Server
+	storeDir string
 }
 
 // Start starts the server and waits until it accepts connections. With a
@@ -131,7 +132,27 @@ func Start(cfg Config) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("embedded: NATS server not ready within %s (store dir %s)", cfg.ReadyTimeout, cfg.StoreDir)
 	}
-	return &Server{ns: ns}, nil
+	return &Server{ns: ns, storeDir: cfg.StoreDir}, nil
+}
+
+// RestartJetStream stops JetStream and starts it again on the same files,
+// streams and buckets included; connections stay. A stream that hit a
+// write error (a full disk) stores nothing until then: nats-server keeps
+// the error, even after space came back.
+func (s *Server) RestartJetStream() error {
+	cur := s.ns.JetStreamConfig()
+	if cur == nil {
+		return errors.New("embedded: JetStream is not running")
+	}
+	cfg := *cur
+	cfg.StoreDir = s.storeDir // EnableJetStream adds the "jetstream" directory itself
+	if err := s.ns.ShutdownJetStream(); err != nil {
+		return fmt.Errorf("embedded: stop JetStream: %w", err)
+	}
+	if err := s.ns.EnableJetStream(&cfg); err != nil {
+		return fmt.Errorf("embedded: start JetStream: %w", err)
+	}
+	return nil
 }
 
 // Connect opens a connection to the server: in-process (no socket) when it

@@ -31,6 +31,8 @@ type clusterNode struct {
 	tempDir string           // removed on close (no durable identity)
 	dir     string           // the data directory, when it outlives the process
 	where   string           // for the startup banner
+	watch   *storeWatch      // embedded only: recovers JetStream from a full disk
+	natsDir string           // embedded only: the NATS server's files
 }
 
 // startCluster connects plexd to NATS and sets cfg.Bus and cfg.Store.
@@ -99,7 +101,8 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		if cn.unlock, err = lockDir(dir); err != nil {
 			return nil, err
 		}
-		cn.ns, err = embedded.Start(embedded.Config{StoreDir: filepath.Join(dir, "nats"), Name: "plexd", Logger: natsLogger(log),
+		cn.natsDir = filepath.Join(dir, "nats")
+		cn.ns, err = embedded.Start(embedded.Config{StoreDir: cn.natsDir, Name: "plexd", Logger: natsLogger(log),
 			SyncAlways: syncAlways, SyncInterval: syncInterval})
 		if err != nil {
 			return nil, err
@@ -147,6 +150,9 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		log.Error("NATS unreachable; serving without routing until it is (readyz false)", "nats", redactURLs(o.NATS), "err", err)
 	}
 	cfg.Bus, cfg.Store = cn.c.Bus(), cn.c.Store()
+	if cn.ns != nil {
+		cn.watch = startStoreWatch(cn, cn.natsDir, log)
+	}
 	ok = true
 	return cn, nil
 }
@@ -186,6 +192,9 @@ func (cn *clusterNode) dataDir(o *options) (string, error) {
 // close closes the connection, then the embedded server, then releases
 // the data directory. Call it after the server shut down.
 func (cn *clusterNode) close() {
+	if cn.watch != nil {
+		cn.watch.close()
+	}
 	if cn.nc != nil {
 		cn.nc.Close()
 	}

@@ -280,18 +280,13 @@ func TestKillDuringPersistentStream(t *testing.T) {
 // TestDiskFull: plexd's data directory is a small tmpfs (the test mounts
 // one; it skips when it cannot, e.g. not root), and a filler file takes
 // every free byte. Persistent Sends then fail with an error, never nil;
-// the node stays up (health, heartbeat echo, transient pushes). Space
-// comes back, plexd restarts on the same directory, and persistent Sends
-// succeed again. Every push acknowledged before, during and after is
-// delivered; none refused with 3005 is.
-//
-// The restart is needed: on a write error nats-server (v2.15) keeps the
-// stream's write error (and sends no reply: the node answers 3008 after
-// its append timeout, and a PlexClient with a shorter request timeout
-// gives up first), so JetStream refuses every later write to the stream
-// until the embedded server restarts, even with space back. The test logs
-// what one Send does before the restart; docs/operations.md (Durability)
-// tells operators.
+// the node stays up (health, heartbeat echo, transient pushes) and says
+// it cannot store (/readyz?store=1 503, /readyz 200). Space comes back and
+// persistent Sends succeed again without restarting plexd: nats-server
+// (v2.15) keeps a stream's write error until JetStream restarts, so plexd
+// restarts JetStream on the same files once its probe finds nothing stored
+// and the disk has room (storewatch.go). Every push acknowledged before,
+// during and after is delivered; none refused with 3005 is.
 func TestDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for stalled store writes (about 30 s)")
@@ -333,13 +328,12 @@ func TestDiskFull(t *testing.T) {
 	}
 	require.Error(t, fullErr, "a persistent Send on a full disk returned nil 2000 times")
 	t.Logf("full disk: %d acknowledged before the first error: %v", len(ok)-50, fullErr)
-	start := time.Now()
 	require.Error(t, persist("still-full"), "while the disk is full")
-	// the stalled connection is redialled first (backoff), then the request times out
-	require.Less(t, time.Since(start), 2*timeout+time.Second, "the Send fails within about the request timeout")
 
 	require.Equal(t, 200, p.status("/healthz"), "the node stays up")
-	t.Logf("disk full: /readyz %d, /readyz?store=1 %d", p.status("/readyz"), p.status("/readyz?store=1"))
+	require.Eventually(t, func() bool { return p.status("/readyz?store=1") == 503 }, 20*time.Second, 50*time.Millisecond,
+		"store readiness says it cannot store")
+	require.Equal(t, 200, p.status("/readyz"), "apps are still welcome")
 	a := dialApp(t, p.addrs["addr"], "bob")
 	a.send(t, pack.Message{URI: pack.URIHeartbeat})
 	require.Equal(t, pack.URIHeartbeat, a.read(t).URI)
@@ -349,15 +343,11 @@ func TestDiskFull(t *testing.T) {
 	require.Equal(t, "transient", string(a.read(t).Body))
 
 	require.NoError(t, os.Remove(filler))
-	t.Logf("space back, before a restart: Send -> %v", persist("space-back"))
-	p.stop(t)
-	p = runPlexd(t, "-data-dir", dir)
-	pc2, err := client.New(client.Config{Addrs: []string{p.addrs["addr"]}, Secret: "s3cret", RequestTimeout: timeout})
-	require.NoError(t, err)
-	defer pc2.Close()
-	pc = pc2
+	require.Eventually(t, func() bool { return persist("space-back") == nil }, 60*time.Second, 200*time.Millisecond,
+		"persistent Sends succeed again without a restart once space is back")
+	require.Eventually(t, func() bool { return p.status("/readyz?store=1") == 200 }, 20*time.Second, 50*time.Millisecond)
 	for range 20 {
-		require.NoError(t, persist("after"), "persistent Sends succeed after space came back and plexd restarted")
+		require.NoError(t, persist("after"), "persistent Sends succeed after space came back")
 	}
 
 	in := dialInbox(t, p.addrs["addr"], "alice")
