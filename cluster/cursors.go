@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -15,6 +16,24 @@ type cursorEntry struct {
 	rev  uint64     // 0: no entry yet
 	devs devCursors // device → acked seq ("" is the shared device)
 }
+
+// Per-user state of the cursors, and what an idle user costs (none of it
+// is kept for a user who never acked a stored push):
+//
+//   - Store.curs caches the entries that hold a nonzero cursor: the users
+//     whose acks are expected (each ack is then one compare-and-set, not
+//     a read and a write).
+//   - Store.fresh holds, briefly, the entries with only zero cursors (or
+//     none) that were just read or written: a login's Cursor read is
+//     followed at once by the Ack that registers an acking app's device,
+//     and that Ack by the device's first real ack. It is small and dropped
+//     whole when full, so it costs no memory per idle user.
+//   - Store.cursored (Standalone) is the set of users who may hold a
+//     nonzero cursor, loaded from the bucket when the store opens and
+//     grown before every nonzero cursor is written. A login of anyone
+//     else (most users of an idle node) reads no cursor at all: as the
+//     node is the bucket's only writer, there is none to read.
+const freshCap = 1024
 
 // Ack implements server.Store: it raises the device's cursor (never
 // lowers it) and purges the user's messages that every device acked. An
@@ -54,6 +73,9 @@ func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 			return nil
 		}
 		next := &cursorEntry{devs: e.devs.with(device, seq)}
+		if seq > 0 {
+			s.cursored.add(uid) // before it can be read
+		}
 		val, _ := json.Marshal(next.devs)
 		var err error
 		if e.rev == 0 {
@@ -98,10 +120,14 @@ func (s *Store) purge(ctx context.Context, uid string, low uint64) error {
 }
 
 // Cursor implements server.Store. It reads the bucket (not the local
-// hint): another node may have moved the cursor.
+// hint): another node may have moved the cursor. Standalone, a user who
+// holds no nonzero cursor (Store.cursored) is answered 0 without a read.
 func (s *Store) Cursor(ctx context.Context, uid, device string) (int64, error) {
 	if err := s.c.open(ctx); err != nil {
 		return 0, err
+	}
+	if !s.cursored.may(uid) {
+		return 0, nil
 	}
 	e, err := s.readCursors(ctx, key(uid))
 	if err != nil {
@@ -160,10 +186,60 @@ func (s *Store) readCursors(ctx context.Context, k string) (*cursorEntry, error)
 }
 
 func (s *Store) cachedCursors(uid string) *cursorEntry {
-	e, _ := s.curs.get(uid)
+	if e, ok := s.curs.get(uid); ok {
+		return e
+	}
+	e, _ := s.fresh.get(uid)
 	return e
 }
 
-func (s *Store) cacheCursors(uid string, e *cursorEntry) { s.curs.set(uid, e) }
+// cacheCursors keeps e where its kind belongs (see freshCap).
+func (s *Store) cacheCursors(uid string, e *cursorEntry) {
+	if e.devs.acked() {
+		s.curs.set(uid, e)
+		s.fresh.drop(uid)
+		return
+	}
+	s.fresh.set(uid, e)
+	s.curs.drop(uid)
+}
 
-func (s *Store) dropCursors(uid string) { s.curs.drop(uid) }
+func (s *Store) dropCursors(uid string) {
+	s.curs.drop(uid)
+	s.fresh.drop(uid)
+}
+
+// loadCursored fills Store.cursored from the bucket (Standalone; called
+// once the bucket is open, before the store answers anyone).
+func (s *Store) loadCursored(ctx context.Context) error {
+	w, err := s.c.cursKV.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("cluster: list cursors: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	m := make(map[uint64]struct{})
+	stall := time.NewTimer(s.c.cfg.RequestTimeout)
+	defer stall.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: list cursors: %w", ctx.Err())
+		case <-stall.C:
+			return fmt.Errorf("cluster: list cursors: %w", ErrUnavailable)
+		case ent := <-w.Updates():
+			if ent == nil { // every current entry seen
+				s.cursored.loaded(m)
+				return nil
+			}
+			stall.Reset(s.c.cfg.RequestTimeout)
+			uid, ok := unkey(ent.Key())
+			var devs devCursors
+			if !ok || json.Unmarshal(ent.Value(), &devs) != nil {
+				continue // unreadable: Cursor reads it as 0 too (readCursors)
+			}
+			if devs.acked() {
+				m[s.cursored.hash(uid)] = struct{}{}
+			}
+		}
+	}
+}

@@ -56,6 +56,11 @@ func (d devCursors) low() int64 {
 	return low
 }
 
+// acked reports whether some device acked a seq above 0.
+func (d devCursors) acked() bool {
+	return slices.ContainsFunc(d, func(c devCursor) bool { return c.seq > 0 })
+}
+
 func (d devCursors) MarshalJSON() ([]byte, error) {
 	m := make(map[string]int64, len(d))
 	for _, c := range d {

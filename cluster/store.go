@@ -57,9 +57,12 @@ type Store struct {
 	c *Cluster
 
 	last    *hints[uint64]       // uid → the user's last stored seq, as last seen here
-	curs    *hints[*cursorEntry] // uid → cursors as last read or written here
+	curs    *hints[*cursorEntry] // uid → cursors holding a nonzero seq, as last read or written here
 	purged  *hints[uint64]       // uid → seq purged up to
 	highest atomic.Uint64        // highest stream seq seen here
+
+	fresh    *hints[*cursorEntry] // uid → other cursors a login just read (cursors.go)
+	cursored *uidSet              // Standalone: users who may hold a nonzero cursor
 
 	// Standalone: this node is the only writer, so it knows which users
 	// may have stored pushes (loaded when the stream opens, then kept);
@@ -83,6 +86,7 @@ func newStore(c *Cluster) *Store {
 		curs:   newHints[*cursorEntry](),
 		purged: newHints[uint64](),
 	}
+	s.fresh, s.cursored = newHintsCap[*cursorEntry](freshCap), newUIDSet()
 	s.pipe.s = s
 	s.purges.s = s
 	return s
@@ -309,8 +313,8 @@ func (s *Store) After(ctx context.Context, uid string, after int64, limit int) (
 	return out, nil
 }
 
-// loadPending reads which users have stored pushes (Standalone; called
-// once the stream is open).
+// loadPending reads which users have stored pushes, and which hold a
+// nonzero cursor (Standalone; called once the stream is open).
 func (s *Store) loadPending(ctx context.Context) error {
 	info, err := s.c.stream.Info(ctx, jetstream.WithSubjectFilter(s.c.names.msgs+">"))
 	if err != nil {
@@ -327,7 +331,7 @@ func (s *Store) loadPending(ctx context.Context) error {
 	s.pendMu.Lock()
 	s.pending = p
 	s.pendMu.Unlock()
-	return nil
+	return s.loadCursored(ctx)
 }
 
 // mayHave reports whether uid may have stored pushes.

@@ -23,6 +23,13 @@ import (
 //     state; room membership changes made here go to the bus; the bus
 //     applies other nodes' through Node.
 //
+// A user's state is kept only when it differs from the zero state (last 0,
+// no connection ahead), and absent means exactly that: it is not "unknown"
+// (no guess from a message's predecessor), since every login records its
+// replay (replayed) before any push can be written to it. So a user whose
+// connections hold no stored push, most users of an idle node, costs
+// nothing here; one who got a stored push costs one map entry (uid → last).
+//
 // Concurrency: a user's state is read and written only under the user's
 // order lock; the shard mutex guards the maps themselves.
 type clusterLink struct {
@@ -36,9 +43,13 @@ type clusterLink struct {
 
 const linkShards = 64
 
+// linkShard holds its users' userSeq, split so that the common state costs
+// least: last in one map when it is not 0, ahead (rare: a second
+// connection of a user whose replay went further) in another.
 type linkShard struct {
 	mu    sync.Mutex
-	users map[string]*userSeq
+	last  map[string]int64
+	ahead map[string]map[*Session]int64
 }
 
 // userSeq is what this node wrote of one user's persistent pushes.
@@ -54,7 +65,8 @@ func newClusterLink(srv *Server, b Bus) *clusterLink {
 	l.cb, _ = b.(ClusterBus)
 	l.node = &Node{l: l, applying: make(map[memberChange]int)}
 	for i := range l.shards {
-		l.shards[i].users = make(map[string]*userSeq)
+		l.shards[i].last = make(map[string]int64)
+		l.shards[i].ahead = make(map[string]map[*Session]int64)
 	}
 	return l
 }
@@ -107,10 +119,7 @@ func (l *clusterLink) Unsubscribe(uid string) error {
 	if l.srv.hub.online(uid) {
 		return nil
 	}
-	sh := l.shard(uid)
-	sh.mu.Lock()
-	delete(sh.users, uid)
-	sh.mu.Unlock()
+	l.store(uid, userSeq{})
 	return l.Bus.Unsubscribe(uid) // must not block (Bus contract)
 }
 
@@ -125,23 +134,36 @@ func (l *clusterLink) shard(uid string) *linkShard {
 	return &l.shards[l.srv.hub.hash(uid)%linkShards]
 }
 
-// state returns uid's write state, creating it when create is set.
-func (l *clusterLink) state(uid string, create bool) *userSeq {
+// load returns uid's write state (the zero state when none is kept).
+// Called under the order lock; the ahead map it returns is the kept one.
+func (l *clusterLink) load(uid string) userSeq {
 	sh := l.shard(uid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	us := sh.users[uid]
-	if us == nil && create {
-		us = &userSeq{}
-		sh.users[uid] = us
+	return userSeq{last: sh.last[uid], ahead: sh.ahead[uid]}
+}
+
+// store keeps uid's write state, or forgets it when it is the zero state.
+// Called under the order lock.
+func (l *clusterLink) store(uid string, us userSeq) {
+	sh := l.shard(uid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if us.last != 0 {
+		sh.last[uid] = us.last
+	} else {
+		delete(sh.last, uid)
 	}
-	return us
+	if len(us.ahead) > 0 {
+		sh.ahead[uid] = us.ahead
+	} else {
+		delete(sh.ahead, uid)
+	}
 }
 
 // replayed records that a login's replay brought s up to seq upTo (the
 // resume point or the last replayed message). Called under the order lock.
 func (l *clusterLink) replayed(s *Session, upTo int64) {
-	us := l.state(s.uid, true)
 	others := false
 	var buf [4]*Session
 	for _, c := range l.srv.hub.conns(s.uid, buf[:0]) {
@@ -151,14 +173,16 @@ func (l *clusterLink) replayed(s *Session, upTo int64) {
 		}
 	}
 	if !others {
-		us.last, us.ahead = upTo, nil
+		l.store(s.uid, userSeq{last: upTo})
 		return
 	}
+	us := l.load(s.uid)
 	if upTo > us.last {
 		if us.ahead == nil {
 			us.ahead = make(map[*Session]int64, 1)
 		}
 		us.ahead[s] = upTo
+		l.store(s.uid, us)
 	}
 }
 
@@ -173,14 +197,7 @@ func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid string, sh 
 		return 0
 	}
 	seq := sh.Message().Seq
-	us := l.state(uid, false)
-	if us == nil {
-		// Every login records its replay, so this means connections that
-		// predate the state; trust the chain rather than guess.
-		us = l.state(uid, true)
-		us.last = max(prev, 0)
-		l.srv.log.Debug("cluster: no write state for a connected user", "uid", uid)
-	}
+	us := l.load(uid) // absent: the zero state, which every login records (replayed)
 	if seq <= us.last {
 		return 0 // written already (a copy from another path)
 	}
@@ -201,16 +218,19 @@ func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid string, sh 
 				break
 			}
 			if missed[i].Seq > us.last {
-				l.write(ctx, b, uid, us, conns, pack.NewShared(l.srv.cfg.ByteOrder, missed[i]))
+				l.write(ctx, b, uid, &us, conns, pack.NewShared(l.srv.cfg.ByteOrder, missed[i]))
 				filled++
 			}
 		}
 		l.srv.log.Debug("cluster: wrote persistent pushes missed before this one", "uid", uid, "seq", seq, "prev", prev, "missed", filled)
 	}
-	return l.write(ctx, b, uid, us, conns, sh)
+	n := l.write(ctx, b, uid, &us, conns, sh)
+	l.store(uid, us)
+	return n
 }
 
-// write queues sh on every open connection that does not hold it yet.
+// write queues sh on every open connection that does not hold it yet, and
+// moves us past it (the caller stores us).
 func (l *clusterLink) write(ctx context.Context, b *batch, uid string, us *userSeq, conns []*Session, sh *pack.Shared) int {
 	seq := sh.Message().Seq
 	n := 0

@@ -24,13 +24,18 @@ const (
 	orderStripes = 1024
 )
 
-// hubShard holds a user in exactly one of two maps: most users have one
-// connection per node, and a map entry with a single pointer costs ~30 bytes
-// less per connection than one with a slice (docs/benchmarks.md, idle memory).
+// hubShard holds a user in exactly one of two maps. Most users have one
+// connection per node: they are in one, keyed by the uid's 64-bit hash
+// (hub.hash), an entry of ~24-32 bytes, where a uid key (a string header)
+// cost ~10 more and a slice ~30 more (docs/benchmarks.md, idle memory).
+// Users with several connections are in multi, keyed by uid; so is a user
+// whose hash another user's entry in one already holds (hashes of two uids
+// can be equal, so a hit in one counts only when its Session's uid is the
+// uid looked up).
 type hubShard struct {
 	mu    sync.RWMutex
-	one   map[string]*Session   // users with one connection here
-	multi map[string][]*Session // users with several; never modified after it is published
+	one   map[uint64]*Session   // users with one connection here, by hash
+	multi map[string][]*Session // the others; a list is never modified after it is published
 	conns int
 }
 
@@ -42,7 +47,7 @@ type roomShard struct {
 func newHub() *hub {
 	h := &hub{seed: maphash.MakeSeed()}
 	for i := range h.shards {
-		h.shards[i].one = make(map[string]*Session)
+		h.shards[i].one = make(map[uint64]*Session)
 		h.shards[i].multi = make(map[string][]*Session)
 		h.rooms[i].rooms = make(map[string]map[string]struct{})
 	}
@@ -51,7 +56,11 @@ func newHub() *hub {
 
 func (h *hub) hash(key string) uint64 { return maphash.String(h.seed, key) }
 
-func (h *hub) shard(uid string) *hubShard { return &h.shards[h.hash(uid)%hubShards] }
+// locate returns uid's shard and its key there.
+func (h *hub) locate(uid string) (*hubShard, uint64) {
+	k := h.hash(uid)
+	return &h.shards[k%hubShards], k
+}
 
 func (h *hub) orderLock(uid string) *sync.Mutex { return &h.order[h.hash(uid)%orderStripes] }
 
@@ -59,11 +68,15 @@ func (h *hub) orderLock(uid string) *sync.Mutex { return &h.order[h.hash(uid)%or
 // connection here. With onePerDevice, a connection of the same device is
 // returned as replaced (the caller closes it with CodeReplaced).
 func (h *hub) add(s *Session, onePerDevice bool) (first bool, replaced *Session) {
-	sh := h.shard(s.uid)
+	sh, k := h.locate(s.uid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return sh.add(k, s, onePerDevice)
+}
+
+func (sh *hubShard) add(k uint64, s *Session, onePerDevice bool) (first bool, replaced *Session) {
 	list := sh.multi[s.uid]
-	if c := sh.one[s.uid]; c != nil {
+	if c := sh.lookup(k, s.uid); c != nil {
 		list = []*Session{c} // a user's second connection here: rare
 	}
 	if onePerDevice && s.device != "" {
@@ -77,33 +90,50 @@ func (h *hub) add(s *Session, onePerDevice bool) (first bool, replaced *Session)
 		}
 	}
 	first = len(list) == 0 && replaced == nil
-	sh.set(s.uid, append(list[:len(list):len(list)], s))
+	sh.set(k, s.uid, append(list[:len(list):len(list)], s))
 	sh.conns++
 	return first, replaced
 }
 
+// lookup returns uid's connection in one, if uid is there.
+func (sh *hubShard) lookup(k uint64, uid string) *Session {
+	if c := sh.one[k]; c != nil && c.uid == uid {
+		return c
+	}
+	return nil
+}
+
 // set publishes list as uid's connections (a fresh slice, or one nobody else holds).
-func (sh *hubShard) set(uid string, list []*Session) {
-	switch len(list) {
-	case 0:
-		delete(sh.one, uid)
+func (sh *hubShard) set(k uint64, uid string, list []*Session) {
+	mine := sh.lookup(k, uid) != nil
+	switch {
+	case len(list) == 1 && (mine || sh.one[k] == nil):
+		sh.one[k] = list[0]
 		delete(sh.multi, uid)
-	case 1:
-		sh.one[uid] = list[0]
+	case len(list) == 0:
 		delete(sh.multi, uid)
+		fallthrough
 	default:
-		sh.multi[uid] = list
-		delete(sh.one, uid)
+		if mine {
+			delete(sh.one, k)
+		}
+		if len(list) > 0 {
+			sh.multi[uid] = list // several, or another user holds k in one
+		}
 	}
 }
 
 // remove unregisters s; last is true when it was the user's last connection here.
 func (h *hub) remove(s *Session) (last bool, found bool) {
-	sh := h.shard(s.uid)
+	sh, k := h.locate(s.uid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.one[s.uid] == s {
-		delete(sh.one, s.uid)
+	return sh.remove(k, s)
+}
+
+func (sh *hubShard) remove(k uint64, s *Session) (last bool, found bool) {
+	if sh.one[k] == s {
+		delete(sh.one, k)
 		sh.conns--
 		return true, true
 	}
@@ -112,8 +142,9 @@ func (h *hub) remove(s *Session) (last bool, found bool) {
 		if c == s {
 			sh.conns--
 			// copy: concurrent readers may hold the old slice
-			sh.set(s.uid, append(list[:i:i], list[i+1:]...))
-			return false, true
+			rest := append(list[:i:i], list[i+1:]...)
+			sh.set(k, s.uid, rest)
+			return len(rest) == 0, true
 		}
 	}
 	return false, false
@@ -122,10 +153,10 @@ func (h *hub) remove(s *Session) (last bool, found bool) {
 // conns appends the user's connections here to buf and returns it; callers
 // pass a small array on their stack so that a lookup allocates nothing.
 func (h *hub) conns(uid string, buf []*Session) []*Session {
-	sh := h.shard(uid)
+	sh, k := h.locate(uid)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	if s := sh.one[uid]; s != nil {
+	if s := sh.lookup(k, uid); s != nil {
 		return append(buf, s)
 	}
 	return append(buf, sh.multi[uid]...)
@@ -133,10 +164,10 @@ func (h *hub) conns(uid string, buf []*Session) []*Session {
 
 // online reports whether uid has a connection here.
 func (h *hub) online(uid string) bool {
-	sh := h.shard(uid)
+	sh, k := h.locate(uid)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	return sh.one[uid] != nil || len(sh.multi[uid]) > 0
+	return sh.lookup(k, uid) != nil || len(sh.multi[uid]) > 0
 }
 
 // each calls fn for every connection here, shard by shard.
