@@ -119,7 +119,7 @@ func checkPush(uri string, body []byte) error {
 	switch {
 	case uri == "":
 		return badRequest("push needs a uri")
-	case pack.Reserved(uri):
+	case !pack.PushURI(uri):
 		return badRequest("uri " + uri + " is reserved by the protocol")
 	case !utf8.Valid(body):
 		// the request carries the body as a JSON string

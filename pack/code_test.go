@@ -299,3 +299,17 @@ func TestMessageHelpers(t *testing.T) {
 	m.Set("a", "b")
 	require.Equal(t, fmt.Sprintf("%p", meta), fmt.Sprintf("%p", m.Meta), "same map after Reset")
 }
+
+// A push may carry any URI but the protocol's own: push-only prefixes are
+// app URIs to the original senders (/logic/test/1).
+func TestPushURI(t *testing.T) {
+	for _, uri := range []string{URIAuth, URIAuthSuccess, URIAuthFailed, URIHeartbeat, URIInnerAuth,
+		URILegacyPush, URIAck, URIError, URIDisconnect, URIRoomJoin, URIRoomLeave, URIPush, URIReply, URIMessage, ""} {
+		require.False(t, PushURI(uri), "PushURI(%q)", uri)
+		require.True(t, Control(uri) || uri == "", "Control(%q)", uri)
+	}
+	for _, uri := range []string{"/logic/test/1", "/inner/x", "/chat", "/auth/server/x", "/Auth/server", "/logic/send/msg/x"} {
+		require.True(t, PushURI(uri), "PushURI(%q)", uri)
+		require.False(t, Control(uri), "Control(%q)", uri)
+	}
+}

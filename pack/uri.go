@@ -51,15 +51,30 @@ func PushOnly(uri string) bool {
 	return hasPrefix(uri, "/inner/") || hasPrefix(uri, "/logic/")
 }
 
-// Reserved reports whether uri is one the protocol defines; apps must not
-// use it for their own upstream messages.
-func Reserved(uri string) bool {
+// Control reports whether uri is one of the URIs the protocol defines
+// (the constants above), which peers interpret as protocol frames. A push
+// MUST NOT carry one: an app would take it for the node's own frame.
+func Control(uri string) bool {
 	switch uri {
-	case URIAuth, URIAuthSuccess, URIAuthFailed, URIHeartbeat, URIAck, URIError,
-		URIDisconnect, URIRoomJoin, URIRoomLeave, URIReply, URIMessage:
+	case URIAuth, URIAuthSuccess, URIAuthFailed, URIHeartbeat, URIInnerAuth, URILegacyPush,
+		URIAck, URIError, URIDisconnect, URIRoomJoin, URIRoomLeave, URIPush, URIReply, URIMessage:
 		return true
 	}
-	return PushOnly(uri)
+	return false
+}
+
+// Reserved reports whether uri is one apps must not use for their own
+// upstream messages: a protocol URI or a push-only one.
+func Reserved(uri string) bool {
+	return Control(uri) || PushOnly(uri)
+}
+
+// PushURI reports whether a push may carry uri: any non-empty URI but the
+// protocol's own (Control). Push-only prefixes are fine here: the original
+// plex's senders push app URIs such as /logic/test/1, and apps receive them
+// unchanged; the prefixes restrict what apps send, not what they receive.
+func PushURI(uri string) bool {
+	return uri != "" && !Control(uri)
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

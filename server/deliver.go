@@ -33,7 +33,7 @@ func (srv *Server) validatePush(to Target, m *pack.Message, o *pushOptions) erro
 	switch {
 	case m.URI == "":
 		return ErrNoURI
-	case pack.Reserved(m.URI):
+	case !pack.PushURI(m.URI):
 		return ErrReservedURI
 	case len(m.Body)+len(m.URI)+64 > srv.cfg.MaxFrame:
 		return ErrBodyTooLarge

@@ -13,7 +13,8 @@ var (
 	ErrBadTarget = errors.New("server: push needs exactly one target (uid, uids, room or all)")
 	// ErrNoURI: a push without a URI.
 	ErrNoURI = errors.New("server: push needs a uri")
-	// ErrReservedURI: a push used a URI reserved by the protocol.
+	// ErrReservedURI: a push carried one of the protocol's own URIs
+	// (pack.Control).
 	ErrReservedURI = errors.New("server: push uri is reserved by the protocol")
 	// ErrBodyTooLarge: the push's body does not fit in one frame.
 	ErrBodyTooLarge = errors.New("server: push body over the frame limit")

@@ -37,13 +37,15 @@ func (srv *Server) handleInner(s *Session, b *batch, m *pack.Message) bool {
 		var req PushRequest
 		if err := pack.DecodePushRequest(m.Body, &req); err != nil || req.UID == "" {
 			srv.metrics.pushes.WithLabelValues("rejected").Inc()
+			srv.metrics.legacyRefused.Inc()
 			srv.log.Warn("bad legacy push", "conn", s.id, "err", err)
 			return true
 		}
 		end := srv.pushBegun(s)
 		srv.pushAsync(srv.baseCtx, b, User(req.UID).In(s.App()), messageOf(&req), pushOptions{}, func(_ *batch, _ Outcome, err error) {
 			if err != nil {
-				srv.log.Warn("legacy push refused", "conn", s.id, "err", err)
+				srv.metrics.legacyRefused.Inc()
+				srv.log.Warn("legacy push refused", "conn", s.id, "uid", req.UID, "uri", req.URI, "err", err)
 			}
 			end()
 		})

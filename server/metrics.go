@@ -14,29 +14,30 @@ import (
 type metrics struct {
 	gatherer prometheus.Gatherer
 
-	connections  prometheus.Gauge
-	auths        *prometheus.CounterVec
-	framesIn     prometheus.Counter
-	framesOut    prometheus.Counter
-	bytesIn      prometheus.Counter
-	bytesOut     prometheus.Counter
-	writes       prometheus.Counter
-	closes       *prometheus.CounterVec
-	errors       *prometheus.CounterVec
-	badFrames    *prometheus.CounterVec
-	refused      *prometheus.CounterVec
-	timeouts     *prometheus.CounterVec
-	acceptErrors prometheus.Counter
-	pushes       *prometheus.CounterVec
-	pushLatency  prometheus.Histogram
-	delivered    prometheus.Counter
-	replayed     prometheus.Counter
-	acks         prometheus.Counter
-	upstream     *prometheus.CounterVec
-	rateLimited  *prometheus.CounterVec
-	messages     *prometheus.CounterVec
-	panics       prometheus.Counter
-	overtaken    prometheus.Counter
+	connections   prometheus.Gauge
+	auths         *prometheus.CounterVec
+	framesIn      prometheus.Counter
+	framesOut     prometheus.Counter
+	bytesIn       prometheus.Counter
+	bytesOut      prometheus.Counter
+	writes        prometheus.Counter
+	closes        *prometheus.CounterVec
+	errors        *prometheus.CounterVec
+	badFrames     *prometheus.CounterVec
+	refused       *prometheus.CounterVec
+	timeouts      *prometheus.CounterVec
+	acceptErrors  prometheus.Counter
+	pushes        *prometheus.CounterVec
+	pushLatency   prometheus.Histogram
+	delivered     prometheus.Counter
+	replayed      prometheus.Counter
+	acks          prometheus.Counter
+	upstream      *prometheus.CounterVec
+	rateLimited   *prometheus.CounterVec
+	messages      *prometheus.CounterVec
+	panics        prometheus.Counter
+	overtaken     prometheus.Counter
+	legacyRefused prometheus.Counter
 }
 
 func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
@@ -76,14 +77,15 @@ func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
 		pushes:       f.counterVec("pushes_total", "Push requests by result.", "result"),
 		pushLatency: f.histogram("push_seconds", "Time to accept and queue one push on every local connection.",
 			prometheus.ExponentialBuckets(10e-6, 4, 10)),
-		delivered:   f.counter("delivered_total", "Push frames queued to connections."),
-		replayed:    f.counter("replayed_total", "Stored pushes replayed on (re)connect."),
-		acks:        f.counter("acks_total", "Acks received from apps."),
-		upstream:    f.counterVec("upstream_total", "Upstream app messages by fate.", "result"),
-		rateLimited: f.counterVec("rate_limited_total", "Frames or pushes refused with 4029, by quota.", "quota"),
-		messages:    f.counterVec("messages_total", "User-to-user messages by result.", "result"),
-		panics:      f.counter("panics_total", "Panics recovered while a connection's input was handled; that connection was closed with 3005."),
-		overtaken:   f.counter("transient_overtaken_total", "Transient pushes written ahead of the user's persistent push still being stored (it waited longer than 250ms)."),
+		delivered:     f.counter("delivered_total", "Push frames queued to connections."),
+		replayed:      f.counter("replayed_total", "Stored pushes replayed on (re)connect."),
+		acks:          f.counter("acks_total", "Acks received from apps."),
+		upstream:      f.counterVec("upstream_total", "Upstream app messages by fate.", "result"),
+		rateLimited:   f.counterVec("rate_limited_total", "Frames or pushes refused with 4029, by quota.", "quota"),
+		messages:      f.counterVec("messages_total", "User-to-user messages by result.", "result"),
+		panics:        f.counter("panics_total", "Panics recovered while a connection's input was handled; that connection was closed with 3005."),
+		overtaken:     f.counter("transient_overtaken_total", "Transient pushes written ahead of the user's persistent push still being stored (it waited longer than 250ms)."),
+		legacyRefused: f.counter("legacy_pushes_refused_total", "Original /logic/send/msg pushes the node refused (no reply exists to tell the sender; each is logged at warn)."),
 	}
 	if f.err != nil {
 		return nil, f.err

@@ -20,7 +20,8 @@ func Value(t testing.TB, h http.Handler, name, lv string) float64 {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	for _, line := range strings.Split(rec.Body.String(), "\n") {
-		if strings.HasPrefix(line, name+"{") && (lv == "" || strings.Contains(line, `"`+lv+`"`)) {
+		labeled := strings.HasPrefix(line, name+"{") && (lv == "" || strings.Contains(line, `"`+lv+`"`))
+		if labeled || lv == "" && strings.HasPrefix(line, name+" ") {
 			f := strings.Fields(line)
 			v, err := strconv.ParseFloat(f[len(f)-1], 64)
 			if err != nil {
