@@ -134,6 +134,9 @@ func (p *pipeline) deliver(b *batch, job *pushJob) {
 	sh.mu.Lock()
 	q, busy := sh.users[job.uid]
 	if busy {
+		if !job.o.persist {
+			job.queued = time.Now() // before the sweep can see the job
+		}
 		sh.users[job.uid] = append(q, job)
 		sh.mu.Unlock()
 		if !job.o.persist {
@@ -159,10 +162,10 @@ func (p *pipeline) deliver(b *batch, job *pushJob) {
 // the stuck persistent ones instead of waiting with them (protocol §12).
 const transientWait = 250 * time.Millisecond
 
-// waitAtMost marks a transient job queued in a pipe: the sweep delivers it
-// once it waited transientWait.
+// waitAtMost registers a transient job queued in a pipe (its queued time
+// set under the shard's lock): the sweep delivers it once it waited
+// transientWait.
 func (p *pipeline) waitAtMost(job *pushJob) {
-	job.queued = time.Now()
 	p.lateMu.Lock()
 	if p.late == nil {
 		p.late = make(map[string]struct{})
