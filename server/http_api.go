@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -14,29 +13,6 @@ import (
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/web"
 )
-
-// HostPicker is implemented by a cluster Bus that knows the least-loaded
-// live node; /plex/v1/host then names it instead of this node.
-type HostPicker interface {
-	PickHost() (addr string, ok bool)
-}
-
-// NodeLister is implemented by a cluster Bus that knows the cluster's live
-// nodes; /plex/v1/stats lists them (the operator console shows them).
-type NodeLister interface {
-	Nodes() []NodeInfo
-}
-
-// NodeInfo describes a live node of a cluster, as its heartbeats said.
-type NodeInfo struct {
-	ID          string    `json:"id"`
-	Addr        string    `json:"addr"`
-	Connections int       `json:"connections"`
-	Users       int       `json:"users"`
-	OK          bool      `json:"ok"`
-	Error       string    `json:"error,omitempty"`
-	Seen        time.Time `json:"seen"`
-}
 
 // statsReply is GET /plex/v1/stats: this node's counts and, in a
 // cluster, every live node (this one included).

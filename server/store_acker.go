@@ -111,3 +111,25 @@ func (a *acker) close() {
 	close(a.stop)
 	<-a.done
 }
+
+// ack records an app's cumulative ack.
+func (srv *Server) ack(s *Session, seq int64) {
+	if seq <= 0 {
+		return
+	}
+	srv.recordAck(srv.baseCtx, s.uid, s.device, seq)
+	srv.metrics.acks.Inc()
+}
+
+// recordAck writes a device's cumulative ack: at once with a local store,
+// through the acker otherwise (it must not wait for I/O: it runs on the
+// event loop or in the middle of a delivery).
+func (srv *Server) recordAck(ctx context.Context, uid, device string, seq int64) {
+	if srv.acks != nil {
+		srv.acks.add(uid, device, seq)
+		return
+	}
+	if err := srv.store.Ack(ctx, uid, device, seq); err != nil {
+		srv.log.Error("store ack", "uid", uid, "err", err)
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/plexpush/plex/pack"
 )
@@ -156,4 +157,27 @@ func (srv *Server) storeHealth() error {
 		return l.cb.StoreHealth()
 	}
 	return nil
+}
+
+// HostPicker is implemented by a cluster Bus that knows the least-loaded
+// live node; /plex/v1/host then names it instead of this node.
+type HostPicker interface {
+	PickHost() (addr string, ok bool)
+}
+
+// NodeLister is implemented by a cluster Bus that knows the cluster's live
+// nodes; /plex/v1/stats lists them (the operator console shows them).
+type NodeLister interface {
+	Nodes() []NodeInfo
+}
+
+// NodeInfo describes a live node of a cluster, as its heartbeats said.
+type NodeInfo struct {
+	ID          string    `json:"id"`
+	Addr        string    `json:"addr"`
+	Connections int       `json:"connections"`
+	Users       int       `json:"users"`
+	OK          bool      `json:"ok"`
+	Error       string    `json:"error,omitempty"`
+	Seen        time.Time `json:"seen"`
 }
