@@ -13,17 +13,16 @@ import (
 )
 
 // Bus is the node's server.Bus on core NATS (see the package doc for the
-// subjects and guarantees). It also implements server.ClusterBus and
-// server.HostPicker. The server calls Attach, Start and Close; Publish,
-// Subscribe, Unsubscribe, Online and PickHost are safe for concurrent use.
+// subjects and guarantees). The server calls Register once and Close at
+// the end; every other method is safe for concurrent use.
 //
-// Goroutines, each started by Start and ended by Close: the dispatcher
+// Goroutines, each started by Register and ended by Close: the dispatcher
 // (every delivery, in arrival order), the heartbeat loop, the room
 // membership watcher, the catch-up worker, and the connection-status
 // watcher.
 type Bus struct {
 	c    *Cluster
-	node *server.Node
+	node *server.BusNode
 
 	nodeID  string
 	deliver func(server.Delivery)
@@ -65,22 +64,20 @@ func newBus(c *Cluster) *Bus {
 	return b
 }
 
-// Attach implements server.ClusterBus.
-func (b *Bus) Attach(n *server.Node) { b.node = n }
-
-// Start implements server.Bus: it subscribes to room pushes, broadcasts
-// and heartbeats and starts the background loops. It does not wait for
-// NATS: while NATS is unreachable it returns nil and Health reports why.
-func (b *Bus) Start(node string, deliver func(server.Delivery)) error {
+// Register implements server.Bus: it takes the node, subscribes to room
+// pushes, broadcasts and heartbeats and starts the background loops. It
+// does not wait for NATS: while NATS is unreachable it returns nil and
+// Health reports why.
+func (b *Bus) Register(n *server.BusNode) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return ErrClosed
 	}
 	if b.started {
-		return errors.New("cluster: Bus started twice (a Cluster serves one server)")
+		return errors.New("cluster: Bus registered twice (a Cluster serves one server)")
 	}
-	b.started, b.nodeID, b.deliver = true, node, deliver
+	b.started, b.node, b.nodeID, b.deliver = true, n, n.ID(), n.Deliver
 	nc := b.c.nc
 	routed := []string{b.c.names.room + "*", b.c.names.all}
 	if b.c.cfg.Standalone {
@@ -316,7 +313,7 @@ func (b *Bus) handle(m *nats.Msg) {
 	b.deliver(d)
 }
 
-// Health implements server.ClusterBus: nil once NATS is connected and
+// Health implements server.Bus: nil once NATS is connected and
 // room membership is loaded, so that pushes are routed (what a load
 // balancer needs of a node); StoreHealth says whether pushes can also be
 // stored now.
@@ -333,7 +330,7 @@ func (b *Bus) Health() error {
 	return nil
 }
 
-// StoreHealth implements server.ClusterBus: nil when a persistent push
+// StoreHealth implements server.Bus: nil when a persistent push
 // would be stored now: NATS connected, the stream and buckets open, and the
 // stream has a leader (JetStream has a quorum). It follows the node's
 // probe of the stream, once per heartbeat.
@@ -344,10 +341,10 @@ func (b *Bus) StoreHealth() error {
 	return b.c.health()
 }
 
-// MemberChanged implements server.ClusterBus.
+// MemberChanged implements server.Bus.
 func (b *Bus) MemberChanged(room, uid string, member bool) { b.rooms.changed(room, uid, member) }
 
-// Resync implements server.ClusterBus: uid's last stored push is
+// Resync implements server.Bus: uid's last stored push is
 // delivered again after a short delay.
 func (b *Bus) Resync(uid string) { b.catchup.addLater(uid) }
 

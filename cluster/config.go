@@ -152,7 +152,7 @@ func New(cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-// Bus returns the node's server.Bus (and server.ClusterBus, server.HostPicker).
+// Bus returns the node's server.Bus.
 func (c *Cluster) Bus() *Bus { return c.bus }
 
 // Store returns the node's server.Store on JetStream.

@@ -25,7 +25,7 @@ type heartbeat struct {
 }
 
 // NodeInfo describes a live node of the cluster (Nodes); the server's
-// GET /plex/v1/stats lists them (server.NodeLister).
+// GET /plex/v1/stats lists them (server.Bus.Nodes).
 type NodeInfo = server.NodeInfo
 
 // registry is the node's view of the cluster, built from heartbeats. A
@@ -155,7 +155,7 @@ func (r *registry) expire(now time.Time) {
 	}
 }
 
-// PickHost implements server.HostPicker: the advertised address of the
+// PickHost implements server.Bus: the advertised address of the
 // live, healthy node with the fewest connections (counting the apps sent
 // to each since its last heartbeat, so that a burst of discoveries is
 // spread instead of sent to one node). ok is false when no node qualifies.

@@ -456,3 +456,6 @@ func transient(err error) bool {
 	}
 	return false
 }
+
+// Local implements server.Store: the JetStream store waits on NATS.
+func (s *Store) Local() bool { return false }

@@ -7,8 +7,8 @@ import (
 	"github.com/plexpush/plex/pack"
 )
 
-// clusterLink is the node's half of the cluster contract, wrapped around
-// Config.Bus by New (startBus):
+// clusterLink is the node's half of the cluster contract (Server.link, nil
+// for a single node), around Config.Bus:
 //
 //   - Persistent pushes reach a user's connections in seq order. Seqs are
 //     taken under the user's order lock of the node that accepted the push,
@@ -21,7 +21,7 @@ import (
 //     and is not written again.
 //   - Unsubscribe (the user's last connection here closed) forgets that
 //     state; room membership changes made here go to the bus; the bus
-//     applies other nodes' through Node.
+//     applies other nodes' through BusNode.
 //
 // A user's state is kept only when it differs from the zero state (last 0,
 // no connection ahead), and absent means exactly that: it is not "unknown"
@@ -33,10 +33,9 @@ import (
 // Concurrency: a user's state is read and written only under the user's
 // order lock; the shard mutex guards the maps themselves.
 type clusterLink struct {
-	Bus
-	cb   ClusterBus // nil when Config.Bus is a plain Bus
+	bus  Bus
 	srv  *Server
-	node *Node
+	node *BusNode
 
 	shards [linkShards]linkShard
 }
@@ -61,9 +60,8 @@ type userSeq struct {
 }
 
 func newClusterLink(srv *Server, b Bus) *clusterLink {
-	l := &clusterLink{Bus: b, srv: srv}
-	l.cb, _ = b.(ClusterBus)
-	l.node = &Node{l: l, applying: make(map[memberChange]int)}
+	l := &clusterLink{bus: b, srv: srv}
+	l.node = &BusNode{l: l, applying: make(map[memberChange]int)}
 	for i := range l.shards {
 		l.shards[i].last = make(map[string]int64)
 		l.shards[i].ahead = make(map[string]map[*Session]int64)
@@ -71,28 +69,10 @@ func newClusterLink(srv *Server, b Bus) *clusterLink {
 	return l
 }
 
+// start registers the node with the bus (New calls it, before serving).
 func (l *clusterLink) start() error {
-	if l.cb != nil {
-		l.cb.Attach(l.node)
-		l.srv.hub.onMember = l.memberChanged // before Serve: no connection yet
-	}
-	return l.Bus.Start(l.srv.nodeID, l.srv.fromBus)
-}
-
-// PickHost forwards to the bus when it picks hosts (HostPicker).
-func (l *clusterLink) PickHost() (string, bool) {
-	if hp, ok := l.Bus.(HostPicker); ok {
-		return hp.PickHost()
-	}
-	return "", false
-}
-
-// Nodes forwards to the bus when it lists the cluster's nodes (NodeLister).
-func (l *clusterLink) Nodes() []NodeInfo {
-	if nl, ok := l.Bus.(NodeLister); ok {
-		return nl.Nodes()
-	}
-	return nil
+	l.srv.hub.onMember = l.memberChanged // no connection yet
+	return l.bus.Register(l.node)
 }
 
 // Subscribe tells the bus, unless the user is gone again (the server
@@ -104,7 +84,7 @@ func (l *clusterLink) Subscribe(uid string) error {
 	if !l.srv.hub.online(uid) {
 		return nil
 	}
-	return l.Bus.Subscribe(uid) // must not block (Bus contract)
+	return l.bus.Subscribe(uid) // must not block (Bus contract)
 }
 
 // Unsubscribe forgets the user's write state and tells the bus, unless
@@ -120,14 +100,7 @@ func (l *clusterLink) Unsubscribe(uid string) error {
 		return nil
 	}
 	l.store(uid, userSeq{})
-	return l.Bus.Unsubscribe(uid) // must not block (Bus contract)
-}
-
-func (l *clusterLink) health() error {
-	if l.cb != nil {
-		return l.cb.Health()
-	}
-	return nil
+	return l.bus.Unsubscribe(uid) // must not block (Bus contract)
 }
 
 func (l *clusterLink) shard(uid string) *linkShard {
@@ -207,9 +180,7 @@ func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid string, sh 
 		missed, err := l.srv.store.After(ctx, uid, us.last, 0)
 		if err != nil {
 			l.srv.log.Warn("cluster: fetch missed persistent pushes", "uid", uid, "after", us.last, "err", err)
-			if l.cb != nil {
-				l.cb.Resync(uid)
-			}
+			l.bus.Resync(uid)
 			return 0
 		}
 		filled := 0
@@ -264,17 +235,18 @@ type memberChange struct {
 }
 
 // memberChanged hears every membership change of this node's hub; changes
-// that the bus itself is applying (Node.SetMember) are not sent back.
+// that the bus itself is applying (BusNode.SetMember) are not sent back.
 func (l *clusterLink) memberChanged(room, uid string, member bool) {
 	if l.node.isApplying(memberChange{room, uid, member}) {
 		return
 	}
-	l.cb.MemberChanged(room, uid, member)
+	l.bus.MemberChanged(room, uid, member)
 }
 
-// Node is what a ClusterBus sees of its server. Its methods are safe for
-// concurrent use.
-type Node struct {
+// BusNode is the node as its Bus sees it (Bus.Register): where the bus
+// delivers other nodes' pushes and room changes, and what it reports in
+// its heartbeats. Its methods are safe for concurrent use.
+type BusNode struct {
 	l *clusterLink
 
 	mu       sync.Mutex
@@ -282,18 +254,21 @@ type Node struct {
 }
 
 // ID returns the node's id.
-func (n *Node) ID() string { return n.l.srv.nodeID }
+func (n *BusNode) ID() string { return n.l.srv.nodeID }
+
+// Deliver writes a push another node published to this node's users.
+func (n *BusNode) Deliver(d Delivery) { n.l.srv.fromBus(d) }
 
 // Stats returns the node's current load.
-func (n *Node) Stats() Stats { return n.l.srv.Stats() }
+func (n *BusNode) Stats() Stats { return n.l.srv.Stats() }
 
 // Serving reports whether the node accepts connections (it serves a
 // listener and is not shutting down).
-func (n *Node) Serving() bool { return !n.l.srv.isClosing() && n.l.srv.Addr() != nil }
+func (n *BusNode) Serving() bool { return !n.l.srv.isClosing() && n.l.srv.Addr() != nil }
 
 // SetMember applies a room membership change made on another node. room
 // and uid are the keys MemberChanged reported.
-func (n *Node) SetMember(room, uid string, member bool) {
+func (n *BusNode) SetMember(room, uid string, member bool) {
 	c := memberChange{room, uid, member}
 	n.mu.Lock()
 	n.applying[c]++
@@ -310,7 +285,7 @@ func (n *Node) SetMember(room, uid string, member bool) {
 	n.mu.Unlock()
 }
 
-func (n *Node) isApplying(c memberChange) bool {
+func (n *BusNode) isApplying(c memberChange) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.applying[c] > 0

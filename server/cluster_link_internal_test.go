@@ -20,7 +20,13 @@ func (nopBus) Publish(context.Context, Delivery) error { return nil }
 func (nopBus) Subscribe(string) error                  { return nil }
 func (nopBus) Unsubscribe(string) error                { return nil }
 func (nopBus) Online(string) bool                      { return false }
-func (nopBus) Start(string, func(Delivery)) error      { return nil }
+func (nopBus) Register(*BusNode) error                 { return nil }
+func (nopBus) MemberChanged(string, string, bool)      {}
+func (nopBus) Resync(string)                           {}
+func (nopBus) PickHost() (string, bool)                { return "", false }
+func (nopBus) Nodes() []NodeInfo                       { return nil }
+func (nopBus) Health() error                           { return nil }
+func (nopBus) StoreHealth() error                      { return nil }
 func (nopBus) Close() error                            { return nil }
 
 // kept counts the users whose write state is kept.
@@ -49,7 +55,7 @@ func linkServer(t *testing.T) (*Server, *clusterLink) {
 	srv, err := New(Config{Bus: nopBus{}})
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
-	return srv, srv.bus.(*clusterLink)
+	return srv, srv.link
 }
 
 func linkSession(srv *Server, id uint64, uid string) *Session {

@@ -82,10 +82,16 @@ func (h *hooks) offline(uid string) {
 	}
 }
 
-func (h *hooks) undelivered(uid string, m *pack.Message, persisted bool) {
+// undelivered fires OnUndelivered unless elsewhere (nil: no cluster) says
+// another node holds the user; elsewhere runs on the hooks goroutine.
+func (h *hooks) undelivered(uid string, m *pack.Message, persisted bool, elsewhere func() bool) {
 	if f := h.cfg.OnUndelivered; f != nil {
 		msg := *m
-		uid = qualified(uid)
-		h.post(func() { f(uid, &msg, persisted) })
+		q := qualified(uid)
+		h.post(func() {
+			if elsewhere == nil || !elsewhere() {
+				f(q, &msg, persisted)
+			}
+		})
 	}
 }

@@ -50,8 +50,8 @@ func (srv *Server) Handler() http.Handler {
 	mux.Handle("POST /plex/v1/rooms/{room}/{op}", srv.bearer(srv.handleRoomOp))
 	mux.Handle("GET /plex/v1/stats", srv.bearer(func(w http.ResponseWriter, r *http.Request, _ *appState) {
 		reply := statsReply{Stats: srv.Stats()}
-		if nl, ok := srv.bus.(NodeLister); ok {
-			reply.Nodes = nl.Nodes()
+		if srv.link != nil {
+			reply.Nodes = srv.link.bus.Nodes()
 		}
 		writeJSON(w, http.StatusOK, reply)
 	}))
@@ -75,7 +75,11 @@ func (srv *Server) Handler() http.Handler {
 func (srv *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	res := map[string]string{"status": "ready", "store": "ok"}
 	ready := true
-	switch err := srv.busHealth(); {
+	var busErr, storeErr error
+	if srv.link != nil {
+		busErr, storeErr = srv.link.bus.Health(), srv.link.bus.StoreHealth()
+	}
+	switch err := busErr; {
 	case srv.isClosing():
 		ready, res["status"], res["reason"] = false, "not ready", "shutting down"
 	case srv.Addr() == nil:
@@ -83,8 +87,8 @@ func (srv *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		ready, res["status"], res["reason"] = false, "not ready", err.Error()
 	}
-	if err := srv.storeHealth(); err != nil {
-		res["store"] = "unavailable: " + err.Error()
+	if storeErr != nil {
+		res["store"] = "unavailable: " + storeErr.Error()
 		if r.URL.Query().Get("store") == "1" {
 			ready, res["status"] = false, "not ready"
 		}
@@ -98,8 +102,8 @@ func (srv *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 
 func (srv *Server) handleHost(w http.ResponseWriter, r *http.Request) {
 	host := srv.AdvertiseAddr()
-	if hp, ok := srv.bus.(HostPicker); ok {
-		if h, ok := hp.PickHost(); ok {
+	if srv.link != nil {
+		if h, ok := srv.link.bus.PickHost(); ok {
 			host = h
 		}
 	}

@@ -42,7 +42,9 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 		b.add(s, s.frame(sh))
 		last = msgs[i].Seq
 	}
-	srv.storedReplayed(s, max(from, last))
+	if srv.link != nil {
+		srv.link.replayed(s, max(from, last))
+	}
 	switch {
 	case !s.acks && last > 0:
 		_ = srv.store.Ack(srv.baseCtx, s.uid, s.device, last) // written = delivered
@@ -56,8 +58,8 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 	}
 	if first && replaced == nil {
 		srv.hooks.online(s.uid)
-		if srv.bus != nil {
-			if err := srv.bus.Subscribe(s.uid); err != nil {
+		if srv.link != nil {
+			if err := srv.link.Subscribe(s.uid); err != nil {
 				srv.log.Error("cluster subscribe", "uid", s.uid, "err", err)
 			}
 		}

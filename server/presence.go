@@ -13,5 +13,5 @@ func (srv *Server) OnlineApp(app, uid string) bool {
 		return false
 	}
 	key := scope(a, uid)
-	return srv.hub.online(key) || (srv.bus != nil && srv.bus.Online(key))
+	return srv.hub.online(key) || (srv.link != nil && srv.link.bus.Online(key))
 }

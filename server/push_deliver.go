@@ -127,10 +127,10 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 // publishGroup sends a room push or broadcast to the other nodes (a push
 // to users is published per user by deliverUser).
 func (srv *Server) publishGroup(ctx context.Context, to Target, m pack.Message, o pushOptions) error {
-	if srv.bus == nil || o.local || (to.Room == "" && !to.All) {
+	if srv.link == nil || o.local || (to.Room == "" && !to.All) {
 		return nil
 	}
-	if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: to, Msg: m}); err != nil {
+	if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: to, Msg: m}); err != nil {
 		srv.log.Warn("publish to cluster failed", "err", err)
 		return err // the other nodes did not get it: say so
 	}
@@ -247,9 +247,9 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 		sh = pack.NewShared(srv.cfg.ByteOrder, *m)
 	}
 	var out Outcome
-	if srv.bus != nil && !o.local {
+	if srv.link != nil && !o.local {
 		// other nodes holding uid write the same message
-		if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message()}); err != nil {
+		if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message()}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
 			return out, err // not routed: say so
 		}
@@ -264,16 +264,16 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 // bus, on other nodes; called under uid's order lock.
 func (srv *Server) deliverStored(ctx context.Context, b *batch, uid string, sh *pack.Shared, o pushOptions, prev int64) Outcome {
 	out := Outcome{Stored: 1, Seq: sh.Message().Seq}
-	if srv.bus != nil && !o.local {
+	if srv.link != nil && !o.local {
 		// other nodes holding uid write the same message (with its seq); a
 		// stored push that is not routed reaches them later from the store
-		if err := srv.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
+		if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
 		}
 	}
-	if srv.bus != nil {
+	if srv.link != nil {
 		// in seq order after what other nodes stored before it (cluster_link.go)
-		out.Delivered = srv.writeStored(ctx, b, uid, sh, prev)
+		out.Delivered = srv.link.writeStored(ctx, b, uid, sh, prev)
 	} else {
 		out.Delivered = srv.writeLocal(ctx, b, uid, sh, true)
 	}
@@ -286,8 +286,15 @@ func (srv *Server) deliverStored(ctx context.Context, b *batch, uid string, sh *
 func (srv *Server) undelivered(out *Outcome, uid string, sh *pack.Shared, o pushOptions) {
 	if out.Delivered == 0 {
 		out.Offline = 1
-		if !o.local && srv.cfg.OnUndelivered != nil && (srv.bus == nil || !srv.bus.Online(uid)) {
-			srv.hooks.undelivered(uid, sh.Message(), o.persist)
+		if !o.local && srv.cfg.OnUndelivered != nil {
+			// asked on the hooks goroutine: Bus.Online may wait on the
+			// network, and this runs under the user's order lock
+			var elsewhere func() bool
+			if srv.link != nil {
+				bus := srv.link.bus
+				elsewhere = func() bool { return bus.Online(uid) }
+			}
+			srv.hooks.undelivered(uid, sh.Message(), o.persist, elsewhere)
 		}
 	}
 	srv.metrics.delivered.Add(float64(out.Delivered))

@@ -33,7 +33,7 @@ type Server struct {
 	pipes      *pipeline  // pipelined persistent pushes; nil when storeLocal
 	timers     closeTimers
 	offloads   sync.Map // *Session → *offloaded: push clients whose frames run off the loop
-	bus        Bus
+	link       *clusterLink // the cluster contract's node side; nil: a single node
 	hub        *hub
 	hooks      *hooks
 	wheel      *wheel
@@ -90,7 +90,6 @@ func New(cfg Config) (*Server, error) {
 		log:       plog.OrDiscard(cfg.Logger),
 		nodeID:    cfg.NodeID,
 		store:     cfg.Store,
-		bus:       cfg.Bus,
 		hub:       newHub(),
 		listeners: make(map[net.Listener]bool),
 		stop:      make(chan struct{}),
@@ -107,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 	if srv.store == nil {
 		srv.store = NewMemoryStore(MemoryStoreConfig{})
 	}
-	srv.storeLocal = storeIsLocal(srv.store)
+	srv.storeLocal = srv.store.Local()
 	srv.defaultApp = newAppState(App{Authenticator: cfg.Authenticator, PushSecret: cfg.InnerSecret,
 		MessagePolicy: cfg.MessagePolicy, PushRate: cfg.PushRate, PushBurst: cfg.PushBurst})
 	if err := srv.SetApps(cfg.Apps); err != nil {
@@ -162,8 +161,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	srv.wheel = newWheel(wheelTick(&srv.cfg), max(cfg.AuthTimeout, cfg.HeartbeatTimeout))
 	srv.loops.Go(func() { srv.wheel.run(srv.stop, srv.checkDeadline) })
-	if srv.bus != nil {
-		if err := srv.startBus(); err != nil {
+	if cfg.Bus != nil {
+		srv.link = newClusterLink(srv, cfg.Bus)
+		if err := srv.link.start(); err != nil {
 			srv.engine.Stop()
 			return nil, err
 		}
@@ -383,8 +383,8 @@ func (srv *Server) finish() {
 	if srv.acks != nil {
 		srv.acks.close() // every connection is closed: write the last acks
 	}
-	if srv.bus != nil {
-		_ = srv.bus.Close()
+	if srv.link != nil {
+		_ = srv.link.bus.Close()
 	}
 	srv.hooks.close()
 }

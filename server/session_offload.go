@@ -50,12 +50,6 @@ func (srv *Server) pushesDone(s *Session) bool {
 	return !ok || v.(*offloaded).inflight.Load() == 0
 }
 
-// storeIsLocal reports whether st does no I/O (the memory store).
-func storeIsLocal(st Store) bool {
-	l, ok := st.(interface{ Local() bool })
-	return ok && l.Local()
-}
-
 // offload queues data for s's worker, starting it if idle. It reports
 // false when s is not offloaded (the caller handles data on the poller).
 func (srv *Server) offload(s *Session, data []byte) bool {

@@ -106,6 +106,9 @@ func (g *gatedStore) Cursor(ctx context.Context, uid, device string) (int64, err
 	return g.inner.Cursor(ctx, uid, device)
 }
 
+// Local: the gated store blocks, as a store doing I/O may.
+func (g *gatedStore) Local() bool { return false }
+
 func (g *gatedStore) Resume(ctx context.Context, uid, device string, resume int64) (int64, error) {
 	if err := g.pass(ctx, "resume"); err != nil {
 		return 0, err

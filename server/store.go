@@ -54,6 +54,11 @@ type Store interface {
 	// from a store that no longer exists; the node says so in /auth/success
 	// ("resume") and the app takes that point as its highest seq.
 	Resume(ctx context.Context, uid, device string, resume int64) (int64, error)
+	// Local reports whether the store does no I/O (the memory store): the
+	// node then runs it inline on the read path and Append calls done
+	// before it returns. A store that waits on disk or network says false,
+	// and the node calls it from goroutines that may block.
+	Local() bool
 }
 
 // Appended is a Store's answer to Append.

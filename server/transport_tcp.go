@@ -208,8 +208,8 @@ func (srv *Server) closed(s *Session, err error) {
 		lock.Unlock()
 		if last && found {
 			srv.hooks.offline(s.uid)
-			if srv.bus != nil {
-				if err := srv.bus.Unsubscribe(s.uid); err != nil {
+			if srv.link != nil {
+				if err := srv.link.Unsubscribe(s.uid); err != nil {
 					srv.log.Error("cluster unsubscribe", "uid", s.uid, "err", err)
 				}
 			}

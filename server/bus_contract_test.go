@@ -1,0 +1,134 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/auth"
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+// fakeBus is the whole cluster contract as a test writes it: one
+// interface, each method a line or two.
+type fakeBus struct {
+	mu        sync.Mutex
+	node      *server.BusNode
+	registers int
+	published []server.Delivery
+	members   []string
+	online    func(uid string) bool
+	health    error
+}
+
+func (b *fakeBus) Register(n *server.BusNode) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.node, b.registers = n, b.registers+1
+	return nil
+}
+
+func (b *fakeBus) Publish(_ context.Context, d server.Delivery) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.published = append(b.published, d)
+	return nil
+}
+
+func (b *fakeBus) MemberChanged(room, uid string, member bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if member {
+		b.members = append(b.members, room+"+"+uid)
+	}
+}
+
+func (b *fakeBus) Online(uid string) bool {
+	if b.online != nil {
+		return b.online(uid)
+	}
+	return false
+}
+
+func (b *fakeBus) Subscribe(string) error   { return nil }
+func (b *fakeBus) Unsubscribe(string) error { return nil }
+func (b *fakeBus) Resync(string)            {}
+func (b *fakeBus) PickHost() (string, bool) { return "10.0.0.9:9578", true }
+func (b *fakeBus) Nodes() []server.NodeInfo { return []server.NodeInfo{{ID: "other"}} }
+func (b *fakeBus) Health() error            { return b.health }
+func (b *fakeBus) StoreHealth() error       { return nil }
+func (b *fakeBus) Close() error             { return nil }
+func (b *fakeBus) snapshot() (int, []string, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.registers, b.members, len(b.published)
+}
+
+// A node registers with its bus once, takes other nodes' pushes through
+// BusNode.Deliver, and asks the bus for what only a cluster knows.
+func TestBusContractWithAFake(t *testing.T) {
+	bus := &fakeBus{health: errors.New("no route")}
+	n := startNode(t, server.Config{Bus: bus, Authenticator: auth.None{}})
+	regs, _, _ := bus.snapshot()
+	require.Equal(t, 1, regs)
+	require.Equal(t, n.NodeID(), bus.node.ID())
+
+	a := app(t, n.addr, "alice", nil)
+	bus.node.Deliver(server.Delivery{Origin: "other", To: server.User("alice"), Msg: pack.Message{URI: "/chat", Body: []byte("from another node")}})
+	require.Equal(t, "from another node", string(a.recvSkipHeartbeat().Body))
+
+	require.NoError(t, n.Join("room1", "alice"))
+	_, members, _ := bus.snapshot()
+	require.Equal(t, []string{"room1+alice"}, members, "membership changes go to the bus")
+	_, err := n.Push(context.Background(), server.Room("room1"), pack.Message{URI: "/r", Body: []byte("x")})
+	require.NoError(t, err)
+	_, _, published := bus.snapshot()
+	require.Equal(t, 1, published, "a room push is published once")
+
+	rec := httptest.NewRecorder()
+	n.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/plex/v1/host", nil))
+	require.Contains(t, rec.Body.String(), "10.0.0.9:9578")
+	rec = httptest.NewRecorder()
+	n.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.True(t, strings.Contains(rec.Body.String(), "no route"), rec.Body.String())
+}
+
+// Bus.Online may wait on the network: a push to an offline user must not
+// wait for it (the node asks it for OnUndelivered on the hooks goroutine,
+// not under the user's order lock).
+func TestUndeliveredDoesNotWaitForClusterLookup(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	fired := make(chan string, 1)
+	bus := &fakeBus{online: func(string) bool {
+		entered <- struct{}{}
+		<-release
+		return false
+	}}
+	n := startNode(t, server.Config{Bus: bus, Authenticator: auth.None{},
+		OnUndelivered: func(uid string, _ *pack.Message, _ bool) { fired <- uid }})
+	defer close(release)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := n.Push(context.Background(), server.User("bob"), pack.Message{URI: "/x", Body: []byte("1")})
+		done <- err
+	}()
+	<-entered // the cluster lookup is running and blocked
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Push waited for Bus.Online (it holds the user's order lock meanwhile)")
+	}
+	release <- struct{}{}
+	require.Equal(t, "bob", <-fired, "the hook fires once the lookup says no node holds bob")
+}
