@@ -157,7 +157,7 @@ func startPlex(t *testing.T, url, id string, o nodeOpts) *plexNode {
 	ln, hln := listen(o.addr), listen(o.http)
 	done := make(chan error, 2)
 	go func() { done <- srv.Serve(ln) }()
-	go func() { done <- srv.ServeHTTP(hln) }()
+	go func() { done <- srv.ServeAPI(hln) }()
 	n := &plexNode{Server: srv, c: c, nc: nc, addr: ln.Addr().String(), http: hln.Addr().String()}
 	t.Cleanup(func() {
 		if !n.closed {

@@ -63,7 +63,7 @@ func TestOpenAuthRefusedOnPublicListener(t *testing.T) {
 		fn   func(*server.Server, net.Listener) error
 	}{
 		{"Serve", (*server.Server).Serve},
-		{"ServeHTTP", (*server.Server).ServeHTTP},
+		{"ServeAPI", (*server.Server).ServeAPI},
 	} {
 		t.Run(serve.name, func(t *testing.T) {
 			srv, err := server.New(server.Config{Authenticator: auth.None{}})

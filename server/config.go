@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -25,6 +26,11 @@ type Config struct {
 	// HTTPAddr is where ListenAndServe serves the HTTP API (Handler).
 	// Zero: no HTTP listener (the Handler can still be mounted by the embedder).
 	HTTPAddr string
+	// HTTPRoutes are served beside the HTTP API, keyed by http.ServeMux
+	// pattern (e.g. "GET /web/"): plexd mounts the operator console and
+	// the browser client here (package web). A pattern that clashes with
+	// the API's fails New.
+	HTTPRoutes map[string]http.Handler
 	// AdvertiseAddr is the host:port apps are told to dial (GET /plex/v1/host).
 	// Zero: the address Addr's listener is bound to.
 	AdvertiseAddr string

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/plexpush/plex/pack"
-	"github.com/plexpush/plex/web"
 )
 
 // statsReply is GET /plex/v1/stats: this node's counts and, in a
@@ -21,7 +21,8 @@ type statsReply struct {
 	Nodes []NodeInfo `json:"nodes,omitempty"`
 }
 
-// maxPushBody bounds an HTTP push request body (JSON overhead over MaxFrame).
+// maxPushBodyOverhead bounds an HTTP push request body: MaxFrame plus
+// this much JSON overhead.
 const maxPushBodyOverhead = 64 << 10
 
 // Handler returns the node's HTTP API, mountable in any mux:
@@ -34,14 +35,24 @@ const maxPushBodyOverhead = 64 << 10
 //	POST /plex/v1/rooms/{room}/leave       {"uid":"a"}                 (bearer)
 //	GET  /plex/v1/stats                    Stats + the cluster's nodes (bearer)
 //	GET  /plex/v1/ws                       the WebSocket transport (docs/web.md)
-//	GET  /web/console/  (or /console)      operator console and demo chat (package web)
-//	GET  /web/client/plex.js               the browser client
 //	GET  /healthz /readyz /metrics
+//
+// plus Config.HTTPRoutes (plexd mounts the console and the browser client
+// there, package web; an embedder serves only what it asks for).
 //
 // Bearer endpoints need "Authorization: Bearer <InnerSecret>" and are
 // refused (403) when no InnerSecret is configured. Errors, including a
 // path (404) or method (405) not served, are {"error":"…","code":N}.
-func (srv *Server) Handler() http.Handler {
+func (srv *Server) Handler() http.Handler { return srv.handler }
+
+// newHandler builds the HTTP API's handler once (New); a route of
+// Config.HTTPRoutes that clashes with the API's is an error.
+func (srv *Server) newHandler() (h http.Handler, err error) {
+	defer func() {
+		if r := recover(); r != nil { // http.ServeMux panics on a clash
+			err = fmt.Errorf("server: Config.HTTPRoutes: %v", r)
+		}
+	}()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /plex/v1/host", srv.handleHost)
 	mux.Handle("POST /plex/v1/push", srv.bearer(srv.handlePush))
@@ -58,14 +69,15 @@ func (srv *Server) Handler() http.Handler {
 	if !srv.cfg.DisableWebSocket {
 		mux.Handle("GET "+WebSocketPath, srv.newWSEndpoint())
 	}
-	mux.Handle("GET /web/", http.StripPrefix("/web", web.Handler()))
-	mux.Handle("GET /console", http.RedirectHandler("/web/console/", http.StatusFound))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", srv.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(srv.metrics.gatherer, promhttp.HandlerOpts{}))
-	return jsonFallback{mux}
+	for pattern, h := range srv.cfg.HTTPRoutes {
+		mux.Handle(pattern, h) // New checked that none clashes
+	}
+	return jsonFallback{mux}, nil
 }
 
 // handleReady answers /readyz: 200 when the node takes app connections

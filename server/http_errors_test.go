@@ -41,8 +41,4 @@ func TestHTTPUnroutedAnswersJSON(t *testing.T) {
 	}
 	code, out := do(t, h, "GET", "/plex/v1/rooms/r1", secret, "")
 	require.Equal(t, 200, code, "a routed path with a path value: %v", out)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/console", nil))
-	require.Equal(t, 302, rec.Code)
-	require.Equal(t, "/web/console/", rec.Header().Get("Location"))
 }

@@ -36,6 +36,7 @@ type Server struct {
 	link       *clusterLink // the cluster contract's node side; nil: a single node
 	hub        *hub
 	hooks      *hooks
+	handler    http.Handler // the HTTP API (Handler), built once
 	wheel      *wheel
 	metrics    *metrics
 	engine     *nbio.Engine
@@ -120,6 +121,9 @@ func New(cfg Config) (*Server, error) {
 		for mode, meta := range []map[string]string{hbPlain: nil, hbBackground: {pack.MetaMode: pack.ModeBackground}, hbForeground: {pack.MetaMode: pack.ModeForeground}} {
 			srv.hbFrame[mode][c], _ = pack.EncodeFrame(cfg.ByteOrder, c, &pack.Message{URI: pack.URIHeartbeat, Meta: meta})
 		}
+	}
+	if srv.handler, err = srv.newHandler(); err != nil {
+		return nil, err
 	}
 	srv.baseCtx, srv.cancel = context.WithCancel(context.Background())
 	srv.hooks = newHooks(&srv.cfg)
@@ -236,7 +240,7 @@ func (srv *Server) ListenAndServe() error {
 		go func() { errc <- srv.ServeInner(iln) }()
 	}
 	if hln != nil {
-		go func() { errc <- srv.ServeHTTP(hln) }()
+		go func() { errc <- srv.ServeAPI(hln) }()
 	}
 	go func() { errc <- srv.Serve(ln) }()
 	err = <-errc
@@ -261,9 +265,9 @@ func (srv *Server) Serve(ln net.Listener) error {
 // ServeInner accepts push-client connections only on ln.
 func (srv *Server) ServeInner(ln net.Listener) error { return srv.serve(ln, true) }
 
-// ServeHTTP serves the HTTP API (Handler) on ln with timeouts. Its
+// ServeAPI serves the HTTP API (Handler) on ln with timeouts. Its
 // WebSocket transport takes app logins: ln is refused like in Serve.
-func (srv *Server) ServeHTTP(ln net.Listener) error {
+func (srv *Server) ServeAPI(ln net.Listener) error {
 	if !srv.cfg.DisableWebSocket {
 		if err := srv.admitLogins(ln); err != nil {
 			ln.Close()

@@ -37,7 +37,7 @@ func startWSNode(t *testing.T, cfg server.Config) *wsNode {
 	t.Helper()
 	n := startNode(t, cfg)
 	ln := listen(t)
-	go func() { _ = n.ServeHTTP(ln) }()
+	go func() { _ = n.ServeAPI(ln) }()
 	return &wsNode{node: n, http: ln.Addr().String()}
 }
 

@@ -326,7 +326,7 @@ func TestWSShutdownSays3000(t *testing.T) {
 	require.NoError(t, err)
 	ln := listen(t)
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeHTTP(ln) }()
+	go func() { served <- srv.ServeAPI(ln) }()
 	p := wsApp(t, ln.Addr().String(), "alice", nil)
 	done := make(chan error, 1)
 	go func() {

@@ -8,10 +8,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plexpush/plex/server"
+	"github.com/plexpush/plex/web"
 )
 
+// The console and the browser client are served only when asked for
+// (plexd mounts web.Routes); the API itself has no console.
 func TestHandlerServesTheConsoleAndTheClient(t *testing.T) {
-	h := startNode(t, server.Config{}).Handler()
+	bare := httptest.NewRecorder()
+	startNode(t, server.Config{}).Handler().ServeHTTP(bare, httptest.NewRequest("GET", "/console", nil))
+	require.Equal(t, http.StatusNotFound, bare.Code, "an embedder serves no console it did not ask for")
+
+	h := startNode(t, server.Config{HTTPRoutes: web.Routes()}).Handler()
 	get := func(path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
@@ -27,4 +34,10 @@ func TestHandlerServesTheConsoleAndTheClient(t *testing.T) {
 	rec = get("/web/client/plex.js")
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Contains(t, rec.Body.String(), "export class Client")
+}
+
+// A route that clashes with the API's fails New instead of panicking.
+func TestHTTPRoutesClashRefused(t *testing.T) {
+	_, err := server.New(server.Config{HTTPRoutes: map[string]http.Handler{"GET /plex/v1/host": http.NotFoundHandler()}})
+	require.ErrorContains(t, err, "HTTPRoutes")
 }

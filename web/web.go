@@ -1,8 +1,8 @@
 // Package web is plex's browser side, embedded into every node: the
 // browser client library (client/plex.js, a plain ES module) and the
-// operator console with a demo chat (console/). server.Handler serves the
-// files under /web/ (the console at /web/console/); docs/web.md describes
-// both.
+// operator console with a demo chat (console/). plexd serves the files
+// under /web/ (the console at /web/console/) beside the node's HTTP API
+// (Routes, server.Config.HTTPRoutes); docs/web.md describes both.
 //
 // The files are static and public: everything the console shows or does
 // goes through the node's HTTP API with the inner secret the operator
@@ -37,4 +37,14 @@ func Handler() http.Handler {
 		h.Set("Cache-Control", "no-cache") // embedded files carry no dates: revalidate
 		fs.ServeHTTP(w, r)
 	})
+}
+
+// Routes returns the routes that serve these files beside a node's HTTP
+// API, for server.Config.HTTPRoutes (plexd sets them): the files under
+// /web/ and /console, which redirects to the console.
+func Routes() map[string]http.Handler {
+	return map[string]http.Handler{
+		"GET /web/":    http.StripPrefix("/web", Handler()),
+		"GET /console": http.RedirectHandler("/web/console/", http.StatusFound),
+	}
 }

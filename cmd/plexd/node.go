@@ -26,6 +26,7 @@ import (
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/server"
 	"github.com/plexpush/plex/vendorpush"
+	"github.com/plexpush/plex/web"
 )
 
 // node is a running plexd: the server and its listeners.
@@ -97,7 +98,7 @@ func start(ctx context.Context, o *options, stdout, stderr io.Writer) (*node, er
 		go func() { n.errc <- srv.ServeInner(lns.inner) }()
 	}
 	if lns.http != nil {
-		go func() { n.errc <- srv.ServeHTTP(lns.http) }()
+		go func() { n.errc <- srv.ServeAPI(lns.http) }()
 	}
 	if lns.pprof != nil {
 		mux := http.NewServeMux()
@@ -270,6 +271,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		Addr:                        o.Addr,
 		InnerAddr:                   o.InnerAddr,
 		HTTPAddr:                    o.HTTP,
+		HTTPRoutes:                  web.Routes(), // the console and the browser client
 		AdvertiseAddr:               o.Advertise,
 		NodeID:                      o.Node,
 		Authenticator:               authn,
