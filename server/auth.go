@@ -29,11 +29,3 @@ func isLocal(a Authenticator) bool {
 	la, ok := a.(LocalAuthenticator)
 	return ok && la.Local()
 }
-
-// AuthenticatorFunc adapts a function to Authenticator.
-type AuthenticatorFunc func(ctx context.Context, token string, remote net.Addr) (string, error)
-
-// Authenticate calls f.
-func (f AuthenticatorFunc) Authenticate(ctx context.Context, token string, remote net.Addr) (string, error) {
-	return f(ctx, token, remote)
-}

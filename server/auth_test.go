@@ -42,7 +42,7 @@ func TestAuthFailedClosesConnection(t *testing.T) {
 }
 
 func TestAuthenticatorOutageSaysRetry(t *testing.T) {
-	n := startNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
+	n := startNode(t, server.Config{Authenticator: auth.Func(
 		func(context.Context, string, net.Addr) (string, error) { return "", errors.New("webhook down") })})
 	p := dial(t, n.addr)
 	p.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice")})
@@ -96,7 +96,7 @@ func TestAuthTimeout(t *testing.T) {
 
 func TestSlowAuthenticatorDoesNotBlockOthers(t *testing.T) {
 	release := make(chan struct{})
-	n := startNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
+	n := startNode(t, server.Config{Authenticator: auth.Func(
 		func(ctx context.Context, token string, _ net.Addr) (string, error) {
 			if token == "slow" {
 				select {
@@ -176,7 +176,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	// Original defect: secrets in logs. Log everything at debug and look.
 	var buf syncBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	n := startNode(t, server.Config{Logger: log, Authenticator: server.AuthenticatorFunc(
+	n := startNode(t, server.Config{Logger: log, Authenticator: auth.Func(
 		func(_ context.Context, token string, _ net.Addr) (string, error) {
 			if token == "good-token-123" {
 				return "alice", nil
@@ -219,7 +219,7 @@ func TestAuthFailedArrivesDespiteUnreadInput(t *testing.T) {
 	// The peer keeps sending while the (slow, asynchronous) authenticator
 	// refuses it: the node must still deliver /auth/failed before closing
 	// (closing with unread input would send RST and destroy the frame).
-	n := startNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
+	n := startNode(t, server.Config{Authenticator: auth.Func(
 		func(context.Context, string, net.Addr) (string, error) {
 			time.Sleep(20 * time.Millisecond)
 			return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "no"}

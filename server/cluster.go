@@ -79,7 +79,6 @@ type Delivery struct {
 	Prev int64 `json:"prev,omitempty"`
 }
 
-
 // fromBus delivers a push published by another node to this node's users
 // (BusNode.Deliver).
 func (srv *Server) fromBus(d Delivery) {

@@ -24,8 +24,6 @@ var (
 	ErrConnClosed = errors.New("server: connection closed")
 	// ErrUnknownApp: a push named an app the node does not serve.
 	ErrUnknownApp = errors.New("server: unknown app")
-	// ErrQueueFull: the connection's write queue is over its bound (slow consumer).
-	ErrQueueFull = errors.New("server: write queue full")
 	// ErrOutcomeUnknown: a Store's Append failed in a way that may still
 	// have stored the message (e.g. the write was sent but its
 	// acknowledgement was lost). A Store wraps it (errors.Is) in such

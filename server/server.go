@@ -32,7 +32,7 @@ type Server struct {
 	messages   *messenger // nil when storeLocal
 	pipes      *pipeline  // pipelined persistent pushes; nil when storeLocal
 	timers     closeTimers
-	offloads   sync.Map // *Session → *offloaded: push clients whose frames run off the loop
+	offloads   sync.Map     // *Session → *offloaded: push clients whose frames run off the loop
 	link       *clusterLink // the cluster contract's node side; nil: a single node
 	hub        *hub
 	hooks      *hooks

@@ -287,7 +287,7 @@ func TestWSUpstreamAndRequests(t *testing.T) {
 // for it and are handled after /auth/success, in order.
 func TestWSMessagesDuringAuth(t *testing.T) {
 	var calls atomic.Int32
-	n := startWSNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
+	n := startWSNode(t, server.Config{Authenticator: auth.Func(
 		func(ctx context.Context, token string, _ net.Addr) (string, error) {
 			calls.Add(1)
 			time.Sleep(50 * time.Millisecond)

@@ -465,7 +465,7 @@ func TestConfigValidation(t *testing.T) {
 func TestLogsNeverShowTheToken(t *testing.T) {
 	leakCheck(t)
 	const token = "tok-4f1a9c"
-	n := startNode(t, server.Config{Authenticator: server.AuthenticatorFunc(
+	n := startNode(t, server.Config{Authenticator: auth.Func(
 		func(_ context.Context, tok string, _ net.Addr) (string, error) {
 			if tok != token {
 				return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "bad token"}
