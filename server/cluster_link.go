@@ -213,11 +213,7 @@ func (l *clusterLink) write(ctx context.Context, b *batch, uid string, us *userS
 		if a, ok := us.ahead[s]; ok && seq <= a {
 			continue // its replay had it
 		}
-		b.add(s, s.frame(sh))
-		if !s.acks {
-			// apps without ack support get each message once: its write is its ack
-			_ = l.srv.store.Ack(ctx, uid, s.device, seq)
-		}
+		l.srv.queueStored(ctx, b, uid, s, sh)
 	}
 	us.last = seq
 	for s, a := range us.ahead {

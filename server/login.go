@@ -28,7 +28,11 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 		}
 		from, told = r, &r
 	} else {
-		from, _ = srv.store.Cursor(srv.baseCtx, s.uid, s.device)
+		var err error
+		if from, err = srv.store.Cursor(srv.baseCtx, s.uid, s.device); err != nil {
+			// replayed from 0, as for a device the store never saw
+			srv.log.Error("device cursor", "conn", s.id, "uid", s.uid, "err", err)
+		}
 	}
 	s.sendMsg(b, srv.authSuccess(s, told)) // before the hub shows s to broadcasts
 	first, replaced := srv.hub.add(s, srv.cfg.OnePerDevice)
@@ -45,11 +49,17 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 	if srv.link != nil {
 		srv.link.replayed(s, max(from, last))
 	}
+	var ackErr error
 	switch {
 	case !s.acks && last > 0:
-		_ = srv.store.Ack(srv.baseCtx, s.uid, s.device, last) // written = delivered
+		ackErr = srv.store.Ack(srv.baseCtx, s.uid, s.device, last) // written = delivered
 	case s.acks:
-		_ = srv.store.Ack(srv.baseCtx, s.uid, s.device, from) // registers the device's cursor
+		// registers the device's cursor before any push is written to it
+		// (synchronously: other devices' acks must not purge what it lacks)
+		ackErr = srv.store.Ack(srv.baseCtx, s.uid, s.device, from)
+	}
+	if ackErr != nil {
+		srv.log.Error("store ack at login", "conn", s.id, "uid", s.uid, "err", ackErr)
 	}
 	srv.metrics.replayed.Add(float64(len(msgs)))
 	lock.Unlock()

@@ -310,13 +310,25 @@ func (srv *Server) writeLocal(ctx context.Context, b *batch, uid string, sh *pac
 		if s.closed.Load() {
 			continue
 		}
-		b.add(s, s.frame(sh))
-		n++
-		if persisted && !s.acks {
-			srv.recordAck(ctx, uid, s.device, sh.Message().Seq)
+		if persisted {
+			srv.queueStored(ctx, b, uid, s, sh)
+		} else {
+			b.add(s, s.frame(sh))
 		}
+		n++
 	}
 	return n
+}
+
+// queueStored queues the stored message sh on s, a connection of uid: the
+// one write path of persistent pushes (writeLocal, and the cluster link's
+// ordered writes). An app without ack support gets each stored message
+// once, so its write is its ack, recorded like an /ack (recordAck).
+func (srv *Server) queueStored(ctx context.Context, b *batch, uid string, s *Session, sh *pack.Shared) {
+	b.add(s, s.frame(sh))
+	if !s.acks {
+		srv.recordAck(ctx, uid, s.device, sh.Message().Seq)
+	}
 }
 
 // newMessageID returns the meta "id" of a push the node stores: the node,
