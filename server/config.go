@@ -103,8 +103,10 @@ type Config struct {
 	// closed (3002). Zero: 4 MiB.
 	WriteQueueBytes int
 	// WriteTimeout closes a connection whose peer does not take pending
-	// output for this long: enforced by the kernel (TCP_USER_TIMEOUT) on
-	// plain TCP, by the writer's deadline on TLS. Zero: 15s.
+	// output for this long: on Linux by the kernel (TCP_USER_TIMEOUT) on
+	// plain TCP (elsewhere plain TCP has no write timeout: the write queue
+	// bound, WriteQueueBytes, and the heartbeat timeout end a peer that
+	// stopped reading), by the writer's deadline on TLS. Zero: 15s.
 	WriteTimeout time.Duration
 	// OnePerDevice: a new login with the same uid and device id (meta
 	// "device") replaces the older connection, which gets /disconnect 4002.
@@ -129,7 +131,9 @@ type Config struct {
 	Filter func(remote net.Addr) bool
 	// OnOnline is called once when a user goes from no connection to one on
 	// this node; OnOffline once when their last connection on this node
-	// closes. Called on a goroutine of their own per event, in order per user.
+	// closes. Called on the node's one hooks goroutine (with
+	// OnUndelivered), in order: a slow hook delays the later ones, never a
+	// push.
 	OnOnline  func(uid string)
 	OnOffline func(uid string)
 	// OnUpstream receives app messages that are not protocol messages.
