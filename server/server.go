@@ -63,7 +63,7 @@ type Server struct {
 	logins    []string    // addresses served that take app logins (auth_open.go)
 	closing   bool
 	stop      chan struct{}
-	loops     sync.WaitGroup // accept loops, wheel, TLS readers
+	loops     sync.WaitGroup // the wheel, TLS readers, blocking WebSocket loops
 }
 
 // quietNBIO silences nbio's process-wide logger once (New).

@@ -336,7 +336,7 @@ func (s *Session) shutdownFD(nb *nbio.Conn, how int) {
 // closes the descriptor (striped: no memory per connection).
 func (srv *Server) fdLock(s *Session) *sync.Mutex { return &srv.fdLocks[s.id%uint64(len(srv.fdLocks))] }
 
-// reply sends a non-fatal /error for request seq.
+// replyError sends a non-fatal /error for request seq.
 func (s *Session) replyError(b *batch, seq int64, c pack.Code, reason string) {
 	m := pack.ErrorMessage(pack.URIError, seq, c, reason)
 	s.srv.metrics.errors.WithLabelValues(codeLabel(c)).Inc()

@@ -201,11 +201,11 @@ func (s *MemoryStore) Ack(_ context.Context, uid, device string, seq int64) erro
 	return nil
 }
 
-// Cursor implements Store.
-// Local reports that the memory store does no I/O: the node calls it on the
-// event loop (see Server's offload.go).
+// Local implements Store: the memory store does no I/O, so the node calls
+// it on the event loop (session_offload.go).
 func (s *MemoryStore) Local() bool { return true }
 
+// Cursor implements Store.
 func (s *MemoryStore) Cursor(_ context.Context, uid, device string) (int64, error) {
 	sh := s.shard(uid)
 	sh.mu.Lock()
