@@ -74,19 +74,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Result says what a node did with a push: the /reply body (pack.Outcome,
-// server.Outcome), with the same fields.
-type Result struct {
-	// Delivered is the number of connections the push was written to.
-	Delivered int `json:"delivered"`
-	// Stored is the number of users for whom the push waits in the node's
-	// store (persistent pushes).
-	Stored int `json:"stored"`
-	// Offline is the number of targeted users with no connection.
-	Offline int `json:"offline"`
-	// Seq is the push's sequence for a persistent push to one user.
-	Seq int64 `json:"seq,omitempty"`
-}
+// Result says what a node did with a push: the /reply body, pack.Outcome
+// (server.Outcome is the same type).
+type Result = pack.Outcome
 
 // SendOption adjusts one push request.
 type SendOption func(*pack.PushRequest)

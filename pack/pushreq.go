@@ -209,12 +209,30 @@ func AppendPushRequest(dst []byte, r *PushRequest) ([]byte, error) {
 	return append(dst, '}'), err
 }
 
-// Outcome is the JSON body of a /reply to /inner/push: what the push did.
+// Outcome says what a push did: the JSON body of a /reply to /inner/push
+// and of POST /plex/v1/push. It is never a silent success: a push that
+// reached nobody says so. server.Outcome and client.Result are this type.
 type Outcome struct {
-	Delivered int   `json:"delivered"`
-	Stored    int   `json:"stored"`
-	Offline   int   `json:"offline"`
-	Seq       int64 `json:"seq,omitempty"`
+	// Delivered is the number of connections the push was written to.
+	Delivered int `json:"delivered"`
+	// Stored is the number of users for whom the push waits in the store
+	// (persistent pushes).
+	Stored int `json:"stored"`
+	// Offline is the number of targeted users with no connection.
+	Offline int `json:"offline"`
+	// Seq is the push's sequence for a persistent push to one user.
+	Seq int64 `json:"seq,omitempty"`
+}
+
+// Add adds p's counts to o (a push to several users or nodes); a non-zero
+// Seq of p replaces o's.
+func (o *Outcome) Add(p Outcome) {
+	o.Delivered += p.Delivered
+	o.Stored += p.Stored
+	o.Offline += p.Offline
+	if p.Seq != 0 {
+		o.Seq = p.Seq
+	}
 }
 
 // AppendOutcome appends o as JSON, byte-identical to encoding/json.

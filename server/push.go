@@ -90,28 +90,6 @@ func Persist(ttl time.Duration) PushOption {
 	return func(o *pushOptions) { o.persist, o.ttl = true, ttl }
 }
 
-// Outcome says what a push did. It is never a silent success: a push that
-// reached nobody says so.
-type Outcome struct {
-	// Delivered is the number of connections the push was written to.
-	Delivered int `json:"delivered"`
-	// Stored is the number of users for whom the push waits in the Store.
-	Stored int `json:"stored"`
-	// Offline is the number of targeted users with no connection.
-	Offline int `json:"offline"`
-	// Seq is the push's sequence for a persistent push to one user.
-	Seq int64 `json:"seq,omitempty"`
-}
-
-func (o *Outcome) appendJSON(dst []byte) []byte {
-	return pack.AppendOutcome(dst, &pack.Outcome{Delivered: o.Delivered, Stored: o.Stored, Offline: o.Offline, Seq: o.Seq})
-}
-
-func (o *Outcome) add(p Outcome) {
-	o.Delivered += p.Delivered
-	o.Stored += p.Stored
-	o.Offline += p.Offline
-	if p.Seq != 0 {
-		o.Seq = p.Seq
-	}
-}
+// Outcome says what a push did (pack.Outcome, the /reply body): never a
+// silent success, a push that reached nobody says so.
+type Outcome = pack.Outcome

@@ -150,7 +150,7 @@ type pushTally struct {
 
 func (t *pushTally) add(b *batch, out Outcome, err error) {
 	t.mu.Lock()
-	t.out.add(out)
+	t.out.Add(out)
 	if err != nil && t.err == nil {
 		t.err = err
 	}

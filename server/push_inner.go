@@ -62,7 +62,7 @@ func (srv *Server) handleInner(s *Session, b *batch, m *pack.Message) bool {
 			if err != nil {
 				s.replyError(b, seq, pushErrorCode(err), err.Error())
 			} else {
-				s.sendMsg(b, &pack.Message{Seq: seq, URI: pack.URIReply, Body: out.appendJSON(nil)})
+				s.sendMsg(b, &pack.Message{Seq: seq, URI: pack.URIReply, Body: pack.AppendOutcome(nil, &out)})
 			}
 			end()
 		})

@@ -198,8 +198,9 @@ func TestSlowStoreLoginDoesNotStallOthers(t *testing.T) {
 // TestSlowStorePushQueueIsBounded: a push client that keeps sending while
 // the store does not answer is closed with 3005 once what the node holds
 // for it is over the bounds (16 MiB queued in the user's pipe behind the
-// persistent push in flight, then 16 MiB of unread frames), instead of
-// growing the node's memory without limit.
+// persistent push in flight, up to 16 MiB taken by the decoder in one
+// chunk, then 16 MiB of unread frames), instead of growing the node's
+// memory without limit.
 func TestSlowStorePushQueueIsBounded(t *testing.T) {
 	n, g, bob := slowStoreNode(t)
 	p := pusher(t, n.addr)
@@ -208,12 +209,14 @@ func TestSlowStorePushQueueIsBounded(t *testing.T) {
 	p.send(persistentPush(t, 1, "alice"))
 	g.waitEntered(t, "append")
 	big := strings.Repeat("x", 512<<10)
-	body, err := json.Marshal(server.PushRequest{UID: "alice", URI: "/p", Body: big})
+	// persistent: they wait in alice's pipe (a transient push would
+	// overtake the stuck append after 250ms and leave the queue)
+	body, err := json.Marshal(server.PushRequest{UID: "alice", URI: "/p", Body: big, Persist: true})
 	require.NoError(t, err)
 	frame, err := pack.EncodeFrame(pack.BigEndian, pack.JSON, &pack.Message{Seq: 2, URI: pack.URIPush, Body: body})
 	require.NoError(t, err)
 	go func() {
-		for range 80 { // 40 MiB, over the 16 + 16 MiB bounds
+		for range 120 { // 60 MiB: over the 3 × 16 MiB bounds and what the sockets buffer
 			if _, err := p.c.Write(frame); err != nil {
 				return
 			}
