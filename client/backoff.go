@@ -5,26 +5,35 @@ import (
 	"time"
 )
 
-// Backoff is the reconnect policy shared by PlexClient and Conn: jittered
-// exponential backoff. The n-th consecutive failed attempt waits a random
-// duration in [d/2, d], where d = Min·2ⁿ capped at Max. The randomness
-// ("equal jitter") spreads the reconnects of many clients after a node
-// restart, and the lower bound d/2 keeps one client from retrying in a
-// tight loop. A connection that was healthy (see healthy) resets n to 0.
+// Backoff is the reconnect policy shared by PlexClient and Conn, the one
+// every plex client applies (docs/protocol.md §13.6): retry n (0 for the
+// first after a failure) waits a uniformly random delay in [floor, capₙ],
+// capₙ = min(Max, Min·2ⁿ), floor = min(BackoffFloor, Min). The randomness
+// spreads the reconnects of many clients after a node restart; the floor
+// keeps a client from retrying in a tight loop however the dice fall (full
+// jitter alone can draw 0). A connection that was healthy (see healthy)
+// resets n to 0.
 type Backoff struct {
-	// Min is the base delay of the first retry. Zero: 500ms (the protocol's
-	// recommendation): a node restart costs an app little, and thousands of
-	// apps do not all redial in the same millisecond.
+	// Min is the cap of the first retry's delay. Zero: 500ms (the
+	// protocol's recommendation): a node restart costs an app little, and
+	// thousands of apps do not all redial in the same millisecond.
 	Min time.Duration
 	// Max caps the delay. Zero: 30s, the default heartbeat interval: an app
 	// never waits longer for a node to come back than a heartbeat period.
 	Max time.Duration
 }
 
-// Backoff defaults.
+// Backoff defaults and the fixed parts of the rule (docs/protocol.md §13.6).
 const (
 	DefaultBackoffMin = 500 * time.Millisecond
 	DefaultBackoffMax = 30 * time.Second
+	// BackoffFloor is the shortest delay (lowered to Min when Min is
+	// below it): 100ms keeps a reconnect storm from spinning while a
+	// client whose node restarted still comes back at once.
+	BackoffFloor = 100 * time.Millisecond
+	// BackoffResetAfter: a connection that stayed online this long resets
+	// the attempt counter, as does one that received a message.
+	BackoffResetAfter = 10 * time.Second
 )
 
 func (b Backoff) withDefaults() Backoff {
@@ -42,22 +51,27 @@ func (b Backoff) withDefaults() Backoff {
 
 // delay returns the wait before retry number attempt (0 for the first).
 func (b Backoff) delay(attempt int) time.Duration {
-	b = b.withDefaults()
-	d := b.Min
-	for i := 0; i < attempt && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	half := d / 2
-	return half + rand.N(d-half+1)
+	return b.delayWith(attempt, rand.N[time.Duration])
 }
 
-// healthy reports whether a connection that ended resets the backoff: the
-// node sent something after the handshake and the connection stayed up for
-// at least Max. A node that accepts and then drops or stalls every
-// connection thus keeps being retried ever more slowly.
+// delayWith is delay with the random source: rnd(n) is uniform in [0, n).
+func (b Backoff) delayWith(attempt int, rnd func(time.Duration) time.Duration) time.Duration {
+	b = b.withDefaults()
+	capN := b.Min
+	for i := 0; i < attempt && capN < b.Max; i++ {
+		capN *= 2
+	}
+	capN = min(capN, b.Max)
+	floor := min(BackoffFloor, b.Min)
+	return floor + rnd(capN-floor+1)
+}
+
+// healthy reports whether a connection that ended resets the backoff: it
+// received a message after the handshake (any frame but a heartbeat echo),
+// or it stayed online for BackoffResetAfter. A node that accepts and then
+// drops every connection at once is thus retried ever more slowly.
 func (b Backoff) healthy(received bool, up time.Duration) bool {
-	return received && up >= b.withDefaults().Max
+	return received || up >= BackoffResetAfter
 }
 
 // sleep waits d or until stop is closed; it reports whether d passed.

@@ -23,12 +23,15 @@ type State int32
 const (
 	// StateIdle: Connect has not been called yet. OnState never reports it.
 	StateIdle State = iota
-	// StateConnecting: the first connection attempt is running.
+	// StateConnecting: an attempt is running (discovery, dial, TLS and the
+	// auth handshake): the first one, or the next after a backoff wait.
 	StateConnecting
 	// StateOnline: authenticated; pushes flow.
 	StateOnline
-	// StateReconnecting: the connection was lost or an attempt failed; the
-	// error passed with it is a *RetryError (cause and backoff delay).
+	// StateReconnecting: the connection was lost (EOF, a 3xxx code) or an
+	// attempt failed; the Conn waits out the backoff before the next
+	// StateConnecting. The error passed with it is a *RetryError (cause
+	// and backoff delay).
 	StateReconnecting
 	// StateClosed: final. The error is nil after Close, or the terminal
 	// error (refused credentials: ErrAuth; another 4xxx code).
@@ -437,6 +440,7 @@ func (c *Conn) loop(ctx context.Context) error {
 		if !sleep(d, c.stop) {
 			return nil
 		}
+		c.setState(StateConnecting, nil)
 	}
 }
 

@@ -18,7 +18,8 @@ import (
 )
 
 // State callbacks arrive in order: connecting, online, reconnecting (with
-// the cause and the backoff), online again, closed.
+// the cause and the backoff), connecting, online again, closed
+// (docs/protocol.md §13.6: the same sequence in every client).
 func TestConnStates(t *testing.T) {
 	leakCheck(t)
 	a1 := startNode(t, server.Config{})
@@ -37,6 +38,7 @@ func TestConnStates(t *testing.T) {
 	require.ErrorAs(t, e.err, &re)
 	require.ErrorIs(t, e.err, pack.CodeShutdown, "got %v", e.err)
 	require.Positive(t, re.Delay)
+	require.Equal(t, stateEvent{client.StateConnecting, nil}, a.state(t), "the attempt after the backoff wait")
 	require.Equal(t, stateEvent{client.StateOnline, nil}, a.state(t))
 
 	require.NoError(t, a.Close())
@@ -347,26 +349,46 @@ func TestConnCloseFromCallback(t *testing.T) {
 	require.Equal(t, client.StateClosed, c.State())
 }
 
+// TestBackoffDelay: retry n waits in [floor, min(Max, Min·2ⁿ)], floor =
+// min(100ms, Min) (docs/protocol.md §13.6). The random source is replaced
+// by its extremes (0 and n-1) and checked with the real one in between.
 func TestBackoffDelay(t *testing.T) {
-	b := client.Backoff{Min: 100 * time.Millisecond, Max: time.Second}
+	lowest := func(time.Duration) time.Duration { return 0 }
+	highest := func(n time.Duration) time.Duration { return n - 1 }
 	tests := []struct {
+		name     string
+		b        client.Backoff
 		attempt  int
 		min, max time.Duration
 	}{
-		{0, 50 * time.Millisecond, 100 * time.Millisecond},
-		{1, 100 * time.Millisecond, 200 * time.Millisecond},
-		{3, 400 * time.Millisecond, 800 * time.Millisecond},
-		{4, 500 * time.Millisecond, time.Second},
-		{60, 500 * time.Millisecond, time.Second},
+		{"defaults first", client.Backoff{}, 0, 100 * time.Millisecond, 500 * time.Millisecond},
+		{"defaults second", client.Backoff{}, 1, 100 * time.Millisecond, time.Second},
+		{"defaults capped", client.Backoff{}, 6, 100 * time.Millisecond, 30 * time.Second},
+		{"defaults far", client.Backoff{}, 1000, 100 * time.Millisecond, 30 * time.Second},
+		{"small min lowers the floor", client.Backoff{Min: 40 * time.Millisecond, Max: time.Second}, 0, 40 * time.Millisecond, 40 * time.Millisecond},
+		{"custom", client.Backoff{Min: 200 * time.Millisecond, Max: time.Second}, 2, 100 * time.Millisecond, 800 * time.Millisecond},
+		{"custom capped", client.Backoff{Min: 200 * time.Millisecond, Max: time.Second}, 3, 100 * time.Millisecond, time.Second},
 	}
 	for _, tt := range tests {
+		lo := client.BackoffDelayWith(tt.b, tt.attempt, lowest)
+		hi := client.BackoffDelayWith(tt.b, tt.attempt, highest)
+		require.Equal(t, tt.min, lo, "%s: lowest draw", tt.name)
+		require.Equal(t, tt.max, hi, "%s: highest draw", tt.name)
 		for range 100 {
-			d := client.BackoffDelay(b, tt.attempt)
-			require.True(t, d >= tt.min && d <= tt.max, "attempt %d: got %v, want [%v, %v]", tt.attempt, d, tt.min, tt.max)
+			d := client.BackoffDelay(tt.b, tt.attempt)
+			require.True(t, d >= tt.min && d <= tt.max, "%s: got %v, want [%v, %v]", tt.name, d, tt.min, tt.max)
 		}
 	}
-	d := client.BackoffDelay(client.Backoff{}, 0)
-	require.True(t, d >= client.DefaultBackoffMin/2 && d <= client.DefaultBackoffMin, "zero Backoff uses the defaults, got %v", d)
+}
+
+// TestBackoffHealthy: the attempt counter resets after a connection that
+// received a message or stayed online for 10 s, not after one that only
+// authenticated and dropped.
+func TestBackoffHealthy(t *testing.T) {
+	b := client.Backoff{}
+	require.False(t, client.BackoffHealthy(b, false, time.Second))
+	require.True(t, client.BackoffHealthy(b, true, time.Millisecond))
+	require.True(t, client.BackoffHealthy(b, false, client.BackoffResetAfter))
 }
 
 // A newer login of the same device replaces the older one (4002, terminal):

@@ -24,6 +24,14 @@ func (c *Conn) KillConnection() bool {
 // BackoffDelay exposes Backoff.delay.
 func BackoffDelay(b Backoff, attempt int) time.Duration { return b.delay(attempt) }
 
+// BackoffDelayWith is Backoff.delay with the random source rnd ([0, n)).
+func BackoffDelayWith(b Backoff, attempt int, rnd func(n time.Duration) time.Duration) time.Duration {
+	return b.delayWith(attempt, rnd)
+}
+
+// BackoffHealthy exposes Backoff.healthy.
+func BackoffHealthy(b Backoff, received bool, up time.Duration) bool { return b.healthy(received, up) }
+
 // PushFrame is the /inner/push frame Send would write for request id.
 func PushFrame(id int64, uid, uri string, body []byte, opts ...SendOption) ([]byte, error) {
 	r := pack.PushRequest{UID: uid, URI: uri, Body: string(body)}

@@ -50,7 +50,7 @@ type link struct {
 	sentBG           bool        // background mode last requested (writer only)
 	paceChanged      atomic.Bool // the writer must re-arm its heartbeat timer
 
-	received     atomic.Bool  // a frame arrived after the handshake: the node is healthy
+	received     atomic.Bool  // a frame other than a heartbeat echo arrived after the handshake
 	writingSince atomic.Int64 // unix nanos when the current Write began; 0: none
 
 	mu      sync.Mutex
@@ -241,13 +241,13 @@ func (l *link) readLoop() {
 			l.kill(err)
 			return
 		}
-		l.received.Store(true)
 		if m.URI == pack.URIHeartbeat {
 			if l.heartbeatEcho(m) {
 				refreshed = time.Time{}
 			}
 			continue
 		}
+		l.received.Store(true)
 		if err := l.onFrame(m); err != nil {
 			l.kill(err)
 			return

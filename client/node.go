@@ -102,7 +102,7 @@ func (n *node) once(ctx context.Context) (healthy bool, err error) {
 	}
 	n.cur.Store(nil)
 	err = l.wait()
-	return c.cfg.Backoff.healthy(l.received.Load() && !errors.Is(err, errStalled), time.Since(up)), err
+	return !errors.Is(err, errStalled) && c.cfg.Backoff.healthy(l.received.Load(), time.Since(up)), err
 }
 
 // onFrame handles a frame from the node (reader goroutine).
