@@ -45,7 +45,7 @@ func TestParseCanonicalOutcome(t *testing.T) {
 		b := pack.AppendOutcome(nil, &o)
 		got, ok := parseCanonicalOutcome(b)
 		require.True(t, ok, "%s", b)
-		require.Equal(t, Result{Delivered: o.Delivered, Stored: o.Stored, Offline: o.Offline, Seq: o.Seq}, got, "%s", b)
+		require.Equal(t, Result(o), got, "%s", b)
 	}
 	for _, b := range []string{``, `{}`, `{"delivered":1}`, `{"delivered":1,"stored":0,"offline":0,"seq":}`,
 		`{"delivered":1,"stored":0,"offline":0} `, `{"delivered": 1,"stored":0,"offline":0}`,

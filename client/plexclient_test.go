@@ -394,7 +394,7 @@ func TestPushWireMatchesNode(t *testing.T) {
 	for _, o := range []pack.Outcome{{Delivered: 1, Stored: 2, Offline: 3, Seq: 4}, {}} {
 		var res client.Result
 		require.NoError(t, json.Unmarshal(pack.AppendOutcome(nil, &o), &res))
-		require.Equal(t, client.Result{Delivered: o.Delivered, Stored: o.Stored, Offline: o.Offline, Seq: o.Seq}, res)
+		require.Equal(t, client.Result(o), res)
 	}
 }
 
