@@ -68,7 +68,8 @@ export interface AuthInfo {
   resume?: number;
 }
 
-export type State = 'idle' | 'connecting' | 'authenticating' | 'online' | 'reconnecting' | 'stopped';
+/** docs/protocol.md §13.6 (before: 'authenticating' is now part of 'connecting', 'stopped' is 'closed'). */
+export type State = 'idle' | 'connecting' | 'online' | 'reconnecting' | 'closed';
 
 export interface Disconnect {
   code: number;
@@ -89,7 +90,22 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   meta?: Record<string, string>;
   WebSocket?: typeof WebSocket;
+  /** 'protobuf': binary messages (§7, §19.2). Default 'json'. */
+  codec?: 'json' | 'protobuf';
+  /** http(s)://node:port[/plex/v1/host]: asked before each attempt (§15); replaces url. */
+  discoveryUrl?: string;
+  fetch?: typeof fetch;
+  /** The backoff's random source, uniform in [0, 1) (tests). */
+  random?: () => number;
 }
+
+export declare const BACKOFF: Readonly<{ MIN_MS: 500; MAX_MS: 30000; FLOOR_MS: 100; RESET_AFTER_MS: 10000 }>;
+export declare function backoffDelay(attempt: number, b?: { initialMs?: number; maxMs?: number }, random?: () => number): number;
+export declare class CodecError extends Error {
+  code: 'bad_protobuf' | 'invalid_utf8';
+}
+export declare function encodeProtobuf(m: Partial<Omit<Message, 'body' | 'seq'>> & { body?: string | Uint8Array; seq?: number | bigint }): Uint8Array;
+export declare function decodeProtobuf(data: ArrayBuffer | Uint8Array): Message & { seqBig: bigint; bodyBytes: Uint8Array };
 
 export declare class Client {
   constructor(opts: ClientOptions);
@@ -110,6 +126,9 @@ export declare class Client {
   off(event: string, fn: (...args: any[]) => void): void;
   connect(): void;
   close(): void;
+  /** Background mode (§11.1): a slower heartbeat once the node confirms it. */
+  setBackground(on: boolean): void;
+  readonly background: boolean;
   send(uri: string, body?: string, meta?: Record<string, string>): boolean;
   request(uri: string, body?: string, meta?: Record<string, string>): Promise<Message>;
 }

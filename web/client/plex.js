@@ -6,9 +6,12 @@
 //   c.connect();
 //
 // It speaks docs/protocol.md over WebSocket (§19): one JSON message per
-// text message, auth first, heartbeat, reconnect with jittered backoff
-// (stopping on 4xxx codes), acks and resume for persistent pushes,
-// upstream sends and request/reply. docs/web.md documents the API.
+// text message, or one protobuf message per binary message (codec
+// 'protobuf'), auth first, heartbeat and background mode (§11.1), reconnect
+// with the backoff of §13.6 (stopping on 4xxx codes), acks and resume for
+// persistent pushes, upstream sends and request/reply (resent after a
+// draining node's /disconnect 3000, §13.4), and discovery (GET
+// /plex/v1/host, §15). docs/web.md documents the API.
 
 export const PROTOCOL_VERSION = '1';
 export const WS_PATH = '/plex/v1/ws';
@@ -71,14 +74,210 @@ export class PlexError extends Error {
   }
 }
 
+// The backoff rule of docs/protocol.md §13.6, the same in every plex client.
+export const BACKOFF = Object.freeze({ MIN_MS: 500, MAX_MS: 30000, FLOOR_MS: 100, RESET_AFTER_MS: 10000 });
+
+/**
+ * The delay before retry attempt (0 for the first): uniform in
+ * [floor, cap], cap = min(maxMs, initialMs·2^attempt), floor =
+ * min(100 ms, initialMs); random() is uniform in [0, 1).
+ */
+export function backoffDelay(attempt, { initialMs = BACKOFF.MIN_MS, maxMs = BACKOFF.MAX_MS } = {}, random = Math.random) {
+  maxMs = Math.max(maxMs, initialMs);
+  const cap = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 60));
+  const floor = Math.min(BACKOFF.FLOOR_MS, initialMs);
+  return floor + Math.floor(random() * (cap - floor + 1));
+}
+
 // Defaults of docs/protocol.md §10.3, used until /auth/success says better.
 const DEFAULT_HEARTBEAT_MS = 30000;
 const DEFAULT_TIMEOUT_MS = 75000;
+
+// discoveryURL completes "http(s)://host:port" with /plex/v1/host.
+function discoveryURL(raw) {
+  const u = new URL(raw);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`plex: discovery url ${raw}: not http(s)`);
+  if (u.pathname === '' || u.pathname === '/') u.pathname = '/plex/v1/host';
+  return u.toString();
+}
 
 function defaultURL() {
   const loc = globalThis.location;
   if (!loc) throw new Error('plex: no url given and no page location');
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${WS_PATH}`;
+}
+
+// --- Protobuf codec (docs/protocol.md §7): plex.v1.Message in binary
+// WebSocket messages (§19.2). Hand-written, no dependency: the schema is four
+// fields and frozen.
+
+const utf8Enc = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const utf8Lossy = new TextDecoder('utf-8');
+
+/** A protobuf body that is not a valid Message (error names of §16). */
+export class CodecError extends Error {
+  constructor(name, detail) {
+    super(`plex: ${name}: ${detail}`);
+    this.name = 'CodecError';
+    this.code = name; // 'bad_protobuf' | 'invalid_utf8'
+  }
+}
+
+function bytesOf(v) {
+  if (v instanceof Uint8Array) return v;
+  return utf8Enc.encode(String(v ?? ''));
+}
+
+function pushVarint(out, v) {
+  // v: a BigInt in [0, 2^64)
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+}
+
+function pushBytes(out, tag, b) {
+  out.push(tag);
+  pushVarint(out, BigInt(b.length));
+  for (const x of b) out.push(x);
+}
+
+/**
+ * Encodes m in the canonical protobuf form of §7.2: fields in number order,
+ * zero values omitted, meta sorted by the keys' UTF-8 bytes. m.body may be
+ * a string (sent as UTF-8) or a Uint8Array; m.seq a Number or a BigInt.
+ */
+export function encodeProtobuf(m) {
+  const out = [];
+  if (m.seq) {
+    out.push(0x08);
+    pushVarint(out, BigInt.asUintN(64, BigInt(m.seq)));
+  }
+  if (m.uri) pushBytes(out, 0x12, utf8Enc.encode(m.uri));
+  const body = bytesOf(m.body);
+  if (body.length > 0) pushBytes(out, 0x1a, body);
+  const entries = Object.entries(m.meta ?? {}).map(([k, v]) => [utf8Enc.encode(k), utf8Enc.encode(String(v))]);
+  entries.sort(([a], [b]) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return a.length - b.length;
+  });
+  for (const [k, v] of entries) {
+    const e = [];
+    pushBytes(e, 0x0a, k);
+    pushBytes(e, 0x12, v);
+    pushBytes(out, 0x22, e);
+  }
+  return Uint8Array.from(out);
+}
+
+class PbReader {
+  constructor(b, start = 0, end = b.length) {
+    this.b = b;
+    this.i = start;
+    this.end = end;
+  }
+  varint() {
+    let v = 0n;
+    for (let n = 0; n < 10; n++) {
+      if (this.i >= this.end) throw new CodecError('bad_protobuf', 'truncated varint');
+      const x = this.b[this.i++];
+      v |= BigInt(x & 0x7f) << BigInt(7 * n);
+      if (x < 0x80) return BigInt.asUintN(64, v);
+    }
+    throw new CodecError('bad_protobuf', 'varint over 10 bytes');
+  }
+  bytes() {
+    const n = this.varint();
+    if (n > BigInt(this.end - this.i)) throw new CodecError('bad_protobuf', 'length past the end');
+    const s = this.i;
+    this.i += Number(n);
+    return this.b.subarray(s, this.i);
+  }
+  tag() {
+    const t = this.varint();
+    const field = t >> 3n;
+    const wire = Number(t & 7n);
+    if (field === 0n || field > 0x1fffffffn) throw new CodecError('bad_protobuf', `field number ${field}`);
+    if (wire === 6 || wire === 7) throw new CodecError('bad_protobuf', `wire type ${wire}`);
+    return [Number(field), wire];
+  }
+  // skip skips a field of this wire type (a group up to its end).
+  skip(field, wire) {
+    switch (wire) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        return this.fixed(8);
+      case 2:
+        this.bytes();
+        return;
+      case 5:
+        return this.fixed(4);
+      case 3:
+        for (;;) {
+          if (this.i >= this.end) throw new CodecError('bad_protobuf', 'unterminated group');
+          const [f, w] = this.tag();
+          if (w === 4) {
+            if (f !== field) throw new CodecError('bad_protobuf', 'unmatched end group');
+            return;
+          }
+          this.skip(f, w);
+        }
+      case 4:
+        throw new CodecError('bad_protobuf', 'unmatched end group');
+    }
+  }
+  fixed(n) {
+    if (this.end - this.i < n) throw new CodecError('bad_protobuf', 'truncated fixed field');
+    this.i += n;
+  }
+}
+
+function strictText(b, what) {
+  try {
+    return utf8Strict.decode(b);
+  } catch {
+    throw new CodecError('invalid_utf8', `${what} is not UTF-8`);
+  }
+}
+
+/**
+ * Decodes a protobuf body (§7.3) into {seq, seqBig, uri, body, bodyBytes,
+ * meta}: body is the body as text (invalid UTF-8 replaced), bodyBytes the
+ * exact bytes; seq is a Number (exact up to 2^53, as every seq a node
+ * issues), seqBig the exact int64. Throws CodecError.
+ */
+export function decodeProtobuf(data) {
+  const b = data instanceof Uint8Array ? data : new Uint8Array(data);
+  const r = new PbReader(b);
+  let seq = 0n;
+  let uri = '';
+  let body = new Uint8Array(0);
+  const meta = {};
+  while (r.i < r.end) {
+    const [field, wire] = r.tag();
+    if (field === 1 && wire === 0) seq = r.varint();
+    else if (field === 2 && wire === 2) uri = strictText(r.bytes(), 'uri');
+    else if (field === 3 && wire === 2) body = r.bytes().slice();
+    else if (field === 4 && wire === 2) {
+      const e = r.bytes();
+      const er = new PbReader(e);
+      let k = '';
+      let v = '';
+      while (er.i < er.end) {
+        const [f, w] = er.tag();
+        if (f === 1 && w === 2) k = strictText(er.bytes(), 'meta key');
+        else if (f === 2 && w === 2) v = strictText(er.bytes(), 'meta value');
+        else er.skip(f, w);
+      }
+      meta[k] = v;
+    } else r.skip(field, wire);
+  }
+  const exact = BigInt.asIntN(64, seq);
+  return { seq: Number(exact), seqBig: exact, uri, body: utf8Lossy.decode(body), bodyBytes: body, meta };
 }
 
 /** Encodes a message in the JSON codec (§6): zero fields are omitted. */
@@ -119,8 +318,9 @@ function intervalMs(v, fallback) {
  * persistent pushes, until close() or a terminal code.
  *
  * Events (on(name, fn) returns a function that removes the listener):
- *   state      (state, detail)  idle → connecting → authenticating → online;
- *                                reconnecting between attempts; stopped
+ *   state      (state, detail)  idle → connecting → online; reconnecting
+ *                                (waiting out the backoff) → connecting; closed
+ *                                (close(), or a 4xxx code: detail.code says)
  *   online     (info)           the /auth/success facts
  *   message    (msg)            a push {seq, uri, body, meta}; persistent
  *                                ones (seq > 0) once each, in order
@@ -135,19 +335,30 @@ export class Client {
    * @param {string} [opts.device] stable device id (meta device)
    * @param {boolean} [opts.acks=true] ack persistent pushes and resume after reconnects
    * @param {number} [opts.lastSeq=0] the highest persistent seq the app already holds (persist it to resume across page loads)
-   * @param {{initialMs?:number, maxMs?:number, resetAfterMs?:number}} [opts.backoff]
+   * @param {{initialMs?:number, maxMs?:number, resetAfterMs?:number}} [opts.backoff] §13.6's rule; defaults 500, 30000, 10000
+   * @param {'json'|'protobuf'} [opts.codec='json'] protobuf: binary messages (§7, §19.2)
+   * @param {string} [opts.discoveryUrl] http(s)://node:port[/plex/v1/host]: asked before each attempt which node to dial (§15)
+   * @param {function(): number} [opts.random=Math.random] the backoff's random source (tests)
    * @param {number} [opts.ackDelayMs=100] acks are cumulative and batched over this long
    * @param {number} [opts.requestTimeoutMs=10000]
    * @param {Object<string,string>} [opts.meta] extra meta on /auth/server (e.g. app)
    */
   constructor(opts = {}) {
     if (opts.token === undefined) throw new Error('plex: token required');
-    this.url = opts.url ?? defaultURL();
+    this.discoveryUrl = opts.discoveryUrl ? discoveryURL(opts.discoveryUrl) : null;
+    this.url = opts.url ?? (this.discoveryUrl ? null : defaultURL());
+    this.codec = opts.codec ?? 'json';
+    if (this.codec !== 'json' && this.codec !== 'protobuf') throw new Error(`plex: unknown codec ${this.codec}`);
+    this._random = opts.random ?? Math.random;
+    this._fetch = opts.fetch ?? globalThis.fetch;
+    this._background = false;
+    this._sentBackground = false;
+    this._resend = []; // requests a draining node did not execute (§13.4): sent again once online
     this.token = opts.token;
     this.device = opts.device ?? '';
     this.acks = opts.acks ?? true;
     this.lastSeq = opts.lastSeq ?? 0;
-    this.backoff = { initialMs: 500, maxMs: 30000, resetAfterMs: 10000, ...opts.backoff };
+    this.backoff = { initialMs: BACKOFF.MIN_MS, maxMs: BACKOFF.MAX_MS, resetAfterMs: BACKOFF.RESET_AFTER_MS, ...opts.backoff };
     this.ackDelayMs = opts.ackDelayMs ?? 100;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10000;
     this.authMeta = opts.meta ?? {};
@@ -225,7 +436,47 @@ export class Client {
     if (this._ws) {
       this._ws.close(1000, 'client closed');
     } else {
-      this._setState('stopped', { code: 0, reason: 'closed' });
+      this._dropResend('client closed');
+      this._setState('closed', { code: 0, reason: 'closed' });
+    }
+  }
+
+  /**
+   * Background mode (§11.1): on asks the node for its slower background
+   * heartbeat (a node that offers it announces background_heartbeat_ms);
+   * the client keeps the normal pace until the node confirms, and asks
+   * again on every new connection. off returns to the normal pace at once.
+   * Pushes arrive as usual either way. A node without it changes nothing.
+   */
+  setBackground(on) {
+    this._background = !!on;
+    this._sendMode();
+  }
+
+  /** Whether background mode is wanted (see setBackground). */
+  get background() {
+    return this._background;
+  }
+
+  _bgPace() {
+    const hb = this._info?.background_heartbeat_ms;
+    const to = this._info?.background_timeout_ms;
+    if (typeof hb !== 'number' || typeof to !== 'number' || !(hb > 0) || !(to > hb)) return null;
+    return { heartbeatMs: intervalMs(hb, hb), timeoutMs: intervalMs(to, to) };
+  }
+
+  // Sends the mode request when the wanted mode differs from the one last
+  // asked for on this connection; leaving background applies the normal
+  // pace at once.
+  _sendMode() {
+    if (this._state !== 'online' || !this._bgPace() || this._background === this._sentBackground) return;
+    this._sentBackground = this._background;
+    this._write({ uri: URI.HEARTBEAT, meta: { mode: this._background ? 'background' : 'foreground' } });
+    if (!this._background) {
+      this._heartbeatMs = this._fgHeartbeatMs;
+      this._timeoutMs = this._fgTimeoutMs;
+      this._lastRecv = Date.now();
+      this._startTick();
     }
   }
 
@@ -248,31 +499,48 @@ export class Client {
     if (this._state !== 'online') return Promise.reject(new PlexError(0, 'not connected'));
     const seq = ++this._nextId;
     return new Promise((resolve, reject) => {
+      const msg = { seq, uri, body, meta };
       const timer = setTimeout(() => {
+        const waiting = this._resend.findIndex((r) => r.seq === seq);
+        if (waiting >= 0) {
+          this._resend.splice(waiting, 1); // never executed (§13.4)
+          reject(new PlexError(0, 'request timed out', false));
+          return;
+        }
         this._pending.delete(seq);
         reject(new PlexError(0, 'request timed out', true)); // written: it may have run
       }, this.requestTimeoutMs);
-      this._pending.set(seq, { resolve, reject, timer });
-      this._write({ seq, uri, body, meta });
+      this._pending.set(seq, { resolve, reject, timer, msg });
+      this._write(msg);
     });
   }
 
   async _open() {
     this._lastClose = null;
     this._info = null;
+    this._sentBackground = false;
     this._setState('connecting');
     let token;
+    let url = this.url;
     try {
       token = typeof this.token === 'function' ? await this.token() : this.token;
+      if (this.discoveryUrl) url = await this._discover();
     } catch (err) {
-      this._retry({ code: 0, reason: `token: ${err.message}`, terminal: false });
+      if (this._stopped) {
+        this._dropResend('client closed');
+        this._setState('closed', { code: 0, reason: 'closed' });
+        return;
+      }
+      this._retry({ code: 0, reason: err.message, terminal: false });
       return;
     }
     if (this._stopped) {
-      this._setState('stopped', { code: 0, reason: 'closed' });
+      this._dropResend('client closed');
+      this._setState('closed', { code: 0, reason: 'closed' });
       return;
     }
-    const ws = new this._WebSocket(this.url);
+    const ws = new this._WebSocket(url);
+    if (this.codec === 'protobuf') ws.binaryType = 'arraybuffer';
     this._ws = ws;
     const now = Date.now();
     this._lastSent = now;
@@ -281,7 +549,6 @@ export class Client {
     this._timeoutMs = DEFAULT_TIMEOUT_MS;
     ws.onopen = () => {
       if (ws !== this._ws) return;
-      this._setState('authenticating');
       const meta = { ...this.authMeta, v: PROTOCOL_VERSION };
       if (this.device) meta.device = this.device;
       this._resumeSent = 0;
@@ -298,10 +565,10 @@ export class Client {
     ws.onmessage = (ev) => {
       if (ws !== this._ws) return;
       this._lastRecv = Date.now();
-      if (typeof ev.data !== 'string') return; // protobuf is not spoken here
       let m;
       try {
-        m = decode(ev.data);
+        // the codec is the client's (§4): a node answers in the codec it detected
+        m = typeof ev.data === 'string' ? decode(ev.data) : decodeProtobuf(ev.data);
       } catch {
         ws.close(1002, 'undecodable message');
         return;
@@ -328,13 +595,24 @@ export class Client {
         this._rewind(info.resume);
         this._heartbeatMs = intervalMs(info.heartbeat_ms, this._heartbeatMs);
         this._timeoutMs = intervalMs(info.timeout_ms, this._timeoutMs);
+        this._fgHeartbeatMs = this._heartbeatMs;
+        this._fgTimeoutMs = this._timeoutMs;
+        this._drain = info.drain === true;
         this._startTick();
         clearTimeout(this._resetTimer);
         this._resetTimer = setTimeout(() => {
-          this._attempt = 0; // stayed up long enough: the next drop retries fast
+          this._attempt = 0; // stayed up long enough: the next drop retries fast (§13.6)
         }, this.backoff.resetAfterMs);
         this._setState('online', info);
         this._emit('online', info);
+        if (this._state !== 'online') return; // a listener closed the client
+        this._sendMode();
+        const again = this._resend;
+        this._resend = [];
+        for (const r of again) {
+          this._pending.set(r.seq, r.p);
+          this._write(r.msg);
+        }
         return;
       }
       case URI.AUTH_FAILED:
@@ -344,10 +622,19 @@ export class Client {
         this._lastClose = { code, reason: m.meta.reason ?? m.body };
         return;
       }
-      case URI.HEARTBEAT:
+      case URI.HEARTBEAT: {
+        // §11.1: the background pace applies once the node confirmed it
+        const bg = this._bgPace();
+        if (bg && m.meta.mode === 'background' && this._background && this._sentBackground) {
+          this._heartbeatMs = bg.heartbeatMs;
+          this._timeoutMs = bg.timeoutMs;
+          this._startTick();
+        }
         return;
+      }
       case URI.REPLY:
       case URI.ERROR: {
+        this._attempt = 0; // the node answered: healthy (§13.6)
         const p = this._pending.get(m.seq);
         if (p) {
           this._pending.delete(m.seq);
@@ -361,6 +648,7 @@ export class Client {
       }
     }
     if (this._lastClose) return; // stop feeding after /disconnect (§13.3)
+    this._attempt = 0; // a message arrived: the connection was healthy (§13.6)
     if (m.seq > 0) {
       // persistent: deliver each seq once, then ack cumulatively (§12)
       if (m.seq <= this.lastSeq) return;
@@ -401,8 +689,32 @@ export class Client {
   }
 
   _write(m) {
-    this._ws.send(encode(m));
+    this._ws.send(this.codec === 'protobuf' ? encodeProtobuf(m) : encode(m));
     this._lastSent = Date.now();
+  }
+
+  // GET /plex/v1/host (§15) from another origin (the node answers with
+  // Access-Control-Allow-Origin: *). The answer's "ws" member, when a node
+  // sends one, is the WebSocket URL; otherwise the node's host with the
+  // discovery URL's port (nodes serve HTTP and WebSocket on one listener).
+  async _discover() {
+    const res = await this._fetch(this.discoveryUrl, { mode: 'cors', cache: 'no-store' });
+    if (!res.ok) throw new Error(`discovery: ${this.discoveryUrl} answered ${res.status}`);
+    const v = await res.json();
+    if (typeof v?.ws === 'string' && /^wss?:\/\//.test(v.ws)) return v.ws;
+    if (typeof v?.host !== 'string' || v.host === '') throw new Error(`discovery: ${this.discoveryUrl} named no host`);
+    const d = new URL(this.discoveryUrl);
+    const host = v.host.startsWith('[') ? v.host.slice(0, v.host.lastIndexOf(']') + 1) : v.host.split(':')[0];
+    return `${d.protocol === 'https:' ? 'wss' : 'ws'}://${host}${d.port ? `:${d.port}` : ''}${WS_PATH}`;
+  }
+
+  // Rejects the requests kept for resending: they were never executed.
+  _dropResend(reason) {
+    for (const r of this._resend) {
+      clearTimeout(r.p.timer);
+      r.p.reject(new PlexError(0, reason, false));
+    }
+    this._resend = [];
   }
 
   // One timer per connection: send /heartbeat after heartbeat_ms of
@@ -440,30 +752,40 @@ export class Client {
     let reason = this._lastClose?.reason ?? ev.reason ?? '';
     if (!this._lastClose && ev.code >= 3000 && ev.code < 5000) code = ev.code;
     if (!this._lastClose && ev.code === 1009) code = Code.FRAME_TOO_LARGE;
-    for (const [, p] of this._pending) {
+    // §13.4: a draining node answered everything it executed before its
+    // /disconnect 3000, so what is unanswered was not executed: it goes
+    // out again on the next connection. Otherwise its outcome is unknown.
+    const drained = this._drain && this._lastClose?.code === Code.SHUTDOWN;
+    for (const [seq, p] of this._pending) {
+      if (drained && p.msg) {
+        this._resend.push({ seq, p, msg: p.msg });
+        continue;
+      }
       clearTimeout(p.timer);
       p.reject(new PlexError(code, 'connection closed', true)); // written, reply lost
     }
     this._pending.clear();
+    this._drain = false;
     if (this._stopped) {
+      this._dropResend('client closed');
       this._emit('disconnect', { code, reason, terminal: true, retryInMs: -1 });
-      this._setState('stopped', { code: 0, reason: 'closed' });
+      this._setState('closed', { code: 0, reason: 'closed' });
       return;
     }
     if (isTerminal(code)) {
       this._stopped = true;
+      this._dropResend(`stopped by ${code}`);
       this._emit('disconnect', { code, reason, terminal: true, retryInMs: -1 });
-      this._setState('stopped', { code, reason });
+      this._setState('closed', { code, reason });
       return;
     }
     this._retry({ code, reason, terminal: false });
   }
 
   _retry(d) {
-    // exponential backoff with full jitter (§13.3)
-    const cap = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this._attempt);
-    this._attempt = Math.min(this._attempt + 1, 30);
-    const delay = Math.round(Math.random() * cap);
+    // §13.6: uniform in [floor, cap], never below the floor
+    const delay = backoffDelay(this._attempt, this.backoff, this._random);
+    this._attempt = Math.min(this._attempt + 1, 60);
     this._emit('disconnect', { ...d, retryInMs: delay });
     this._setState('reconnecting', { ...d, retryInMs: delay });
     this._retryTimer = setTimeout(() => {

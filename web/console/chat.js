@@ -45,9 +45,9 @@ $('connect-form').addEventListener('submit', (ev) => {
   client.on('state', (s, d) => {
     $('state').textContent = s;
     $('state-badge').textContent = s;
-    $('state-badge').className = `badge ${s === 'online' ? 'ok' : s === 'stopped' ? 'bad' : ''}`;
+    $('state-badge').className = `badge ${s === 'online' ? 'ok' : s === 'closed' ? 'bad' : ''}`;
     if (s === 'reconnecting') log(`reconnecting in ${d.retryInMs} ms (${d.code || 'connection lost'})`, 'system');
-    if (s === 'stopped' && d?.code) log(`stopped: ${d.code} ${d.reason}`, 'system');
+    if (s === 'closed' && d?.code) log(`stopped: ${d.code} ${d.reason}`, 'system');
   });
   client.on('online', async (info) => {
     $('info-node').textContent = `${info.node} / conn ${info.conn}`;

@@ -188,7 +188,7 @@ e2e('persistent pushes are acked and resumed after a reconnect, without duplicat
   assert.ok(seq >= 2, `lastSeq ${seq}`);
   // offline: the node stores; back online with resume=lastSeq: it replays
   await page.evaluate(() => window.plexChat.client.close());
-  await page.waitForFunction(() => window.plexChat.client.state === 'stopped');
+  await page.waitForFunction(() => window.plexChat.client.state === 'closed');
   await waitFor(async () => !(await onlineOf('dave')), 'dave offline');
   for (const body of ['p3', 'p4']) {
     const r = await push(node, ['-uid', 'dave', '-uri', '/e2e/p', '-body', body, '-persist']);
@@ -231,10 +231,10 @@ e2e('a terminal code stops the client', async () => {
   await page.goto(`${node.url}/web/console/chat.html`);
   await page.fill('#uid', 'not a valid uid!');
   await page.click('#connect');
-  await page.waitForFunction(() => window.plexChat?.client.state === 'stopped');
+  await page.waitForFunction(() => window.plexChat?.client.state === 'closed');
   await logHas(page, 'stopped: 4001');
   await sleep(700); // no reconnect attempt follows
-  assert.equal(await page.evaluate(() => window.plexChat.client.state), 'stopped');
+  assert.equal(await page.evaluate(() => window.plexChat.client.state), 'closed');
 });
 
 async function onlineOf(uid) {

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 // plex.js is an ES module outside any package.json saying so: load its
 // source as one (it imports nothing).
 const src = readFileSync(new URL('../client/plex.js', import.meta.url));
-export const { Client } = await import(`data:text/javascript;base64,${src.toString('base64')}`);
+export const plex = await import(`data:text/javascript;base64,${src.toString('base64')}`);
+export const { Client } = plex;
 
 export class FakeWebSocket {
   static last = null;
@@ -19,7 +20,8 @@ export class FakeWebSocket {
     FakeWebSocket.last = this;
   }
   send(data) {
-    this.sent.push(JSON.parse(data));
+    // protobuf clients send binary messages (Uint8Array), JSON ones text
+    this.sent.push(typeof data === 'string' ? JSON.parse(data) : { ...plex.decodeProtobuf(data), binary: true });
   }
   close(code, reason) {
     this.closed = { code, reason };
@@ -27,7 +29,17 @@ export class FakeWebSocket {
   }
   // receive delivers m (an object) as the node would.
   receive(m) {
+    if (this.binaryType === 'arraybuffer') {
+      const b = plex.encodeProtobuf(m);
+      this.onmessage({ data: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) });
+      return;
+    }
     this.onmessage({ data: JSON.stringify(m) });
+  }
+  // end closes the connection from the node's side (after its final message).
+  end(code = 1006, reason = '') {
+    this.readyState = 3;
+    this.onclose({ code, reason });
   }
 }
 
