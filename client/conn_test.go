@@ -395,7 +395,7 @@ func TestBackoffHealthy(t *testing.T) {
 // the older Conn closes with that code instead of fighting back.
 func TestConnReplacedIsTerminal(t *testing.T) {
 	leakCheck(t)
-	n := startNode(t, server.Config{OnePerDevice: true})
+	n := startNode(t, server.Config{})
 	old := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
 	newer := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
 	e := old.waitState(t, client.StateClosed)

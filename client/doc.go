@@ -16,9 +16,10 @@
 //
 // PlexClient.Send sends a request (/inner/push, request id in seq) and
 // waits for the node's reply. A push is retried on another node only when
-// it provably was not written to a socket, or when the node shut down
-// (/disconnect 3000) after promising to answer everything it executed
-// first (protocol §13.4: a rolling restart loses and duplicates nothing);
+// it provably was not written to a socket, or when the node closed the
+// connection with /disconnect (3000 at shutdown, or any other code) after
+// promising to answer everything it executed first (protocol §13.4: a
+// rolling restart loses and duplicates nothing);
 // otherwise a lost reply surfaces as ErrOutcomeUnknown instead of a silent
 // duplicate. So does the node's /error 3008 (its store could not confirm a
 // persistent push), while /error 3005 means nothing was stored and a retry

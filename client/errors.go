@@ -32,9 +32,9 @@ var (
 	// (pack.CodeOutcomeUnknown: it could not tell whether its store kept
 	// the push; the error then also carries that *pack.CodeError). The
 	// push may or may not have been delivered; retrying it may deliver it
-	// twice. A node's orderly shutdown does not cause it: requests the node
-	// did not answer before its /disconnect 3000 were not executed and go
-	// to another node (protocol §13.4). Code 3005 (pack.CodeInternal) is
+	// twice. A node's /disconnect does not cause it (an orderly shutdown,
+	// 3000, or any other code): requests the node did not answer before it
+	// were not executed and go to another node (protocol §13.4). Code 3005 (pack.CodeInternal) is
 	// not it either: the node then knows nothing was stored.
 	ErrOutcomeUnknown = errors.New("client: request written, outcome unknown")
 )

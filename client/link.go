@@ -32,7 +32,7 @@ type link struct {
 	order    pack.Order
 	codec    pack.Codec
 	maxLoad  int  // most requests held at once; 0: no bound
-	drain    bool // the node answers what it executed before /disconnect 3000 (protocol §13.4)
+	drain    bool // the node answers what it executed before any /disconnect (protocol §13.4)
 	maxFrame int  // the node's frame body limit
 	stats    *counters
 
@@ -174,9 +174,9 @@ func (l *link) isDead() bool {
 // wait blocks until both goroutines exited, settles what the link held and
 // returns why it died. A request never written ends with errNotSent (its
 // sender may retry it elsewhere); one written without a reply ends with
-// ErrOutcomeUnknown, unless the node shut down with /disconnect 3000
-// after promising to answer everything it executed first (drain,
-// protocol §13.4): then it was not executed, and ends with errNotSent too.
+// ErrOutcomeUnknown, unless the node closed it with /disconnect after
+// promising to answer everything it executed first (drain, protocol
+// §13.4): then it was not executed, and ends with errNotSent too.
 func (l *link) wait() error {
 	l.wg.Wait()
 	l.mu.Lock()
@@ -184,7 +184,8 @@ func (l *link) wait() error {
 	l.pending, l.queue, l.written = nil, nil, nil
 	l.mu.Unlock()
 	unknown := reply{err: fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)}
-	notExecuted := l.drain && errors.Is(err, pack.CodeShutdown)
+	var disconnect *pack.CodeError // the node's /disconnect (the only code a link dies of)
+	notExecuted := l.drain && errors.As(err, &disconnect) && disconnect.Code != pack.CodeOutcomeUnknown
 	for _, r := range pending {
 		if notExecuted || r.state.Load() == reqQueued {
 			r.finish(reply{err: errNotSent})

@@ -75,7 +75,7 @@ func TestSendRefusedRequests(t *testing.T) {
 		{"empty uid", func() error { _, err := pc.Send(ctx, "", "/x", nil); return err }},
 		{"empty uri", func() error { _, err := pc.Send(ctx, "a", "", nil); return err }},
 		{"reserved uri", func() error { _, err := pc.Send(ctx, "a", pack.URIAck, nil); return err }},
-		{"push-only uri", func() error { _, err := pc.Send(ctx, "a", "/inner/x", nil); return err }},
+		{"protocol uri", func() error { _, err := pc.Send(ctx, "a", pack.URIInnerAuth, nil); return err }},
 		{"body not UTF-8", func() error { _, err := pc.Send(ctx, "a", "/x", []byte{0xff}); return err }},
 		{"no uids", func() error { _, err := pc.SendUsers(ctx, nil, "/x", nil); return err }},
 		{"empty uid in uids", func() error { _, err := pc.SendUsers(ctx, []string{"a", ""}, "/x", nil); return err }},

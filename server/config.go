@@ -108,10 +108,14 @@ type Config struct {
 	// bound, WriteQueueBytes, and the heartbeat timeout end a peer that
 	// stopped reading), by the writer's deadline on TLS. Zero: 15s.
 	WriteTimeout time.Duration
-	// OnePerDevice: a new login with the same uid and device id (meta
-	// "device") replaces the older connection, which gets /disconnect 4002.
-	// Zero: every login is kept.
-	OnePerDevice bool
+	// DeviceDuplicates keeps every login of the same uid and device id
+	// (meta "device"). Zero (the protocol's rule, §9): a new login replaces
+	// the older connection of that device on this node, which gets
+	// /disconnect 4002, so a phone that reconnects while its old half-open
+	// socket lingers does not get every push twice. Logins without a
+	// device id are never replaced. In a cluster, an older connection on
+	// another node is not replaced: it ends at its heartbeat timeout.
+	DeviceDuplicates bool
 
 	// Store keeps persistent pushes. Nil: an in-memory store (lost on restart;
 	// see MemoryStoreConfig for its bounds).

@@ -35,7 +35,7 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 		}
 	}
 	s.sendMsg(b, srv.authSuccess(s, told)) // before the hub shows s to broadcasts
-	first, replaced := srv.hub.add(s, srv.cfg.OnePerDevice)
+	first, replaced := srv.hub.add(s, !srv.cfg.DeviceDuplicates)
 	msgs, err := srv.store.After(srv.baseCtx, s.uid, from, 0)
 	if err != nil {
 		srv.log.Error("replay stored pushes", "uid", s.uid, "err", err)
@@ -64,7 +64,7 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 	srv.metrics.replayed.Add(float64(len(msgs)))
 	lock.Unlock()
 	if replaced != nil {
-		replaced.closeWith(pack.CodeReplaced, "replaced by a newer login of the same device")
+		replaced.closeAnswered(pack.CodeReplaced, "replaced by a newer login of the same device")
 	}
 	if first && replaced == nil {
 		srv.hooks.online(s.uid)

@@ -152,13 +152,13 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 			// in the authenticator, before the connection is online
 			p := dial()
 			p.send(pack.Message{URI: pack.URIAuth, Body: []byte("boom")})
-			p.expectClosed(pack.URIDisconnect, pack.CodeInternal)
+			p.expectClosed(pack.URIDisconnect, pack.CodeOutcomeUnknown)
 
 			// in OnUpstream, online
 			p = dial()
 			p.auth("alice", nil)
 			p.send(pack.Message{URI: "/boom"})
-			p.expectClosed(pack.URIDisconnect, pack.CodeInternal)
+			p.expectClosed(pack.URIDisconnect, pack.CodeOutcomeUnknown)
 			eventually(t, func() bool { return !n.Online("alice") }, "alice offline after the panic")
 
 			_, err := n.Push(ctx(t), server.User("bob"), pack.Message{URI: "/still", Body: []byte("up")})

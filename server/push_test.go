@@ -181,8 +181,10 @@ func TestNoHooksNoCrash(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestOnePerDeviceReplaces: by default a newer login of the same uid and
+// device replaces the older with /disconnect 4002 (protocol §9).
 func TestOnePerDeviceReplaces(t *testing.T) {
-	n := startNode(t, server.Config{OnePerDevice: true})
+	n := startNode(t, server.Config{})
 	old := app(t, n.addr, "alice", map[string]string{pack.MetaDevice: "phone"})
 	fresh := app(t, n.addr, "alice", map[string]string{pack.MetaDevice: "phone"})
 	old.expectClosed(pack.URIDisconnect, pack.CodeReplaced)
@@ -190,6 +192,35 @@ func TestOnePerDeviceReplaces(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, out.Delivered, "presence not corrupted by the duplicate login")
 	require.Equal(t, "/x", fresh.recv().URI)
+}
+
+// TestDeviceDuplicatesKeepsBoth: with Config.DeviceDuplicates, a second
+// login of the same device is kept beside the first; logins without a
+// device id are never replaced either way.
+func TestDeviceDuplicatesKeepsBoth(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    server.Config
+		device string
+	}{
+		{"device duplicates", server.Config{DeviceDuplicates: true}, "phone"},
+		{"no device id", server.Config{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := startNode(t, tc.cfg)
+			meta := map[string]string{}
+			if tc.device != "" {
+				meta[pack.MetaDevice] = tc.device
+			}
+			a := app(t, n.addr, "alice", meta)
+			b := app(t, n.addr, "alice", meta)
+			out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/x"})
+			require.NoError(t, err)
+			require.Equal(t, 2, out.Delivered)
+			require.Equal(t, "/x", a.recvSkipHeartbeat().URI)
+			require.Equal(t, "/x", b.recvSkipHeartbeat().URI)
+		})
+	}
 }
 
 func TestUpstreamHandler(t *testing.T) {

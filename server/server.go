@@ -306,7 +306,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	for _, s := range sessions {
-		s.drainClose(ctx)
+		s.drainClose(ctx, pack.CodeShutdown, "server shutting down")
 	}
 	var err error
 	for _, hs := range srv.httpServers() {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -57,7 +56,7 @@ type Session struct {
 
 	state     atomic.Int32
 	codec     atomic.Uint32 // pack.Codec; set once from the first frame, read by writers
-	closeCode atomic.Uint32 // pack.Code of why the node closed it (0: the peer went away)
+	closeCode atomic.Uint32 // pack.Code of why the node closed it (0: the peer went away; stopBit: closing, session_drain.go)
 	inMu      sync.Mutex    // guards the read side
 	outMu     sync.Mutex    // guards the write side
 	closed    atomic.Bool
@@ -139,6 +138,9 @@ func (s *Session) Send(m *pack.Message) error {
 	if err != nil {
 		return err
 	}
+	if s.closeCode.Load() != 0 {
+		return ErrConnClosed // closing (Close was called): nothing new goes out
+	}
 	if _, ok := s.enqueue(frame); !ok {
 		return ErrConnClosed // closed or closing: the frame was not queued
 	}
@@ -146,8 +148,10 @@ func (s *Session) Send(m *pack.Message) error {
 	return nil
 }
 
-// Close closes the connection with code c, telling the peer why.
-func (s *Session) Close(c pack.Code, reason string) { s.closeWith(c, reason) }
+// Close closes the connection with /disconnect c, telling the peer why,
+// once every request the connection executed was answered (protocol
+// §13.4); nothing it sends after the call is executed.
+func (s *Session) Close(c pack.Code, reason string) { s.closeAnswered(c, reason) }
 
 func (s *Session) wireCodec() pack.Codec {
 	if c := s.Codec(); c != pack.AutoCodec {
@@ -169,7 +173,7 @@ func (s *Session) frame(sh *pack.Shared) []byte {
 func (s *Session) enqueue(frame []byte) (first, ok bool) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
-	if s.closed.Load() || s.closeCode.Load() != 0 {
+	if s.closed.Load() || s.finalCode() != 0 {
 		return false, false // closed, or closing: the final frame was the last
 	}
 	s.pending = append(s.pending, frame)
@@ -217,43 +221,6 @@ func (s *Session) flush() {
 	m.bytesOut.Add(float64(bytes))
 }
 
-// drainClose closes s for a shutdown keeping the promise of
-// docs/protocol.md §13.4 (announced as "drain" in /auth/success): it waits
-// for the frames s is executing (their answers are queued before the
-// executor lets go of inMu), then queues /disconnect 3000 behind those
-// answers; every reader checks the close code under inMu, so nothing is
-// executed after it. If ctx ends while a frame is still executing (a store
-// that does not answer), s is closed without waiting and the promise is
-// not kept for it.
-func (s *Session) drainClose(ctx context.Context) {
-	if !pollUntil(ctx, s.inMu.TryLock) {
-		s.closeWith(pack.CodeShutdown, "server shutting down")
-		return
-	}
-	// /message runs on the messenger when the store does I/O: wait for
-	// this session's to be answered too (no new one can come: inMu is ours).
-	if m := s.srv.messages; m != nil {
-		pollUntil(ctx, func() bool { return !m.busy(s) })
-	}
-	// and its pipelined pushes (offload.go)
-	pollUntil(ctx, func() bool { return s.srv.pushesDone(s) })
-	s.closeWith(pack.CodeShutdown, "server shutting down")
-	s.inMu.Unlock() // after the close code is set: nothing is executed after it
-}
-
-// pollUntil checks done every millisecond until it reports true (true) or
-// ctx ends (false). For shutdown only: it is not made to be cheap.
-func pollUntil(ctx context.Context, done func() bool) bool {
-	for !done() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(time.Millisecond):
-		}
-	}
-	return true
-}
-
 // closeWith sends /disconnect with code c (best effort) and closes.
 func (s *Session) closeWith(c pack.Code, reason string) {
 	s.closeFrame(pack.URIDisconnect, c, reason)
@@ -268,7 +235,7 @@ func (s *Session) closeFrame(uri string, c pack.Code, reason string) {
 		return
 	}
 	s.outMu.Lock()
-	if !s.closeCode.CompareAndSwap(0, uint32(c)) {
+	if !s.setFinal(c) {
 		s.outMu.Unlock()
 		return
 	}

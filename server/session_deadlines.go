@@ -90,7 +90,7 @@ func (srv *Server) checkDeadline(s *Session, now time.Time) (time.Time, bool) {
 		deadline := time.Unix(0, s.lastRead.Load()).Add(timeout)
 		if !now.Before(deadline) {
 			srv.metrics.timeouts.WithLabelValues("heartbeat").Inc()
-			s.closeWith(pack.CodeHeartbeatTimeout, "nothing received for "+timeout.String())
+			s.closeAnswered(pack.CodeHeartbeatTimeout, "nothing received for "+timeout.String())
 			return time.Time{}, false
 		}
 		return deadline, true

@@ -62,7 +62,7 @@ func (srv *Server) offload(s *Session, data []byte) bool {
 	if len(q.data)+len(data) > srv.offloadLimit() {
 		q.mu.Unlock()
 		srv.log.Warn("push client closed: the store is too slow for its pushes", "conn", s.id, "queued", len(q.data))
-		s.closeWith(pack.CodeInternal, "the node's store is behind; retry later")
+		s.closeAnswered(pack.CodeInternal, "the node's store is behind; retry later")
 		return true
 	}
 	q.data = append(q.data, data...)

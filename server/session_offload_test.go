@@ -200,12 +200,18 @@ func TestSlowStoreLoginDoesNotStallOthers(t *testing.T) {
 // for it is over the bounds (16 MiB queued in the user's pipe behind the
 // persistent push in flight, up to 16 MiB taken by the decoder in one
 // chunk, then 16 MiB of unread frames), instead of growing the node's
-// memory without limit.
+// memory without limit: past them its input is read and dropped. The
+// pushes it accepted are answered before the /disconnect (protocol §13.4).
 func TestSlowStorePushQueueIsBounded(t *testing.T) {
 	n, g, bob := slowStoreNode(t)
 	p := pusher(t, n.addr)
 	g.hold()
-	defer g.release()
+	released := false
+	defer func() {
+		if !released {
+			g.release()
+		}
+	}()
 	p.send(persistentPush(t, 1, "alice"))
 	g.waitEntered(t, "append")
 	big := strings.Repeat("x", 512<<10)
@@ -215,15 +221,34 @@ func TestSlowStorePushQueueIsBounded(t *testing.T) {
 	require.NoError(t, err)
 	frame, err := pack.EncodeFrame(pack.BigEndian, pack.JSON, &pack.Message{Seq: 2, URI: pack.URIPush, Body: body})
 	require.NoError(t, err)
+	written := make(chan error, 1)
 	go func() {
 		for range 120 { // 60 MiB: over the 3 × 16 MiB bounds and what the sockets buffer
 			if _, err := p.c.Write(frame); err != nil {
+				written <- err
 				return
 			}
 		}
+		written <- nil
 	}()
-	eventually(t, func() bool { return metricValue(t, n, "plex_closes_total", "3005") >= 1 }, "closed with 3005")
+	select { // the node took all 60 MiB while its store answered nothing: it dropped the excess
+	case err := <-written:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node stopped reading the push client")
+	}
 	bob.echoes()
+	g.release()
+	released = true
+	r := p.recv()
+	require.Equal(t, pack.URIReply, r.URI, "the push in flight is answered first: %+v", r)
+	require.Equal(t, int64(1), r.Seq)
+	var m pack.Message
+	for m = p.recv(); m.URI == pack.URIReply; m = p.recv() {
+	}
+	require.Equal(t, pack.URIDisconnect, m.URI, "%+v", m)
+	require.Equal(t, pack.CodeInternal, pack.ErrorOf(&m).Code)
+	require.Equal(t, 1.0, metricValue(t, n, "plex_closes_total", "3005"))
 }
 
 // TestSlowStoreMessageDoesNotStallOthers: an app's /message waiting for the

@@ -53,7 +53,7 @@ func (s *Session) drain() {
 			// (a difference, not 2*AuthMaxFrame: that wraps for a huge configured limit)
 			if s.dec.Buffered()-s.srv.cfg.AuthMaxFrame > s.srv.cfg.AuthMaxFrame {
 				b.flush()
-				s.closeWith(pack.CodeBadFrame, "too much data before auth completed")
+				s.closeAnswered(pack.CodeBadFrame, "too much data before auth completed")
 				return
 			}
 			s.dec.Retain()
@@ -63,7 +63,7 @@ func (s *Session) drain() {
 		if err != nil {
 			b.flush()
 			s.srv.metrics.badFrames.WithLabelValues("too_large").Inc()
-			s.closeWith(pack.CodeFrameTooLarge, "frame over the limit")
+			s.closeAnswered(pack.CodeFrameTooLarge, "frame over the limit")
 			return
 		}
 		if !ok {
@@ -94,7 +94,7 @@ func (s *Session) onMessage(body []byte) {
 	}
 	if len(body) > s.dec.Limit() {
 		s.srv.metrics.badFrames.WithLabelValues("too_large").Inc()
-		s.closeWith(pack.CodeFrameTooLarge, "frame over the limit")
+		s.closeAnswered(pack.CodeFrameTooLarge, "frame over the limit")
 		return
 	}
 	if s.state.Load() == stateAuthing || s.dec.Buffered() > 0 {
@@ -153,7 +153,7 @@ func (s *Session) handleBody(b *batch, body []byte, m *pack.Message) bool {
 func (s *Session) badFrame(err error) {
 	s.srv.metrics.badFrames.WithLabelValues("decode").Inc()
 	s.srv.log.Warn("bad frame", "conn", s.id, "remote", s.tr.RemoteAddr(), "err", err)
-	s.closeWith(pack.CodeBadFrame, err.Error())
+	s.closeAnswered(pack.CodeBadFrame, err.Error())
 }
 
 // handle runs one decoded frame through the state machine. It returns false
@@ -257,7 +257,9 @@ func (s *Session) contain(r any) {
 			srv.log.Error("panic while closing a connection after a panic", plog.KeyConn, s.id, "panic", r)
 		}
 	}()
-	s.closeWith(pack.CodeInternal, "internal error")
+	// 3008, not 3005: the frame that failed may have partly run, so this
+	// close is the one that does not keep §13.4's promise (session_drain.go).
+	s.closeWith(pack.CodeOutcomeUnknown, "internal error")
 	// If the panic came after the close code was set (e.g. inside
 	// closeFrame), closeWith did nothing: end the socket anyway. Closing
 	// twice is harmless on every transport.

@@ -189,7 +189,7 @@ func (srv *Server) closed(s *Session, err error) {
 	if was {
 		return
 	}
-	code := pack.Code(s.closeCode.Load())
+	code := s.finalCode()
 	if code == 0 && isOverflow(err) {
 		code = pack.CodeSlowConsumer
 		srv.metrics.closes.WithLabelValues(codeLabel(code)).Inc()

@@ -156,7 +156,7 @@ func (t *wsConn) Close() error {
 	if t.phase.Swap(wsClosing) == wsClosing {
 		return nil
 	}
-	c := pack.Code(t.s.closeCode.Load())
+	c := t.s.finalCode()
 	if c == 0 {
 		return t.closeSocket()
 	}
@@ -406,7 +406,7 @@ func (t *wsConn) fail(c pack.Code, reason, metric string) {
 	t.in, t.msg = nil, nil
 	t.s.srv.metrics.badFrames.WithLabelValues(metric).Inc()
 	t.s.srv.log.Warn("websocket input refused", "conn", t.s.id, "remote", t.RemoteAddr(), "code", int(c), "reason", reason)
-	t.s.closeWith(c, reason)
+	t.s.closeAnswered(c, reason)
 	if t.phase.Load() == wsClosing {
 		_ = t.lingerDeadline() // already closing: do not wait for a close frame that cannot be parsed
 	}

@@ -287,7 +287,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		MaxFrame:                    o.MaxFrame,
 		MaxConnections:              o.MaxConns,
 		WriteQueueBytes:             o.WriteQueue,
-		OnePerDevice:                o.OnePerDevice,
+		DeviceDuplicates:            !o.OnePerDevice,
 		WebSocketOrigins:            splitList(o.WSOrigins),
 		Logger:                      log,
 	}

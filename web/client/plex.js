@@ -753,9 +753,9 @@ export class Client {
     if (!this._lastClose && ev.code >= 3000 && ev.code < 5000) code = ev.code;
     if (!this._lastClose && ev.code === 1009) code = Code.FRAME_TOO_LARGE;
     // §13.4: a draining node answered everything it executed before its
-    // /disconnect 3000, so what is unanswered was not executed: it goes
-    // out again on the next connection. Otherwise its outcome is unknown.
-    const drained = this._drain && this._lastClose?.code === Code.SHUTDOWN;
+    // /disconnect, so what is unanswered was not executed: it goes out
+    // again on the next connection. Otherwise its outcome is unknown.
+    const drained = this._drain && this._lastClose != null && this._lastClose.code !== Code.OUTCOME_UNKNOWN;
     for (const [seq, p] of this._pending) {
       if (drained && p.msg) {
         this._resend.push({ seq, p, msg: p.msg });

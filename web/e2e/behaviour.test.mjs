@@ -142,7 +142,7 @@ test('background: a node without it gets no mode request', async (t) => {
   c.close();
 });
 
-test('drain: a request unanswered at /disconnect 3000 of a draining node is sent again, once', async (t) => {
+test('drain: a request unanswered at a draining node\'s /disconnect 3000 is sent again, once', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
   const { c, ws } = await online(facts({ drain: true }), { random: () => 0 });
   const answered = c.request('/room/join', 'r1');
@@ -160,13 +160,25 @@ test('drain: a request unanswered at /disconnect 3000 of a draining node is sent
   c.close();
 });
 
-test('drain: without drain (or another code) the outcome is unknown', async (t) => {
+test('drain: any /disconnect of a draining node (3001, 3007) leaves the request for resending', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
-  for (const [extra, code] of [[{}, '3000'], [{ drain: true }, '3001']]) {
-    const { c, ws } = await online(facts(extra), { random: () => 0 });
+  for (const code of ['3001', '3007']) {
+    const { c, ws } = await online(facts({ drain: true }), { random: () => 0 });
     const p = c.request('/room/join', 'r1');
     ws.receive({ uri: '/disconnect', meta: { code, reason: 'x' } });
     ws.end(Number(code));
+    c.close();
+    await assert.rejects(p, (err) => err.outcomeUnknown === false);
+  }
+});
+
+test('drain: without drain, or without /disconnect, the outcome is unknown', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  for (const [extra, disconnect] of [[{}, true], [{ drain: true }, false]]) {
+    const { c, ws } = await online(facts(extra), { random: () => 0 });
+    const p = c.request('/room/join', 'r1');
+    if (disconnect) ws.receive({ uri: '/disconnect', meta: { code: '3000', reason: 'x' } });
+    ws.end(disconnect ? 3000 : 1006);
     await assert.rejects(p, (err) => err.outcomeUnknown === true);
     c.close();
   }
