@@ -282,3 +282,28 @@ func TestIdleConnectionSurvivesKernelKeepalive(t *testing.T) {
 	require.Equal(t, 1, out.Delivered)
 	require.Equal(t, "/still-there", p.recv().URI)
 }
+
+// TestBadResumeAndTTLRefused: resume must be a decimal >= 0 (protocol §9)
+// and ttl_ms between 0 and a year: anything else is refused with 4004,
+// never read as something else (a negative resume as none, a huge ttl_ms
+// wrapped to a short TTL).
+func TestBadResumeAndTTLRefused(t *testing.T) {
+	n := startNode(t, server.Config{})
+	for _, r := range []string{"-5", "-0", "+1", "1.5", "abc", "99999999999999999999"} {
+		p := dial(t, n.addr)
+		p.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice"), Meta: map[string]string{pack.MetaResume: r}})
+		p.expectClosed(pack.URIAuthFailed, pack.CodeBadRequest)
+	}
+	for _, r := range []string{"0", "7"} {
+		app(t, n.addr, "alice", map[string]string{pack.MetaResume: r})
+	}
+	p := pusher(t, n.addr)
+	for i, ttl := range []int64{-1, 18446744073710, server.MaxPushTTL.Milliseconds() + 1} {
+		_, ce := p.push(int64(i+1), server.PushRequest{UID: "bob", URI: "/p", Persist: true, TTLMS: ttl})
+		require.NotNil(t, ce, "ttl_ms %d", ttl)
+		require.Equal(t, pack.CodeBadRequest, ce.Code, "ttl_ms %d", ttl)
+	}
+	out, ce := p.push(9, server.PushRequest{UID: "bob", URI: "/p", Persist: true, TTLMS: server.MaxPushTTL.Milliseconds()})
+	require.Nil(t, ce)
+	require.Equal(t, 1, out.Stored)
+}

@@ -1,6 +1,9 @@
 package server
 
-import "errors"
+import (
+	"errors"
+	"strconv"
+)
 
 var (
 	// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
@@ -20,6 +23,8 @@ var (
 	ErrBodyTooLarge = errors.New("server: push body over the frame limit")
 	// ErrNotPersistable: persistent pushes go to users (uid or uids), not rooms or everyone.
 	ErrNotPersistable = errors.New("server: only pushes to users can be persistent")
+	// ErrBadTTL: a push's ttl_ms is negative or over MaxPushTTL.
+	ErrBadTTL = errors.New("server: ttl_ms must be between 0 and " + strconv.FormatInt(MaxPushTTL.Milliseconds(), 10))
 	// ErrConnClosed: the session's connection is closed.
 	ErrConnClosed = errors.New("server: connection closed")
 	// ErrUnknownApp: a push named an app the node does not serve.

@@ -81,7 +81,11 @@ type pushOptions struct {
 	persist bool
 	ttl     time.Duration
 	local   bool // delivered from the bus: do not publish again
+	badTTL  bool // the request's ttl_ms was out of range (ErrBadTTL)
 }
+
+// MaxPushTTL bounds a persistent push's TTL (ttl_ms, Persist): a year.
+const MaxPushTTL = 365 * 24 * time.Hour
 
 // Persist stores the push until the app acks it or ttl passes (zero ttl:
 // Config.PersistTTL), and replays it after reconnects. Only for pushes to

@@ -41,6 +41,8 @@ func (srv *Server) validatePush(to Target, m *pack.Message, o *pushOptions) erro
 		return pack.ErrInvalidUTF8
 	case o.persist && to.UID == "" && len(to.UIDs) == 0:
 		return ErrNotPersistable
+	case o.badTTL || o.ttl < 0 || o.ttl > MaxPushTTL:
+		return ErrBadTTL
 	}
 	return nil
 }

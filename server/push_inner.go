@@ -17,6 +17,9 @@ func targetOf(r *PushRequest) Target {
 }
 
 func optionsOf(r *PushRequest) pushOptions {
+	if r.TTLMS < 0 || r.TTLMS > MaxPushTTL.Milliseconds() {
+		return pushOptions{persist: r.Persist, badTTL: true} // validatePush refuses it (no wrap to a short TTL)
+	}
 	return pushOptions{persist: r.Persist, ttl: time.Duration(r.TTLMS) * time.Millisecond}
 }
 
@@ -90,7 +93,7 @@ func pushErrorCode(err error) pack.Code {
 	switch {
 	case is(ErrOutcomeUnknown):
 		return pack.CodeOutcomeUnknown
-	case is(ErrBadTarget, ErrNoURI, ErrReservedURI, ErrBodyTooLarge, ErrNotPersistable, pack.ErrInvalidUTF8):
+	case is(ErrBadTarget, ErrNoURI, ErrReservedURI, ErrBodyTooLarge, ErrNotPersistable, ErrBadTTL, pack.ErrInvalidUTF8):
 		return pack.CodeBadRequest
 	case is(ErrRateLimited):
 		return pack.CodeRateLimited

@@ -40,9 +40,13 @@ func (s *Session) startAuth(m *pack.Message) {
 	s.state.Store(stateAuthing)
 	l := login{device: device, acks: m.Get(pack.MetaAcks) == "1"}
 	if r := m.Get(pack.MetaResume); r != "" {
-		if n, err := strconv.ParseInt(r, 10, 64); err == nil && n >= 0 {
-			l.resume, l.hasResume = n, true
+		n, err := strconv.ParseInt(r, 10, 64)
+		if err != nil || n < 0 || r[0] < '0' || r[0] > '9' {
+			s.srv.metrics.auths.WithLabelValues("failed").Inc()
+			s.closeFrame(pack.URIAuthFailed, pack.CodeBadRequest, "resume must be a decimal seq >= 0")
+			return
 		}
+		l.resume, l.hasResume = n, true
 	}
 	token := plog.Secret(m.Body)
 	if isLocal(app.Authenticator) && s.srv.storeLocal {
