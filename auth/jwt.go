@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -132,7 +133,7 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 	if now == nil {
 		now = time.Now
 	}
-	opts := []jwt.ParserOption{jwt.WithLeeway(cfg.Leeway), jwt.WithTimeFunc(now)}
+	opts := []jwt.ParserOption{jwt.WithLeeway(cfg.Leeway), jwt.WithTimeFunc(now), jwt.WithIssuedAt()}
 	if !cfg.AllowMissingExp {
 		opts = append(opts, jwt.WithExpirationRequired())
 	}
@@ -171,9 +172,9 @@ func (j *JWT) Authenticate(_ context.Context, token string, remote net.Addr) (st
 	if j == nil || j.parser == nil {
 		return "", unavailable("JWT not made by NewJWT", nil)
 	}
-	var claims jwt.RegisteredClaims
+	var claims strictClaims
 	if _, err := j.parser.ParseWithClaims(token, &claims, j.keyfunc); err != nil {
-		return "", j.refuse(j.reason(err, &claims), remote)
+		return "", j.refuse(j.reason(err, &claims.RegisteredClaims), remote)
 	}
 	switch p := uidProblem(claims.Subject); {
 	case claims.Subject == "":
@@ -196,6 +197,8 @@ func (j *JWT) refuse(reason string, remote net.Addr) error {
 // they were decoded.
 func (j *JWT) reason(err error, c *jwt.RegisteredClaims) string {
 	switch {
+	case errors.Is(err, errDateType):
+		return "exp, nbf and iat must be numbers"
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "malformed token"
 	case errors.Is(err, errAlgorithm), errors.Is(err, jwt.ErrTokenUnverifiable):
@@ -216,6 +219,8 @@ func (j *JWT) reason(err error, c *jwt.RegisteredClaims) string {
 		return "token expired"
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return "token not valid yet"
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "issued in the future"
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
 		return "wrong issuer"
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
@@ -235,3 +240,26 @@ func addrString(remote net.Addr) string {
 // Local reports that JWT verification does no I/O, so a node may call it
 // on its event loop (server.LocalAuthenticator).
 func (*JWT) Local() bool { return true }
+
+// errDateType: a date claim that is not a JSON number.
+var errDateType = errors.New("date claim is not a number")
+
+// strictClaims are the registered claims with RFC 7519's types enforced
+// for the dates: exp, nbf and iat are NumericDates, JSON numbers (the
+// library also takes a number in a string, "exp":"1700000000").
+type strictClaims struct {
+	jwt.RegisteredClaims
+}
+
+func (c *strictClaims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, k := range []string{"exp", "nbf", "iat"} {
+		if v, ok := raw[k]; ok && (len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9'))) {
+			return errDateType
+		}
+	}
+	return json.Unmarshal(b, &c.RegisteredClaims)
+}

@@ -88,7 +88,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.Advertise, "advertise", "", "host:port apps are told to dial (default: the listen address)")
 	fs.StringVar(&o.Node, "node", "", "node id (default: random)")
 	fs.StringVar(&o.Auth, "auth", "none", "app auth: none (token is the uid), jwt, webhook")
-	fs.StringVar(&o.JWTSecret, "jwt-secret", "", "file holding the HS256 secret (auth jwt)")
+	fs.StringVar(&o.JWTSecret, "jwt-secret", "", "file holding the HMAC secret of HS256, HS384 and HS512 tokens (auth jwt)")
 	fs.StringVar(&o.JWTPublicKey, "jwt-public-key", "", "PEM file of RS256/ES256 public keys (auth jwt)")
 	fs.StringVar(&o.JWTIssuer, "jwt-issuer", "", "required iss claim (auth jwt)")
 	fs.StringVar(&o.JWTAudience, "jwt-audience", "", "required aud claim (auth jwt)")
