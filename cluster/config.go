@@ -57,7 +57,11 @@ type Config struct {
 	// AppendTimeout bounds Append (and the caller's context may end it
 	// sooner): JetStream requests are retried, idempotently, within it,
 	// which rides over a JetStream leader election. While the connection
-	// itself is down, Append fails after 2s instead. Zero: 15s.
+	// itself is down, Append fails after 2s instead. Zero: 7s: well inside
+	// a PlexClient's RequestTimeout (10s), so that a push the node could
+	// not store is answered with a code (3005 or 3008) before the pusher
+	// gives up and reports an unknown outcome (docs/operations.md,
+	// Timeouts).
 	AppendTimeout time.Duration
 	// Standalone says that no other plex node can ever share this NATS
 	// system (plexd's embedded NATS server has no listener): the Bus then
@@ -76,7 +80,7 @@ const (
 	DefaultCursorTTL      = 30 * 24 * time.Hour
 	DefaultHeartbeat      = 2 * time.Second
 	DefaultRequestTimeout = 3 * time.Second
-	DefaultAppendTimeout  = 15 * time.Second
+	DefaultAppendTimeout  = 7 * time.Second
 )
 
 func (c Config) withDefaults() Config {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -38,8 +39,16 @@ func loadApps(o *options, log *slog.Logger) ([]server.App, error) {
 	var file struct {
 		Apps []appConfig `json:"apps"`
 	}
-	if err := json.Unmarshal(b, &file); err != nil {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
 		return nil, fmt.Errorf("config %s: %w", o.Config, err)
+	}
+	if raw, ok := keys["apps"]; ok {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields() // a misspelt key must not silently drop a setting
+		if err := dec.Decode(&file.Apps); err != nil {
+			return nil, fmt.Errorf("config %s: apps: %w", o.Config, err)
+		}
 	}
 	apps := make([]server.App, 0, len(file.Apps))
 	for _, a := range file.Apps {

@@ -101,6 +101,14 @@ func TestBadSettingsFail(t *testing.T) {
 		{"-upstream", "nowhere"},
 		{"-auth", "jwt"}, // no key
 		{"-log-level", "loud"},
+		{"-max-frame", "-5"},
+		{"-max-frame", "100"},
+		{"-write-queue", "-1"},
+		{"-nats-replicas", "7"},
+		{"-heartbeat", "-1s"},
+		{"-heartbeat", "10s", "-heartbeat-timeout", "5s"},
+		{"-auth", "none", "-jwt-secret", "/nonexistent"},
+		{"-auth", "jwt", "-jwt-secret", "/nonexistent", "-webhook", "http://127.0.0.1:1/auth"},
 	} {
 		var stderr syncBuf
 		code := run(context.Background(), append(args, "-addr", "127.0.0.1:0", "-http", ""), noEnv, &syncBuf{}, &stderr)
@@ -138,10 +146,26 @@ func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool { return login("games").URI == pack.URIAuthSuccess }, 5*time.Second, 50*time.Millisecond)
 
-	write(`{"id":"broken","push-secret":""}`) // a bad file keeps the running apps
+	// bad files keep the running apps, each with its reason: an app whose
+	// settings are incomplete, a misspelt app key, a key start-up refuses
+	for i, bad := range []string{
+		`{"apps":[{"id":"broken","push-secret":""}]}`,
+		`{"apps":[{"id":"games","auth":"none","push-secret":"games-secret","pushsecret":"x"}]}`,
+		`{"apps":[{"id":"games","auth":"none","push-secret":"games-secret"}],"no-such-flag":1}`,
+	} {
+		require.NoError(t, os.WriteFile(cfg, []byte(bad), 0o600))
+		require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+		require.Eventually(t, func() bool { return strings.Count(stderr.String(), "keeping the current ones") == i+1 },
+			5*time.Second, 20*time.Millisecond, bad)
+		require.Equal(t, pack.URIAuthSuccess, login("games").URI)
+		require.Equal(t, pack.URIAuthSuccess, login("shop").URI)
+	}
+
+	// a node setting changed in the file is named: it needs a restart
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"apps":[{"id":"shop","auth":"none","push-secret":"shop-secret"}],"inner-secret":"changed-secret-0123456789"}`), 0o600))
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
-	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "keeping the current ones") }, 5*time.Second, 20*time.Millisecond)
-	require.Equal(t, pack.URIAuthSuccess, login("games").URI)
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "keys=inner-secret") }, 5*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return login("games").URI == pack.URIAuthFailed }, 5*time.Second, 50*time.Millisecond, "apps reloaded all the same")
 }
 
 func TestMemoryStoreNeedsNoNATS(t *testing.T) {

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -171,7 +173,11 @@ func (lns *listeners) close() {
 // apps are added, changed or removed without a restart. A bad file keeps
 // the apps that run now.
 func (n *node) reloadApps() {
-	apps, err := loadApps(n.opts, n.log)
+	err := n.checkReload()
+	var apps []server.App
+	if err == nil {
+		apps, err = loadApps(n.opts, n.log)
+	}
 	if err == nil {
 		err = n.srv.SetApps(apps)
 	}
@@ -180,6 +186,41 @@ func (n *node) reloadApps() {
 		return
 	}
 	n.log.Info("apps reloaded", "apps", len(apps))
+}
+
+// checkReload reads the config file again before a reload: a key start-up
+// would refuse fails the reload too; node settings (every key but apps)
+// are read at start only, so a changed one is named in a warning, and
+// the running value stays until a restart.
+func (n *node) checkReload() error {
+	b, err := os.ReadFile(n.opts.Config)
+	if err != nil {
+		return err
+	}
+	var file map[string]any
+	if err := json.Unmarshal(b, &file); err != nil {
+		return fmt.Errorf("config %s: %w", n.opts.Config, err)
+	}
+	if err := checkKeys(n.opts.Config, file, newFlagSet(&options{})); err != nil {
+		return err
+	}
+	var changed []string
+	for k, v := range file {
+		if old, ok := n.opts.file[k]; k != "apps" && (!ok || !reflect.DeepEqual(old, v)) {
+			changed = append(changed, k)
+		}
+	}
+	for k := range n.opts.file {
+		if _, ok := file[k]; !ok && k != "apps" {
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) > 0 {
+		slices.Sort(changed)
+		n.log.Warn("config reload: only apps are reloaded; these keys changed and take effect after a restart",
+			"keys", strings.Join(changed, ","))
+	}
+	return nil
 }
 
 // wait serves until ctx ends (signal), then shuts down gracefully. SIGHUP

@@ -77,6 +77,8 @@ type options struct {
 	FCMServiceAccount string
 	FCMProject        string
 	Pprof             string
+
+	file map[string]any // the config file's keys as read at start (reload compares)
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -179,11 +181,10 @@ func parseOptions(args []string, env func(string) string) (*options, error) {
 		if err := json.Unmarshal(b, &file); err != nil {
 			return nil, fmt.Errorf("config %s: %w", o.Config, err)
 		}
-		for k := range file {
-			if fs.Lookup(k) == nil && k != "apps" { // apps: see apps.go
-				return nil, fmt.Errorf("config %s: unknown key %q", o.Config, k)
-			}
+		if err := checkKeys(o.Config, file, fs); err != nil {
+			return nil, err
 		}
+		o.file = file
 	}
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -202,7 +203,73 @@ func parseOptions(args []string, env func(string) string) (*options, error) {
 			}
 		}
 	})
-	return o, errors.Join(errs...)
+	if len(errs) > 0 {
+		return o, errors.Join(errs...)
+	}
+	return o, o.validate(set, env)
+}
+
+// checkKeys refuses a config file key that names no flag ("apps": apps.go).
+func checkKeys(path string, file map[string]any, fs *flag.FlagSet) error {
+	for k := range file {
+		if fs.Lookup(k) == nil && k != "apps" {
+			return fmt.Errorf("config %s: unknown key %q", path, k)
+		}
+	}
+	return nil
+}
+
+// validate refuses settings that are out of range or that the chosen
+// auth ignores, instead of running with something the operator did not
+// ask for (a negative size read as the default, a JWT key never used).
+func (o *options) validate(set map[string]bool, env func(string) string) error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"max-frame", o.MaxFrame}, {"max-conns", o.MaxConns}, {"write-queue", o.WriteQueue},
+		{"nats-replicas", o.NATSReplicas}, {"store-max-per-user", o.StoreMaxPerUser}} {
+		if v.n < 0 {
+			bad("-%s %d: must not be negative", v.name, v.n)
+		}
+	}
+	if o.MaxFrame > 0 && o.MaxFrame < 1024 {
+		bad("-max-frame %d: at least 1024 bytes", o.MaxFrame)
+	}
+	if o.NATSReplicas > 5 {
+		bad("-nats-replicas %d: JetStream allows 1 to 5", o.NATSReplicas)
+	}
+	for _, v := range []struct {
+		name string
+		d    time.Duration
+	}{{"auth-timeout", o.AuthTimeout}, {"heartbeat", o.Heartbeat}, {"heartbeat-timeout", o.HeartbeatTimeout},
+		{"background-heartbeat", o.BgHeartbeat}, {"background-heartbeat-timeout", o.BgTimeout},
+		{"node-heartbeat", o.NodeHeartbeat}, {"webhook-timeout", o.WebhookTimout}} {
+		if v.d < 0 {
+			bad("-%s %s: must not be negative", v.name, v.d)
+		}
+	}
+	if o.HeartbeatTimeout > 0 && o.HeartbeatTimeout <= o.Heartbeat {
+		bad("-heartbeat-timeout %s must be longer than -heartbeat %s", o.HeartbeatTimeout, o.Heartbeat)
+	}
+	if o.BgTimeout > 0 && o.BgTimeout <= o.BgHeartbeat {
+		bad("-background-heartbeat-timeout %s must be longer than -background-heartbeat %s", o.BgTimeout, o.BgHeartbeat)
+	}
+	// flags of one auth given with another: the operator meant something
+	given := func(name string) bool {
+		_, inFile := o.file[name]
+		return set[name] || inFile || env("PLEX_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != ""
+	}
+	for _, f := range []struct{ name, auth string }{
+		{"jwt-secret", "jwt"}, {"jwt-public-key", "jwt"}, {"jwt-issuer", "jwt"}, {"jwt-audience", "jwt"},
+		{"webhook", "webhook"}, {"webhook-timeout", "webhook"},
+	} {
+		if given(f.name) && o.Auth != f.auth {
+			bad("-%s is only used with -auth %s (this node runs -auth %s)", f.name, f.auth, o.Auth)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // jsonValue renders a config file value as flag text (JSON numbers arrive
