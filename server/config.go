@@ -163,6 +163,16 @@ type Config struct {
 	// connection stays. Zero: unlimited.
 	ConnFrameRate float64
 	ConnByteRate  float64
+	// SecretFailBurst and SecretFailRate throttle wrong secrets (push
+	// clients' /inner/auth/server, the HTTP API's bearer) per remote
+	// address (IPv6: per /64): an address may fail SecretFailBurst times,
+	// then SecretFailRate times per second; beyond that every attempt
+	// from it is refused with 4029 (HTTP 429) unchecked, the right secret
+	// included. Other addresses are not slowed. Zero: 10 and 1/s;
+	// a negative burst turns it off (e.g. behind a proxy that hides the
+	// pushers' addresses).
+	SecretFailBurst int
+	SecretFailRate  float64
 
 	// OnUndelivered is called when a push to a user found no connection
 	// anywhere it could see (e.g. to send a vendor push through APNs/FCM).
@@ -226,6 +236,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.SecretFailBurst == 0 {
+		c.SecretFailBurst = 10
+	}
+	if c.SecretFailRate <= 0 {
+		c.SecretFailRate = 1
 	}
 	if c.MaxPersistInFlight <= 0 {
 		c.MaxPersistInFlight = DefaultMaxInFlight

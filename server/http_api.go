@@ -130,9 +130,16 @@ func (srv *Server) bearer(next func(http.ResponseWriter, *http.Request, *appStat
 			httpError(w, http.StatusForbidden, pack.CodeForbidden, "no inner secret configured")
 			return
 		}
+		if srv.throttle.blocked(r.RemoteAddr) {
+			srv.metrics.rateLimited.WithLabelValues("secret_failures").Inc()
+			w.Header().Set("Retry-After", "1")
+			httpError(w, http.StatusTooManyRequests, pack.CodeRateLimited, "too many wrong secrets from this address; retry later")
+			return
+		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		app, found := srv.appBySecret([]byte(tok))
 		if !ok || !found {
+			srv.throttle.failed(r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="plex"`)
 			httpError(w, http.StatusUnauthorized, pack.CodeAuthFailed, "invalid inner secret")
 			return

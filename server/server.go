@@ -30,6 +30,7 @@ type Server struct {
 	storeLocal bool
 	acks       *acker     // nil when storeLocal
 	messages   *messenger // nil when storeLocal
+	throttle   *secretThrottle // wrong secrets per address (auth_throttle.go); nil: off
 	pipes      *pipeline  // pipelined persistent pushes; nil when storeLocal
 	timers     closeTimers
 	offloads   sync.Map     // *Session → *offloaded: push clients whose frames run off the loop
@@ -94,6 +95,7 @@ func New(cfg Config) (*Server, error) {
 		hub:       newHub(),
 		listeners: make(map[net.Listener]bool),
 		stop:      make(chan struct{}),
+		throttle:  newSecretThrottle(&cfg),
 	}
 	if srv.nodeID == "" {
 		var b [6]byte

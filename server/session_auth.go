@@ -141,8 +141,16 @@ func (srv *Server) authenticate(s *Session, token plog.Secret) (string, error) {
 
 // innerAuth checks a push client's secret in constant time.
 func (s *Session) innerAuth(b *batch, m *pack.Message) bool {
+	remote := addrString(s.tr.RemoteAddr())
+	if s.srv.throttle.blocked(remote) {
+		s.srv.metrics.auths.WithLabelValues("inner_throttled").Inc()
+		s.srv.metrics.rateLimited.WithLabelValues("secret_failures").Inc()
+		s.closeFrame(pack.URIAuthFailed, pack.CodeRateLimited, "too many wrong secrets from this address; retry later")
+		return false
+	}
 	app, ok := s.srv.appBySecret(m.Body)
 	if !ok || !s.srv.innerAllowed(s) {
+		s.srv.throttle.failed(remote)
 		s.srv.metrics.auths.WithLabelValues("inner_failed").Inc()
 		s.srv.log.Warn("push client auth failed", "conn", s.id, "remote", s.tr.RemoteAddr())
 		s.closeFrame(pack.URIAuthFailed, pack.CodeAuthFailed, "invalid inner secret")

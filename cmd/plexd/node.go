@@ -329,6 +329,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		MaxConnections:              o.MaxConns,
 		WriteQueueBytes:             o.WriteQueue,
 		DeviceDuplicates:            !o.OnePerDevice,
+		SecretFailBurst:             o.SecretFailBurst,
 		WebSocketOrigins:            splitList(o.WSOrigins),
 		Logger:                      log,
 	}
