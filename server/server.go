@@ -28,10 +28,10 @@ type Server struct {
 	// storeLocal: the store does no I/O, so logins, acks and push
 	// clients' frames run on the event loop (acker.go, offload.go).
 	storeLocal bool
-	acks       *acker     // nil when storeLocal
-	messages   *messenger // nil when storeLocal
+	acks       *acker          // nil when storeLocal
+	messages   *messenger      // nil when storeLocal
 	throttle   *secretThrottle // wrong secrets per address (auth_throttle.go); nil: off
-	pipes      *pipeline  // pipelined persistent pushes; nil when storeLocal
+	pipes      *pipeline       // pipelined persistent pushes; nil when storeLocal
 	timers     closeTimers
 	offloads   sync.Map     // *Session → *offloaded: push clients whose frames run off the loop
 	link       *clusterLink // the cluster contract's node side; nil: a single node
