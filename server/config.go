@@ -173,6 +173,13 @@ type Config struct {
 	// pushers' addresses).
 	SecretFailBurst int
 	SecretFailRate  float64
+	// MaxConcurrentLogins bounds the logins that authenticate at once off
+	// the read path (an authenticator doing I/O such as a webhook, or the
+	// JetStream store's replay); MaxPendingLogins bounds those running or
+	// waiting: a login beyond it gets /auth/failed 3005 (retry later) at
+	// once. Zero: 256 and 16 × MaxConcurrentLogins.
+	MaxConcurrentLogins int
+	MaxPendingLogins    int
 
 	// OnUndelivered is called when a push to a user found no connection
 	// anywhere it could see (e.g. to send a vendor push through APNs/FCM).
@@ -242,6 +249,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SecretFailRate <= 0 {
 		c.SecretFailRate = 1
+	}
+	if c.MaxConcurrentLogins <= 0 {
+		c.MaxConcurrentLogins = 256
+	}
+	if c.MaxPendingLogins <= 0 {
+		c.MaxPendingLogins = 16 * c.MaxConcurrentLogins
 	}
 	if c.MaxPersistInFlight <= 0 {
 		c.MaxPersistInFlight = DefaultMaxInFlight

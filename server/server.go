@@ -31,6 +31,7 @@ type Server struct {
 	acks       *acker          // nil when storeLocal
 	messages   *messenger      // nil when storeLocal
 	throttle   *secretThrottle // wrong secrets per address (auth_throttle.go); nil: off
+	loginLimit *loginLimit     // logins off the read path (login_limit.go)
 	pipes      *pipeline       // pipelined persistent pushes; nil when storeLocal
 	timers     closeTimers
 	offloads   sync.Map     // *Session → *offloaded: push clients whose frames run off the loop
@@ -88,14 +89,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: BackgroundHeartbeatTimeout must be longer than BackgroundHeartbeatInterval")
 	}
 	srv := &Server{
-		cfg:       cfg,
-		log:       plog.OrDiscard(cfg.Logger),
-		nodeID:    cfg.NodeID,
-		store:     cfg.Store,
-		hub:       newHub(),
-		listeners: make(map[net.Listener]bool),
-		stop:      make(chan struct{}),
-		throttle:  newSecretThrottle(&cfg),
+		cfg:        cfg,
+		log:        plog.OrDiscard(cfg.Logger),
+		nodeID:     cfg.NodeID,
+		store:      cfg.Store,
+		hub:        newHub(),
+		listeners:  make(map[net.Listener]bool),
+		stop:       make(chan struct{}),
+		throttle:   newSecretThrottle(&cfg),
+		loginLimit: newLoginLimit(&cfg),
 	}
 	if srv.nodeID == "" {
 		var b [6]byte

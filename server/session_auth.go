@@ -57,10 +57,18 @@ func (s *Session) startAuth(m *pack.Message) {
 		s.finishAuth(uid, err, l)
 		return
 	}
+	if !s.srv.loginLimit.enter() {
+		s.srv.metrics.auths.WithLabelValues("busy").Inc()
+		s.closeFrame(pack.URIAuthFailed, pack.CodeInternal, "too many logins in progress; retry later")
+		return
+	}
 	s.srv.authWG.Add(1)
-	go func() {
+	go s.srv.loginLimit.run(func() {
 		defer s.srv.authWG.Done()
 		defer s.recoverInput() // a panicking authenticator or store closes this connection only
+		if s.closed.Load() {
+			return // closed while waiting for a slot (e.g. its auth timeout)
+		}
 		uid, err := s.srv.authenticate(s, token)
 		s.inMu.Lock()
 		defer s.inMu.Unlock()
@@ -70,7 +78,7 @@ func (s *Session) startAuth(m *pack.Message) {
 		if s.finishAuth(uid, err, l) {
 			s.drain() // frames that arrived during auth
 		}
-	}()
+	})
 }
 
 // login is what an auth frame asked for besides the token.

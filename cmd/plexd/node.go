@@ -330,6 +330,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		WriteQueueBytes:             o.WriteQueue,
 		DeviceDuplicates:            !o.OnePerDevice,
 		SecretFailBurst:             o.SecretFailBurst,
+		MaxConcurrentLogins:         o.MaxLogins,
 		WebSocketOrigins:            splitList(o.WSOrigins),
 		Logger:                      log,
 	}

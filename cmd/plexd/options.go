@@ -46,6 +46,7 @@ type options struct {
 	MaxConns         int
 	WriteQueue       int
 	SecretFailBurst  int
+	MaxLogins        int
 	OnePerDevice     bool
 	WSOrigins        string
 	TLSCert          string
@@ -109,6 +110,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.MaxFrame, "max-frame", 1<<20, "max frame body after auth, bytes")
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "max connections (0: no limit)")
 	fs.IntVar(&o.WriteQueue, "write-queue", 4<<20, "max bytes queued per connection before it is dropped as a slow consumer")
+	fs.IntVar(&o.MaxLogins, "max-logins", 256, "logins authenticating at once (webhook calls, store replays); 16 times as many may wait, more get /auth/failed 3005")
 	fs.IntVar(&o.SecretFailBurst, "secret-fail-burst", 10, "wrong push secrets (push clients, HTTP bearer) one address may send before it is refused with 4029/429 for a while (1 more per second); -1: off (e.g. behind a proxy hiding addresses)")
 	fs.BoolVar(&o.OnePerDevice, "one-per-device", true, "a new login of the same uid+device replaces the old one with /disconnect 4002 (protocol §9); false keeps both")
 	fs.StringVar(&o.WSOrigins, "ws-origins", "", "comma-separated browser origins or host patterns allowed on /plex/v1/ws besides the node's own (docs/web.md)")
@@ -230,7 +232,7 @@ func (o *options) validate(set map[string]bool, env func(string) string) error {
 	for _, v := range []struct {
 		name string
 		n    int
-	}{{"max-frame", o.MaxFrame}, {"max-conns", o.MaxConns}, {"write-queue", o.WriteQueue},
+	}{{"max-frame", o.MaxFrame}, {"max-conns", o.MaxConns}, {"max-logins", o.MaxLogins}, {"write-queue", o.WriteQueue},
 		{"nats-replicas", o.NATSReplicas}, {"store-max-per-user", o.StoreMaxPerUser}} {
 		if v.n < 0 {
 			bad("-%s %d: must not be negative", v.name, v.n)
