@@ -51,7 +51,10 @@ type Config struct {
 	// matched with path.Match ("*.example.com", "localhost:*"); "*" allows
 	// every origin. Requests without an Origin header (not from a browser)
 	// are allowed. Zero: same origin only (the Origin's host:port equals
-	// the request's Host), so pages served by the node itself may connect.
+	// the request's Host), so pages served by the node itself may connect,
+	// and only where Host names the node: an IP address, localhost, or the
+	// host of AdvertiseAddr (a DNS-rebinding page's Host is its own name:
+	// refused). A node reached by another name lists it here.
 	WebSocketOrigins []string
 
 	// Authenticator checks app tokens. Nil: every app is refused (4001).

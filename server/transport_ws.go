@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"strings"
@@ -164,7 +165,7 @@ func (srv *Server) originAllowed(r *http.Request) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) {
+	if strings.EqualFold(u.Host, r.Host) && srv.ownHost(r.Host) {
 		return true
 	}
 	host := strings.ToLower(u.Host)
@@ -181,6 +182,33 @@ func (srv *Server) originAllowed(r *http.Request) bool {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// ownHost reports whether a request's Host names this node, so that a
+// page whose origin has that host is the node's own (same origin). Host
+// alone is not enough: with DNS rebinding, attacker.example resolves to
+// the node and the attacker's page is "same origin" with Host
+// attacker.example. The node's names are IP literals (a browser reaches
+// them only by that address, never by a name an attacker controls),
+// localhost and *.localhost (browsers resolve them to loopback
+// themselves), and the host of AdvertiseAddr; others are allowed through
+// WebSocketOrigins.
+func (srv *Server) ownHost(hostport string) bool {
+	h := hostport
+	if hh, _, err := net.SplitHostPort(hostport); err == nil {
+		h = hh
+	}
+	h = strings.ToLower(strings.TrimSuffix(strings.Trim(h, "[]"), "."))
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	if adv, _, err := net.SplitHostPort(srv.cfg.AdvertiseAddr); err == nil && strings.EqualFold(adv, h) {
+		return true
 	}
 	return false
 }

@@ -76,7 +76,13 @@ func wsHandshake(t *testing.T, addr string, hdr http.Header, tlsConf *tls.Config
 	_, _ = rand.Read(k[:])
 	key := base64.StdEncoding.EncodeToString(k[:])
 	var req strings.Builder
-	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", server.WebSocketPath, addr)
+	host := addr
+	if h := hdr.Get("Host"); h != "" { // the name the browser used (e.g. a rebinding attacker's)
+		host = h
+		hdr = hdr.Clone()
+		hdr.Del("Host")
+	}
+	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", server.WebSocketPath, host)
 	fmt.Fprintf(&req, "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", key)
 	for name, vs := range hdr {
 		for _, v := range vs {

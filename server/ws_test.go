@@ -198,6 +198,32 @@ func TestWSOrigin(t *testing.T) {
 		p, _ = wsHandshake(t, n.http, http.Header{"Origin": {"http://" + n.http}}, nil)
 		require.NotNil(t, p)
 	})
+	t.Run("dns rebinding: same origin under a name that is not the node's", func(t *testing.T) {
+		n := startWSNode(t, server.Config{AdvertiseAddr: "push.example.net:9578"})
+		_, port, _ := net.SplitHostPort(n.http)
+		for host, ok := range map[string]bool{
+			"attacker.example:" + port:             false, // resolves to the node: the attacker's page is "same origin"
+			"push.example.net:" + port:             true,  // the advertised name
+			"localhost:" + port:                    true,
+			"app.localhost:" + port:                true,
+			"127.0.0.1:" + port:                    true,
+			"[::1]:" + port:                        true,
+			"attacker.example.localhost.x:" + port: false,
+		} {
+			p, resp := wsHandshake(t, n.http, http.Header{"Host": {host}, "Origin": {"http://" + host}}, nil)
+			if ok {
+				require.NotNil(t, p, "%s: %s", host, resp.Status)
+			} else {
+				require.Nil(t, p, host)
+				require.Equal(t, http.StatusForbidden, resp.StatusCode, host)
+			}
+		}
+		n2 := startWSNode(t, server.Config{WebSocketOrigins: []string{"attacker.example:*"}})
+		_, port2, _ := net.SplitHostPort(n2.http)
+		h := "attacker.example:" + port2
+		p, resp := wsHandshake(t, n2.http, http.Header{"Host": {h}, "Origin": {"http://" + h}}, nil)
+		require.NotNil(t, p, "a name listed in WebSocketOrigins: %s", resp.Status)
+	})
 	t.Run("disabled", func(t *testing.T) {
 		n := startWSNode(t, server.Config{DisableWebSocket: true})
 		p, resp := wsHandshake(t, n.http, nil, nil)
