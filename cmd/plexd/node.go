@@ -26,6 +26,7 @@ import (
 
 	"github.com/plexpush/plex/auth"
 	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/plog"
 	"github.com/plexpush/plex/server"
 	"github.com/plexpush/plex/vendorpush"
 	"github.com/plexpush/plex/web"
@@ -280,13 +281,19 @@ func newLogger(o *options, w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("-log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	switch o.LogFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("-log-format %q: want text or json", o.LogFormat)
 	}
-	return nil, fmt.Errorf("-log-format %q: want text or json", o.LogFormat)
+	if o.LogBurst > 0 {
+		h = plog.Sampled(h, o.LogBurst, time.Second)
+	}
+	return slog.New(h), nil
 }
 
 func serverConfig(o *options, log *slog.Logger) (server.Config, error) {

@@ -69,6 +69,7 @@ type options struct {
 
 	LogLevel  string
 	LogFormat string
+	LogBurst  int
 	ReadyFile string
 
 	APNsKey           string
@@ -131,6 +132,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.NodeHeartbeat, "node-heartbeat", 2*time.Second, "how often the node announces its address and load; silent for 3 of these = dead")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn, error")
 	fs.StringVar(&o.LogFormat, "log-format", "text", "text or json")
+	fs.IntVar(&o.LogBurst, "log-burst", 10, "log lines per message and level per second; the rest are dropped and counted (suppressed=N on the next one); 0: every line")
 	fs.StringVar(&o.Pprof, "pprof", "", "serve net/http/pprof on this address (debugging; keep it on loopback)")
 	fs.StringVar(&o.APNsKey, "apns-key", "", "APNs .p8 auth key file: offline users get APNs notifications (docs/vendor-push.md)")
 	fs.StringVar(&o.APNsKeyID, "apns-key-id", "", "APNs key id")
