@@ -99,8 +99,14 @@ type Config struct {
 	AuthMaxFrame int
 
 	// MaxConnections refuses connections over this many (3004), counted.
-	// Zero: no limit beyond the process's file limit.
+	// Connections of InnerAddr do not count: they have their own bound,
+	// MaxInnerConnections, so that a flood of app (or never-authenticated)
+	// connections cannot lock push clients out. Zero: no limit beyond the
+	// process's file limit.
 	MaxConnections int
+	// MaxInnerConnections bounds the connections of InnerAddr (3004 over
+	// it). Zero: 1024 (push clients hold one connection per node each).
+	MaxInnerConnections int
 	// WriteQueueBytes bounds the bytes waiting to be written to one
 	// connection; a peer that lets more pile up is a slow consumer and is
 	// closed (3002). Zero: 4 MiB.
@@ -252,6 +258,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SecretFailRate <= 0 {
 		c.SecretFailRate = 1
+	}
+	if c.MaxInnerConnections <= 0 {
+		c.MaxInnerConnections = 1024
 	}
 	if c.MaxConcurrentLogins <= 0 {
 		c.MaxConcurrentLogins = 256

@@ -44,15 +44,16 @@ type Server struct {
 	engine     *nbio.Engine
 	batches    batchPool
 
-	baseCtx context.Context
-	cancel  context.CancelFunc
-	authWG  sync.WaitGroup // auth goroutines and push clients' workers (offload.go)
-	fdLocks [64]sync.Mutex // Server.fdLock
-	connIDs atomic.Uint64
-	msgIDs  atomic.Uint64 // with msgBoot: the node's message ids (newMessageID)
-	msgBoot string        // random per process: ids stay unique across restarts
-	conns   atomic.Int64  // open sockets, for MaxConnections
-	hbFrame [3][3][]byte  // /heartbeat per mode (hbPlain, hbBackground, hbForeground) and codec, encoded once
+	baseCtx    context.Context
+	cancel     context.CancelFunc
+	authWG     sync.WaitGroup // auth goroutines and push clients' workers (offload.go)
+	fdLocks    [64]sync.Mutex // Server.fdLock
+	connIDs    atomic.Uint64
+	msgIDs     atomic.Uint64 // with msgBoot: the node's message ids (newMessageID)
+	msgBoot    string        // random per process: ids stay unique across restarts
+	conns      atomic.Int64  // open sockets, for MaxConnections
+	innerConns atomic.Int64  // of them, on the push-client listener (MaxInnerConnections)
+	hbFrame    [3][3][]byte  // /heartbeat per mode (hbPlain, hbBackground, hbForeground) and codec, encoded once
 
 	defaultApp *appState
 	apps       atomic.Pointer[appTable]

@@ -78,7 +78,7 @@ func (srv *Server) isClosing() bool {
 
 // accept admits or refuses one connection.
 func (srv *Server) accept(nc net.Conn, innerOnly bool) {
-	if c := srv.admit(nc.RemoteAddr()); c != 0 {
+	if c := srv.admit(nc.RemoteAddr(), innerOnly); c != 0 {
 		srv.refuse(nc, c)
 		return
 	}
@@ -133,15 +133,26 @@ func (srv *Server) newSession(innerOnly bool) *Session {
 	return s
 }
 
-// admit applies Config.Filter and Config.MaxConnections to a new
+// admit applies Config.Filter and the connection bounds to a new
 // connection of any transport: 0 admits it, else the code to refuse it
-// with (counted in plex_refused_total).
-func (srv *Server) admit(remote net.Addr) pack.Code {
+// with (counted in plex_refused_total). Connections of the push-client
+// listener (Config.InnerAddr) have their own bound, so that apps, or
+// connections that never authenticate, filling MaxConnections cannot
+// lock push clients out.
+func (srv *Server) admit(remote net.Addr, innerOnly bool) pack.Code {
 	if f := srv.cfg.Filter; f != nil && !f(remote) {
 		srv.metrics.refused.WithLabelValues("filter").Inc()
 		return pack.CodeRefused
 	}
-	if max := srv.cfg.MaxConnections; max > 0 && srv.conns.Load() >= int64(max) {
+	inner := srv.innerConns.Load()
+	if innerOnly {
+		if inner >= int64(srv.cfg.MaxInnerConnections) {
+			srv.metrics.refused.WithLabelValues("max_inner_connections").Inc()
+			return pack.CodeTooManyConnections
+		}
+		return 0
+	}
+	if max := srv.cfg.MaxConnections; max > 0 && srv.conns.Load()-inner >= int64(max) {
 		srv.metrics.refused.WithLabelValues("max_connections").Inc()
 		return pack.CodeTooManyConnections
 	}
@@ -172,6 +183,9 @@ func (srv *Server) register(s *Session) bool {
 	}
 	srv.sessions.add(s)
 	srv.conns.Add(1)
+	if s.innerOnly {
+		srv.innerConns.Add(1)
+	}
 	srv.metrics.connections.Inc()
 	return true
 }
@@ -199,6 +213,9 @@ func (srv *Server) closed(s *Session, err error) {
 	srv.sessions.remove(s)
 	srv.mu.Unlock()
 	srv.conns.Add(-1)
+	if s.innerOnly {
+		srv.innerConns.Add(-1)
+	}
 	srv.metrics.connections.Dec()
 	if state == stateApp {
 		// The order lock makes removal atomic with deliveries to this uid.

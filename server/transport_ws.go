@@ -81,7 +81,7 @@ func (e *wsEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // acceptWS admits or refuses an upgraded connection: the same checks and
 // the same session as a TCP accept (listener.go), on a WebSocket transport.
 func (srv *Server) acceptWS(raw net.Conn) {
-	if c := srv.admit(raw.RemoteAddr()); c != 0 {
+	if c := srv.admit(raw.RemoteAddr(), false); c != 0 {
 		srv.refuseWS(raw, c)
 		return
 	}

@@ -334,6 +334,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		Codec:                       codec,
 		MaxFrame:                    o.MaxFrame,
 		MaxConnections:              o.MaxConns,
+		MaxInnerConnections:         o.MaxInnerConns,
 		WriteQueueBytes:             o.WriteQueue,
 		DeviceDuplicates:            !o.OnePerDevice,
 		SecretFailBurst:             o.SecretFailBurst,

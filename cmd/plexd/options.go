@@ -44,6 +44,7 @@ type options struct {
 	Codec            string
 	MaxFrame         int
 	MaxConns         int
+	MaxInnerConns    int
 	WriteQueue       int
 	SecretFailBurst  int
 	MaxLogins        int
@@ -109,7 +110,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.Order, "order", "big", "frame header byte order: big or little")
 	fs.StringVar(&o.Codec, "codec", "auto", "codec: auto (per connection), json, protobuf")
 	fs.IntVar(&o.MaxFrame, "max-frame", 1<<20, "max frame body after auth, bytes")
-	fs.IntVar(&o.MaxConns, "max-conns", 0, "max connections (0: no limit)")
+	fs.IntVar(&o.MaxConns, "max-conns", 0, "max connections (0: no limit); -inner-addr's do not count")
+	fs.IntVar(&o.MaxInnerConns, "max-inner-conns", 1024, "max connections on -inner-addr (push clients)")
 	fs.IntVar(&o.WriteQueue, "write-queue", 4<<20, "max bytes queued per connection before it is dropped as a slow consumer")
 	fs.IntVar(&o.MaxLogins, "max-logins", 256, "logins authenticating at once (webhook calls, store replays); 16 times as many may wait, more get /auth/failed 3005")
 	fs.IntVar(&o.SecretFailBurst, "secret-fail-burst", 10, "wrong push secrets (push clients, HTTP bearer) one address may send before it is refused with 4029/429 for a while (1 more per second); -1: off (e.g. behind a proxy hiding addresses)")
@@ -234,7 +236,7 @@ func (o *options) validate(set map[string]bool, env func(string) string) error {
 	for _, v := range []struct {
 		name string
 		n    int
-	}{{"max-frame", o.MaxFrame}, {"max-conns", o.MaxConns}, {"max-logins", o.MaxLogins}, {"write-queue", o.WriteQueue},
+	}{{"max-frame", o.MaxFrame}, {"max-conns", o.MaxConns}, {"max-inner-conns", o.MaxInnerConns}, {"max-logins", o.MaxLogins}, {"write-queue", o.WriteQueue},
 		{"nats-replicas", o.NATSReplicas}, {"store-max-per-user", o.StoreMaxPerUser}} {
 		if v.n < 0 {
 			bad("-%s %d: must not be negative", v.name, v.n)
