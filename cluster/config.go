@@ -41,6 +41,12 @@ type Config struct {
 	// push would exceed it, the user's OLDEST stored push is dropped (the
 	// app sees a gap in seq). Zero: 1000.
 	MaxPerUser int
+	// MaxDevicesPerUser bounds the device cursors kept per user (each
+	// login of a new device id adds one; a login reads them all). A new
+	// device beyond it evicts the one furthest behind; that device, when
+	// it comes back, resumes from what its app sends (meta resume), like
+	// a new device. Zero: 64.
+	MaxDevicesPerUser int
 	// MaxBytes bounds the stream of stored pushes, on creation; the oldest
 	// pushes are dropped beyond it. Zero: no bound but the servers' limits.
 	MaxBytes int64
@@ -89,6 +95,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPerUser <= 0 {
 		c.MaxPerUser = DefaultMaxPerUser
+	}
+	if c.MaxDevicesPerUser <= 0 {
+		c.MaxDevicesPerUser = 64
 	}
 	if c.CursorTTL <= 0 {
 		c.CursorTTL = DefaultCursorTTL

@@ -72,7 +72,7 @@ func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 			s.cacheCursors(uid, e)
 			return nil
 		}
-		next := &cursorEntry{devs: e.devs.with(device, seq)}
+		next := &cursorEntry{devs: e.devs.with(device, seq, s.c.cfg.MaxDevicesPerUser)}
 		if seq > 0 {
 			s.cursored.add(uid) // before it can be read
 		}

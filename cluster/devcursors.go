@@ -31,13 +31,25 @@ func (d devCursors) get(dev string) (int64, bool) {
 	return 0, false
 }
 
-// with returns a copy of d with dev's cursor set to seq.
-func (d devCursors) with(dev string, seq int64) devCursors {
+// with returns a copy of d with dev's cursor set to seq. A new device
+// beyond max (> 0) evicts the device furthest behind (the lowest cursor,
+// most likely abandoned; it also holds back purging what the others acked).
+func (d devCursors) with(dev string, seq int64, max int) devCursors {
 	i, ok := d.find(dev)
 	if ok {
 		out := slices.Clone(d)
 		out[i].seq = seq
 		return out
+	}
+	if max > 0 && len(d) >= max {
+		lowest := 0
+		for j, c := range d {
+			if c.seq < d[lowest].seq {
+				lowest = j
+			}
+		}
+		d = slices.Delete(slices.Clone(d), lowest, lowest+1)
+		i, _ = d.find(dev)
 	}
 	out := make(devCursors, 0, len(d)+1)
 	out = append(out, d[:i]...)

@@ -15,8 +15,8 @@ func TestDevCursors(t *testing.T) {
 	require.False(t, known)
 	require.EqualValues(t, -1, d.low())
 
-	d1 := d.with("phone", 5)
-	d2 := d1.with("", 3).with("tablet", 9).with("phone", 7)
+	d1 := d.with("phone", 5, 0)
+	d2 := d1.with("", 3, 0).with("tablet", 9, 0).with("phone", 7, 0)
 	require.Equal(t, devCursors{{"phone", 5}}, d1, "with copies")
 	for dev, want := range map[string]int64{"": 3, "phone": 7, "tablet": 9} {
 		got, known := d2.get(dev)
@@ -37,4 +37,15 @@ func TestDevCursors(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`null`), &back))
 	require.Empty(t, back)
 	require.Error(t, json.Unmarshal([]byte(`{"x":"y"}`), &back))
+}
+
+// TestDevCursorsBounded: a new device beyond the bound evicts the device
+// furthest behind; a known device's update never evicts.
+func TestDevCursorsBounded(t *testing.T) {
+	d := devCursors{}.with("a", 5, 3).with("b", 2, 3).with("c", 9, 3)
+	d = d.with("c", 10, 3)
+	require.Len(t, d, 3, "an update of a known device")
+	d2 := d.with("d", 0, 3)
+	require.Equal(t, devCursors{{"a", 5}, {"c", 10}, {"d", 0}}, d2, "b, the lowest, evicted")
+	require.Len(t, d, 3, "with copies")
 }

@@ -16,6 +16,10 @@ type MemoryStoreConfig struct {
 	// exceed it the OLDEST message is dropped (the app sees a gap in seq
 	// and may refetch from its own backend). Zero: 1000.
 	MaxPerUser int
+	// MaxDevices bounds the device cursors kept per user; a new device
+	// beyond it evicts the one furthest behind (the lowest cursor), which
+	// resumes from what its app sends when it comes back. Zero: 64.
+	MaxDevices int
 	// Now is the clock (tests). Zero: time.Now.
 	Now func() time.Time
 }
@@ -51,6 +55,9 @@ type memEntry struct {
 func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = 1000
+	}
+	if cfg.MaxDevices <= 0 {
+		cfg.MaxDevices = 64
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -184,8 +191,18 @@ func (s *MemoryStore) Ack(_ context.Context, uid, device string, seq int64) erro
 		// pushes for duplicates and drop them.
 		l.next = seq
 	}
-	if cur, known := l.cursors[device]; known && seq <= cur {
+	cur, known := l.cursors[device]
+	if known && seq <= cur {
 		return nil
+	}
+	if !known && len(l.cursors) >= s.cfg.MaxDevices {
+		evict, low := "", int64(-1)
+		for d, c := range l.cursors {
+			if low < 0 || c < low || (c == low && d < evict) {
+				evict, low = d, c
+			}
+		}
+		delete(l.cursors, evict)
 	}
 	l.cursors[device] = seq
 	low := seq
