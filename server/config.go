@@ -159,6 +159,17 @@ type Config struct {
 	// MessagePolicy decides whether user from may message user to in the
 	// default app (/message). Nil: user-to-user messaging is off (4003).
 	MessagePolicy func(from, to string) bool
+	// MessageRate and MessageBurst limit each user's /message (per
+	// second, across their connections on this node); over it the
+	// sender gets /error 4029. Every /message is stored for its TTL
+	// whether or not its recipient exists, so this bounds what one user
+	// can make the node store. Zero: 5/s with a burst of 20; a negative
+	// rate: unlimited.
+	MessageRate  float64
+	MessageBurst int
+	// MaxMessageBytes bounds a /message body (4004 "message too large"
+	// over it). Zero: 64 KiB (and never above MaxFrame).
+	MaxMessageBytes int
 	// Apps are products served beside the default one (see App). SetApps
 	// replaces them at run time.
 	Apps []App
@@ -258,6 +269,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SecretFailRate <= 0 {
 		c.SecretFailRate = 1
+	}
+	if c.MessageRate == 0 {
+		c.MessageRate = 5
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = 20
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 64 << 10
 	}
 	if c.MaxInnerConnections <= 0 {
 		c.MaxInnerConnections = 1024

@@ -41,8 +41,13 @@ func (srv *Server) userMessage(s *Session, b *batch, m *pack.Message) {
 		srv.metrics.messages.WithLabelValues("forbidden").Inc()
 		s.replyError(b, m.Seq, pack.CodeForbidden, "messaging "+strconv.Quote(req.To)+" is not allowed")
 		return
-	case len(req.Body)+256 > srv.cfg.MaxFrame:
+	case len(req.Body) > srv.cfg.MaxMessageBytes || len(req.Body)+256 > srv.cfg.MaxFrame:
+		srv.metrics.messages.WithLabelValues("bad_request").Inc()
 		s.replyError(b, m.Seq, pack.CodeBadRequest, "message too large")
+		return
+	case !srv.senders.allow(s.uid):
+		srv.metrics.rateLimited.WithLabelValues("messages").Inc()
+		s.replyError(b, m.Seq, pack.CodeRateLimited, "message rate exceeded, slow down")
 		return
 	}
 	if !s.app.allowPush() {

@@ -32,6 +32,7 @@ type Server struct {
 	messages   *messenger      // nil when storeLocal
 	throttle   *secretThrottle // wrong secrets per address (auth_throttle.go); nil: off
 	loginLimit *loginLimit     // logins off the read path (login_limit.go)
+	senders    *senderLimits   // /message per sending user (message_limit.go); nil: unlimited
 	pipes      *pipeline       // pipelined persistent pushes; nil when storeLocal
 	timers     closeTimers
 	offloads   sync.Map     // *Session → *offloaded: push clients whose frames run off the loop
@@ -99,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		stop:       make(chan struct{}),
 		throttle:   newSecretThrottle(&cfg),
 		loginLimit: newLoginLimit(&cfg),
+		senders:    newSenderLimits(&cfg),
 	}
 	if srv.nodeID == "" {
 		var b [6]byte
