@@ -161,7 +161,7 @@ func TestConnMessageNodeDown(t *testing.T) {
 // replies are matched by request id, not by order.
 func TestConnMessageConcurrent(t *testing.T) {
 	leakCheck(t)
-	n := startNode(t, server.Config{MessagePolicy: func(_, to string) bool { return to != "nobody" }})
+	n := startNode(t, server.Config{MessagePolicy: func(_, to string) bool { return to != "nobody" }, MessageRate: -1}) // many at once: not the rate under test
 	a := dialApp(t, n.addr, "alice", client.ConnConfig{Logger: plog.Test(t)})
 	ctx := ctxT(t)
 	const calls = 50
