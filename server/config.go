@@ -107,6 +107,12 @@ type Config struct {
 	// MaxInnerConnections bounds the connections of InnerAddr (3004 over
 	// it). Zero: 1024 (push clients hold one connection per node each).
 	MaxInnerConnections int
+	// WriteBudgetBytes bounds the output queued for all connections
+	// together (each one's is bounded by WriteQueueBytes): past it, the
+	// connections with the most output queued, the slowest consumers,
+	// are closed (3002) until the total is under 90% of it. Counted in
+	// plex_write_budget_drops_total. Zero: 256 MiB; negative: off.
+	WriteBudgetBytes int64
 	// WriteQueueBytes bounds the bytes waiting to be written to one
 	// connection; a peer that lets more pile up is a slow consumer and is
 	// closed (3002). Zero: 4 MiB.
@@ -278,6 +284,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = 64 << 10
+	}
+	if c.WriteBudgetBytes == 0 {
+		c.WriteBudgetBytes = 256 << 20
 	}
 	if c.MaxInnerConnections <= 0 {
 		c.MaxInnerConnections = 1024

@@ -36,6 +36,7 @@ type metrics struct {
 	rateLimited   *prometheus.CounterVec
 	messages      *prometheus.CounterVec
 	panics        prometheus.Counter
+	budgetDrops   prometheus.Counter
 	overtaken     prometheus.Counter
 	legacyRefused prometheus.Counter
 }
@@ -68,6 +69,7 @@ func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
 		bytesIn:      f.counter("bytes_in_total", "Bytes received."),
 		bytesOut:     f.counter("bytes_out_total", "Bytes written."),
 		writes:       f.counter("writes_total", "Write system calls (writev); frames_out/writes is the batching factor."),
+		budgetDrops:  f.counter("write_budget_drops_total", "Slowest consumers closed (3002) because the node's queued output passed Config.WriteBudgetBytes."),
 		closes:       f.counterVec("closes_total", "Connections closed by the node, by code.", "code"),
 		errors:       f.counterVec("errors_total", "Non-fatal /error replies, by code.", "code"),
 		badFrames:    f.counterVec("bad_frames_total", "Undecodable or oversized frames.", "reason"),

@@ -33,6 +33,7 @@ type Server struct {
 	throttle   *secretThrottle // wrong secrets per address (auth_throttle.go); nil: off
 	loginLimit *loginLimit     // logins off the read path (login_limit.go)
 	senders    *senderLimits   // /message per sending user (message_limit.go); nil: unlimited
+	budget     *writeBudget    // output queued in nbio across connections (write_budget.go); nil: off
 	pipes      *pipeline       // pipelined persistent pushes; nil when storeLocal
 	timers     closeTimers
 	offloads   sync.Map     // *Session → *offloaded: push clients whose frames run off the loop
@@ -101,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		throttle:   newSecretThrottle(&cfg),
 		loginLimit: newLoginLimit(&cfg),
 		senders:    newSenderLimits(&cfg),
+		budget:     newWriteBudget(&cfg),
 	}
 	if srv.nodeID == "" {
 		var b [6]byte
@@ -163,6 +165,16 @@ func New(cfg Config) (*Server, error) {
 			close(s.closed)
 		}
 	})
+	if srv.budget != nil {
+		srv.engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
+			switch s := c.Session().(type) {
+			case *Session:
+				srv.budget.written(s, n)
+			case *wsConn:
+				srv.budget.written(s.s, n)
+			}
+		})
+	}
 	if err := srv.engine.Start(); err != nil {
 		return nil, err
 	}
@@ -172,6 +184,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	srv.wheel = newWheel(wheelTick(&srv.cfg), max(cfg.AuthTimeout, cfg.HeartbeatTimeout))
 	srv.loops.Go(func() { srv.wheel.run(srv.stop, srv.checkDeadline) })
+	if srv.budget != nil {
+		srv.loops.Go(func() { srv.budget.run(srv, srv.stop) })
+	}
 	if cfg.Bus != nil {
 		srv.link = newClusterLink(srv, cfg.Bus)
 		if err := srv.link.start(); err != nil {

@@ -55,13 +55,13 @@ type Session struct {
 	prev, next *Session // in Server.sessions; guarded by Server.mu
 
 	state     atomic.Int32
-	codec     atomic.Uint32 // pack.Codec; set once from the first frame, read by writers
+	codec     atomic.Uint32 // pack.Codec (set once from the first frame, read by writers) | bgBit (session_heartbeat.go)
 	closeCode atomic.Uint32 // pack.Code of why the node closed it (0: the peer went away; stopBit: closing, session_drain.go)
 	inMu      sync.Mutex    // guards the read side
 	outMu     sync.Mutex    // guards the write side
 	closed    atomic.Bool
-	bg        atomic.Bool // background heartbeat mode (heartbeat.go)
-	innerOnly bool        // accepted on Config.InnerAddr
+	outQueued atomic.Int32 // bytes handed to nbio, not yet written (write_budget.go)
+	innerOnly bool         // accepted on Config.InnerAddr
 	acks      bool
 }
 
@@ -130,7 +130,7 @@ func (s *Session) RemoteAddr() net.Addr { return s.tr.RemoteAddr() }
 func (s *Session) Acks() bool { return s.acks }
 
 // Codec returns the connection's codec (AutoCodec until the first frame).
-func (s *Session) Codec() pack.Codec { return pack.Codec(s.codec.Load()) }
+func (s *Session) Codec() pack.Codec { return pack.Codec(s.codec.Load() &^ bgBit) }
 
 // Send writes m to this connection now (e.g. a reply from OnUpstream).
 func (s *Session) Send(m *pack.Message) error {
@@ -204,6 +204,9 @@ func (s *Session) flush() {
 		bytes += len(b)
 	}
 	var err error
+	if _, ok := s.tr.(*nbio.Conn); ok {
+		s.srv.budget.handed(s, bytes)
+	}
 	for rest := s.pending; len(rest) > 0 && err == nil; {
 		n := min(len(rest), maxIovecs)
 		_, err = s.tr.Writev(rest[:n])

@@ -23,13 +23,13 @@ func (s *Session) heartbeat(b *batch, m *pack.Message) {
 	switch m.Get(pack.MetaMode) {
 	case pack.ModeBackground:
 		if s.srv.cfg.BackgroundHeartbeatInterval > 0 {
-			s.bg.Store(true)
+			s.setBackground(true)
 			frame = hbBackground
 		} else {
 			frame = hbForeground
 		}
 	case pack.ModeForeground:
-		s.bg.Store(false)
+		s.setBackground(false)
 		frame = hbForeground
 	}
 	b.add(s, s.srv.hbFrame[frame][s.wireCodec()])
@@ -40,8 +40,23 @@ func (s *Session) heartbeat(b *batch, m *pack.Message) {
 // at its background deadline: a peer that dies right after it came back to
 // the foreground is noticed within BackgroundHeartbeatTimeout.
 func (s *Session) heartbeatTimeout() time.Duration {
-	if s.bg.Load() {
+	if s.background() {
 		return s.srv.cfg.BackgroundHeartbeatTimeout
 	}
 	return s.srv.cfg.HeartbeatTimeout
+}
+
+// bgBit in Session.codec marks background heartbeat mode (the codec is
+// set once, before auth; the mode only after): one word for both keeps
+// Session within its size class.
+const bgBit = 1 << 31
+
+func (s *Session) background() bool { return s.codec.Load()&bgBit != 0 }
+
+func (s *Session) setBackground(on bool) {
+	if on {
+		s.codec.Or(bgBit)
+	} else {
+		s.codec.And(^uint32(bgBit))
+	}
 }

@@ -213,6 +213,7 @@ func (srv *Server) closed(s *Session, err error) {
 	srv.sessions.remove(s)
 	srv.mu.Unlock()
 	srv.conns.Add(-1)
+	srv.budget.gone(s)
 	if s.innerOnly {
 		srv.innerConns.Add(-1)
 	}

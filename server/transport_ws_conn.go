@@ -130,7 +130,13 @@ func (t *wsConn) Writev(frames [][]byte) (int, error) {
 	var n int
 	for len(frames) > 0 {
 		k := min(len(frames), maxIovecs/2) // a header and a body per frame
-		w, err := t.nb.Writev(wsFrames(frames[:k], op))
+		bufs := wsFrames(frames[:k], op)
+		var total int
+		for _, b := range bufs {
+			total += len(b)
+		}
+		t.s.srv.budget.handed(t.s, total)
+		w, err := t.nb.Writev(bufs)
 		n += w
 		if err != nil {
 			return n, err
@@ -145,6 +151,7 @@ func (t *wsConn) writeRaw(b []byte) error {
 	if t.bl != nil {
 		return t.bl.enqueue(b)
 	}
+	t.s.srv.budget.handed(t.s, len(b))
 	_, err := t.nb.Write(b)
 	return err
 }
