@@ -72,7 +72,7 @@ func (n *node) once(ctx context.Context) (healthy bool, err error) {
 			return false, err
 		}
 	}
-	auth := &pack.Message{URI: pack.URIInnerAuth, Body: []byte(c.cfg.Secret.Reveal())}
+	auth := &pack.Message{URI: pack.URIInnerAuth, Body: []byte(c.cfg.Secret)}
 	nc, r, info, err := handshake(ctx, addr, c.cfg.DialTimeout, c.wire, auth)
 	if err != nil {
 		return false, err

@@ -2,6 +2,7 @@ package client
 
 import (
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"time"
 	"unicode/utf8"
@@ -20,9 +21,12 @@ type Config struct {
 	// ("http://host:port", or the full URL of GET /plex/v1/host): before
 	// each connection attempt the client asks it which node to dial.
 	DiscoveryURL string
-	// Secret is the nodes' inner secret (server.Config.InnerSecret). It is a
-	// plog.Secret so that it never reaches a log or a %v.
-	Secret plog.Secret
+	// Secret is the nodes' inner secret (server.Config.InnerSecret), or an
+	// app's push secret (server.App.PushSecret). A plain string, so that a
+	// secret read from a file or the environment needs no conversion; it
+	// never reaches a log: Config prints and logs it as REDACTED (String,
+	// GoString, LogValue), and the client keeps it as a plog.Secret.
+	Secret string
 
 	// DialTimeout bounds one connection attempt: dial plus inner auth.
 	// Zero: 5s.
@@ -51,6 +55,26 @@ type Config struct {
 	Backoff Backoff
 	// Logger receives connection lifecycle logs. Nil: silent.
 	Logger *slog.Logger
+}
+
+// String prints c with its Secret redacted (also for %v and %+v).
+func (c Config) String() string {
+	c.Secret = redacted(c.Secret)
+	type plain Config // no String method: no recursion
+	return fmt.Sprintf("%+v", plain(c))
+}
+
+// GoString is String for %#v.
+func (c Config) GoString() string { return "client.Config" + c.String() }
+
+// LogValue logs c with its Secret redacted.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+func redacted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return plog.Secret(s).String()
 }
 
 // PlexClient defaults.

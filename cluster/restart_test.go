@@ -107,7 +107,7 @@ func TestRollingRestartsLoseNothing(t *testing.T) {
 		require.NoError(t, a.Connect(ctx))
 		apps[u] = a
 	}
-	pc, err := client.New(client.Config{Addrs: addrs, Secret: plog.Secret(secret), Logger: plog.Test(t),
+	pc, err := client.New(client.Config{Addrs: addrs, Secret: secret, Logger: plog.Test(t),
 		Backoff: client.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}})
 	require.NoError(t, err)
 	defer pc.Close()

@@ -11,7 +11,6 @@ import (
 	"github.com/plexpush/plex/client"
 	"github.com/plexpush/plex/cluster"
 	"github.com/plexpush/plex/pack"
-	"github.com/plexpush/plex/plog"
 	"github.com/plexpush/plex/server"
 )
 
@@ -45,7 +44,7 @@ func TestRouting(t *testing.T) {
 	dave2 := dialApp(t, "dave", "d2", nodes[2].addr)
 	apps := []*app{alice, bob, carol, dave0, dave2}
 
-	pc, err := client.New(client.Config{Addrs: []string{nodes[1].addr}, Secret: plog.Secret(secret)})
+	pc, err := client.New(client.Config{Addrs: []string{nodes[1].addr}, Secret: secret})
 	require.NoError(t, err)
 	defer pc.Close()
 	ctx := ctxTimeout(t, waitFor)

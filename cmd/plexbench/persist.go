@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/plexpush/plex/client"
-	"github.com/plexpush/plex/plog"
 )
 
 // The persist measurement: persistent pushes (client.Persist) through one
@@ -36,7 +35,7 @@ import (
 const persistTTL = time.Hour
 
 func measurePersist(ctx context.Context, c config, n *node, f *fleet) error {
-	pc, err := client.New(client.Config{Addrs: []string{n.addr}, Secret: plog.Secret(c.secret), MaxPending: 2 * c.persistInflight})
+	pc, err := client.New(client.Config{Addrs: []string{n.addr}, Secret: c.secret, MaxPending: 2 * c.persistInflight})
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/plexpush/plex/client"
-	"github.com/plexpush/plex/plog"
 )
 
 func main() {
@@ -55,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *secret == "" {
 		return errors.New("-secret or $PLEX_INNER_SECRET is required")
 	}
-	cfg := client.Config{DiscoveryURL: *discovery, Secret: plog.Secret(*secret)}
+	cfg := client.Config{DiscoveryURL: *discovery, Secret: *secret}
 	if *addrs != "" {
 		cfg.Addrs = strings.Split(*addrs, ",")
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/plexpush/plex/client"
-	"github.com/plexpush/plex/plog"
 )
 
 func main() {
@@ -32,7 +31,7 @@ func main() {
 }
 
 func run(addr, secret, uid, room, uri, body string, persist bool) error {
-	c, err := client.New(client.Config{Addrs: []string{addr}, Secret: plog.Secret(secret)})
+	c, err := client.New(client.Config{Addrs: []string{addr}, Secret: secret})
 	if err != nil {
 		return err
 	}
