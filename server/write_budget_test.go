@@ -19,12 +19,10 @@ import (
 // total is under the budget, and a reading connection keeps receiving.
 func TestWriteBudgetDropsSlowestConsumers(t *testing.T) {
 	n := startNode(t, server.Config{WriteQueueBytes: 32 << 20, WriteBudgetBytes: 8 << 20, MaxFrame: 1 << 20})
-	var slow []*peer
-	for range 4 {
+	for range 4 { // they never read
 		p := dial(t, n.addr)
 		require.NoError(t, p.c.(*net.TCPConn).SetReadBuffer(4096))
 		p.auth("slow", nil)
-		slow = append(slow, p)
 	}
 	reader := app(t, n.addr, "reader", nil)
 	got := make(chan int, 64)
