@@ -87,12 +87,15 @@ std::chrono::milliseconds Session::backoff_delay(std::uint64_t failures) {
     using ms = std::chrono::milliseconds;
     const auto min = cfg_.backoff_min.count();
     const auto max = cfg_.backoff_max.count();
-    auto base = min;
-    for (std::uint64_t i = 0; i < failures && base < max; ++i) base *= 2;
-    base = std::min(base, max);
-    // Uniform in [base/2, base]: never zero, never above the cap.
+    auto cap = min;
+    for (std::uint64_t i = 0; i < failures && cap < max; ++i) cap *= 2;
+    cap = std::max(std::min(cap, max), min);
+    // docs/protocol.md §13.6: uniform in [floor, cap], floor = min(100 ms,
+    // backoff_min): spread, yet never a tight loop (full jitter can draw 0).
+    const auto floor = std::min<ms::rep>(100, min);
     double r = std::clamp(rng_(), 0.0, 1.0);
-    return ms(base / 2 + static_cast<ms::rep>(r * static_cast<double>(base - base / 2)));
+    auto d = floor + static_cast<ms::rep>(r * static_cast<double>(cap - floor + 1));
+    return ms(std::min(d, cap));
 }
 
 void Session::set_state(State s, std::error_code ec) {
@@ -165,6 +168,11 @@ void Session::fail(Clock::time_point now, std::error_code ec, bool disconnect) {
 }
 
 void Session::enter_backoff(Clock::time_point now, std::error_code ec) {
+    // §13.6: a healthy connection (it delivered a message after the
+    // handshake, or stayed online 10 s) resets the attempts; one the node
+    // drops at once does not, so such a node is retried ever more slowly.
+    if (state_ == State::online && (received_ || now - online_since_ >= std::chrono::seconds(10)))
+        failures_ = 0;
     deadline_ = now + backoff_delay(failures_);
     ++failures_;
     set_state(State::backoff, ec);
@@ -228,6 +236,7 @@ void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
         return;
     }
     if (state_ != State::online) return; // nothing else is valid before auth
+    received_ = true; // a push, a reply or an error: the connection is healthy (§13.6)
     if (m.seq > 0 && m.get(meta::persist) == "1") {
         // docs/protocol.md §12: a persistent seq at or below the highest one
         // already processed is a duplicate and must be dropped. The node
@@ -285,7 +294,8 @@ void Session::handle_auth_success(Clock::time_point now, const Message& m) {
     }
     if (info_.heartbeat.count() > 0) interval_ = info_.heartbeat;
     if (info_.timeout.count() > 0) timeout_ = info_.timeout;
-    failures_ = 0;
+    received_ = false;
+    online_since_ = now;
     last_heartbeat_ = now;
     set_state(State::online);
 }

@@ -256,20 +256,28 @@ TEST(Session, AnyInboundFrameIsLiveness) {
     }
 }
 
+// docs/protocol.md §13.6: retry n waits uniformly in [floor, cap_n],
+// cap_n = min(max, min·2^n), floor = min(100 ms, min); a healthy connection
+// (a message after auth, or 10 s online) resets n, one dropped at once not.
 TEST(Session, BackoffIsExponentialJitteredAndCapped) {
     Harness h;
     h.cfg.backoff_min = 100ms;
     h.cfg.backoff_max = 1000ms;
     h.make();
+    h.rand = 0.0; // the lowest draw: the floor, never 0
+    EXPECT_EQ(h.s->backoff_delay(0), 100ms);
+    EXPECT_EQ(h.s->backoff_delay(3), 100ms);
+    EXPECT_EQ(h.s->backoff_delay(60), 100ms) << "no overflow";
+    h.rand = 0.999999; // the highest draw: the cap
+    EXPECT_EQ(h.s->backoff_delay(0), 100ms);
+    EXPECT_EQ(h.s->backoff_delay(3), 800ms);
+    EXPECT_EQ(h.s->backoff_delay(10), 1000ms) << "capped";
+    h.cfg.backoff_min = 40ms; // a min below 100 ms lowers the floor
+    h.make();
     h.rand = 0.0;
-    EXPECT_EQ(h.s->backoff_delay(0), 50ms);
-    EXPECT_EQ(h.s->backoff_delay(1), 100ms);
-    EXPECT_EQ(h.s->backoff_delay(3), 400ms);
-    EXPECT_EQ(h.s->backoff_delay(60), 500ms) << "capped, no overflow";
-    h.rand = 0.999999;
-    EXPECT_EQ(h.s->backoff_delay(0), 99ms);
-    EXPECT_EQ(h.s->backoff_delay(3), 799ms);
-    EXPECT_EQ(h.s->backoff_delay(10), 999ms);
+    EXPECT_EQ(h.s->backoff_delay(0), 40ms);
+    h.cfg.backoff_min = 100ms;
+    h.make();
 
     // Consecutive failures grow the delay; attempts count up.
     h.rand = 1.0;
@@ -288,7 +296,7 @@ TEST(Session, BackoffIsExponentialJitteredAndCapped) {
     }
     EXPECT_EQ(delays, (std::vector<ms>{100ms, 200ms, 400ms, 800ms, 1000ms, 1000ms}));
 
-    // Online resets the count.
+    // A connection the node drops right after auth does not reset the count.
     h.s->on_connected(h.now);
     h.drain();
     h.auth_success();
@@ -297,8 +305,38 @@ TEST(Session, BackoffIsExponentialJitteredAndCapped) {
     EXPECT_EQ(h.last_error(), errc::connection_lost);
     auto t0 = h.now;
     h.to_deadline();
+    EXPECT_EQ(h.now - t0, 1000ms) << "dropped at once: still the cap";
+
+    // One that delivered a message does.
+    h.s->on_connected(h.now);
+    h.drain();
+    h.auth_success();
+    h.receive(push(0, "x", false));
+    h.s->on_closed(h.now, {});
+    h.drain();
+    t0 = h.now;
+    h.to_deadline();
     EXPECT_EQ(h.now - t0, 100ms);
-    EXPECT_EQ(h.last_attempt, 1u) << "first retry after a drop: the next address";
+    EXPECT_EQ(h.last_attempt, 1u) << "first retry after a healthy connection";
+
+    // So does one that stayed online 10 s without a message.
+    for (int i = 0; i < 3; ++i) {
+        h.s->on_connect_failed(h.now, std::make_error_code(std::errc::connection_refused));
+        h.drain();
+        h.to_deadline();
+    }
+    h.s->on_connected(h.now);
+    h.drain();
+    h.auth_success();
+    for (int i = 0; i < 10; ++i) { // heartbeats keep it alive, they are not messages
+        h.advance(1s);
+        h.receive(Message{0, "/heartbeat", "", {}});
+    }
+    h.s->on_closed(h.now, {});
+    h.drain();
+    t0 = h.now;
+    h.to_deadline();
+    EXPECT_EQ(h.now - t0, 100ms);
 }
 
 TEST(Session, AuthFailedIsTerminal) {

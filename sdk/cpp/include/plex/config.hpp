@@ -49,9 +49,12 @@ struct Config {
     // Nothing received for this long = the connection is dead (reconnect with
     // errc::heartbeat_timeout). Replaced by the node's timeout_ms.
     std::chrono::milliseconds heartbeat_timeout{75000};
-    // Reconnect delay: exponential from backoff_min to backoff_max, each
-    // delay drawn uniformly from [d/2, d] (jitter spreads a fleet's reconnects
-    // after a node restart).
+    // Reconnect delay (docs/protocol.md §13.6, the same in every plex
+    // client): retry n waits uniformly in [min(100 ms, backoff_min),
+    // min(backoff_max, backoff_min·2^n)]; jitter spreads a fleet's
+    // reconnects after a node restart, the floor keeps a client from
+    // spinning. A connection that delivered a message or stayed online
+    // 10 s resets n.
     std::chrono::milliseconds backoff_min{500};
     std::chrono::milliseconds backoff_max{30000};
     // Limit for discovery + TCP connect + TLS handshake, and separately for

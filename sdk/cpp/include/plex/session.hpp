@@ -175,7 +175,9 @@ private:
     std::deque<Action> actions_;
     SessionInfo info_;
     std::int64_t last_seq_ = 0;
-    std::uint64_t failures_ = 0; // consecutive failed attempts since online
+    std::uint64_t failures_ = 0; // retries since the last healthy connection (§13.6)
+    bool received_ = false;      // this connection delivered a message after auth
+    Clock::time_point online_since_{};
     std::chrono::milliseconds interval_;
     std::chrono::milliseconds timeout_;
     Clock::time_point deadline_{};     // connect / auth / backoff deadline
