@@ -17,7 +17,7 @@ const char* to_string(State s) noexcept {
     case State::connecting: return "connecting";
     case State::authenticating: return "authenticating";
     case State::online: return "online";
-    case State::backoff: return "backoff";
+    case State::reconnecting: return "reconnecting";
     case State::closed: return "closed";
     }
     return "unknown";
@@ -175,7 +175,7 @@ void Session::enter_backoff(Clock::time_point now, std::error_code ec) {
         failures_ = 0;
     deadline_ = now + backoff_delay(failures_);
     ++failures_;
-    set_state(State::backoff, ec);
+    set_state(State::reconnecting, ec);
 }
 
 void Session::on_data(Clock::time_point now, const void* data, std::size_t n) {
@@ -334,7 +334,7 @@ void Session::on_tick(Clock::time_point now) {
     case State::authenticating:
         if (now >= deadline_) fail(now, errc::auth_timeout, true);
         return;
-    case State::backoff:
+    case State::reconnecting:
         if (now >= deadline_) {
             set_state(State::connecting);
             deadline_ = now + cfg_.connect_timeout;
@@ -363,7 +363,7 @@ std::optional<Clock::time_point> Session::next_deadline() const {
     switch (state_) {
     case State::connecting:
     case State::authenticating:
-    case State::backoff: return deadline_;
+    case State::reconnecting: return deadline_;
     case State::online:
         return std::min(last_recv_ + timeout_,
                         std::max(std::min(last_sent_, last_recv_) + interval_,
@@ -375,7 +375,7 @@ std::optional<Clock::time_point> Session::next_deadline() const {
 
 void Session::close(Clock::time_point) {
     if (state_ == State::closed) return;
-    if (state_ != State::backoff) actions_.emplace_back(action::Disconnect{});
+    if (state_ != State::reconnecting) actions_.emplace_back(action::Disconnect{});
     set_state(State::closed);
 }
 

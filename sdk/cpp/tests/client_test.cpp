@@ -66,9 +66,9 @@ TEST(Client, RefusedConnectionBacksOffUntilClosed) {
     r.attach(client);
     ASSERT_FALSE(client.connect());
     EXPECT_FALSE(client.connect()) << "a second connect() is a no-op";
-    ASSERT_TRUE(r.wait_state(State::backoff, 5s, 3)) << r.describe();
+    ASSERT_TRUE(r.wait_state(State::reconnecting, 5s, 3)) << r.describe();
     for (auto& [s, ec] : r.states()) {
-        if (s == State::backoff) {
+        if (s == State::reconnecting) {
             EXPECT_EQ(ec, std::errc::connection_refused) << ec.message();
         }
     }
@@ -264,7 +264,7 @@ TEST(Client, ReconnectsWhenTheNodeDropsTheConnection) {
     node->push(Message{0, "/disconnect", "bye", {{"code", "3000"}, {"reason", "bye"}}});
     ASSERT_TRUE(r.wait_state(State::online, 10s, 2)) << r.describe();
     bool saw_shutdown = false;
-    for (auto& [s, ec] : r.states()) saw_shutdown |= s == State::backoff && ec == errc::shutdown;
+    for (auto& [s, ec] : r.states()) saw_shutdown |= s == State::reconnecting && ec == errc::shutdown;
     EXPECT_TRUE(saw_shutdown) << r.describe();
     // A terminal code stops it.
     node->push(Message{0, "/disconnect", "", {{"code", "4002"}}});

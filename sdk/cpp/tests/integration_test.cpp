@@ -83,7 +83,7 @@ TEST_F(Integration, AuthFailureIsTerminal) {
     EXPECT_EQ(c.state(), State::closed);
     std::this_thread::sleep_for(1500ms); // well past any backoff
     EXPECT_EQ(Recorder::count(r.states(), State::connecting), 1u) << "no reconnect: " << r.describe();
-    EXPECT_EQ(Recorder::count(r.states(), State::backoff), 0u) << r.describe();
+    EXPECT_EQ(Recorder::count(r.states(), State::reconnecting), 0u) << r.describe();
 }
 
 TEST_F(Integration, PushReceived) {
@@ -182,7 +182,7 @@ TEST_F(Integration, NodeKilledAndRestartedResumesWithoutLossOrDuplicate) {
     std::this_thread::sleep_for(200ms); // the cumulative /ack reaches the node
 
     node.stop(SIGKILL);
-    ASSERT_TRUE(r.wait_state(State::backoff)) << r.describe();
+    ASSERT_TRUE(r.wait_state(State::reconnecting)) << r.describe();
     std::this_thread::sleep_for(600ms); // a few failed attempts while it is down
     ASSERT_TRUE(node.start({}, addr)) << "plexd did not restart on " << addr << ":\n" << node.log();
     ASSERT_TRUE(r.wait_state(State::online, 15s, 2)) << r.describe();
@@ -209,7 +209,7 @@ TEST_F(Integration, NodeKilledAndRestartedResumesWithoutLossOrDuplicate) {
         EXPECT_TRUE(seqs.insert(m.seq).second) << "seq " << m.seq << " delivered twice";
     }
     EXPECT_EQ(got, want) << r.describe();
-    EXPECT_GE(Recorder::count(r.states(), State::backoff), 1u) << "reconnected by itself";
+    EXPECT_GE(Recorder::count(r.states(), State::reconnecting), 1u) << "reconnected by itself";
 }
 
 TEST_F(Integration, DiscoveryFindsTheNode) {
@@ -298,7 +298,7 @@ TEST_F(Integration, TlsWithUntrustedCertificateFails) {
     Client c(cfg);
     r.attach(c);
     ASSERT_FALSE(c.connect());
-    ASSERT_TRUE(r.wait_state(State::backoff)) << r.describe();
+    ASSERT_TRUE(r.wait_state(State::reconnecting)) << r.describe();
     EXPECT_EQ(r.states().back().second, errc::tls_failed) << r.describe();
 }
 #endif

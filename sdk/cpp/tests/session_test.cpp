@@ -236,7 +236,7 @@ TEST(Session, LivenessTimeoutReconnects) {
     h.advance(2999ms);
     EXPECT_EQ(h.state(), State::online);
     h.advance(1ms);
-    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.state(), State::reconnecting);
     EXPECT_EQ(h.last_error(), errc::heartbeat_timeout);
     EXPECT_EQ(h.disconnects, 1);
     h.to_deadline();
@@ -287,7 +287,7 @@ TEST(Session, BackoffIsExponentialJitteredAndCapped) {
     for (int i = 0; i < 6; ++i) {
         h.s->on_connect_failed(h.now, std::make_error_code(std::errc::connection_refused));
         h.drain();
-        ASSERT_EQ(h.state(), State::backoff);
+        ASSERT_EQ(h.state(), State::reconnecting);
         EXPECT_EQ(h.last_error(), std::errc::connection_refused);
         auto t0 = h.now;
         h.to_deadline();
@@ -371,10 +371,10 @@ TEST(Session, CodesDecideReconnect) {
         int code;
         State want;
     } cases[] = {
-        {"/disconnect", 3000, State::backoff}, {"/disconnect", 3001, State::backoff},
-        {"/disconnect", 3999, State::backoff}, {"/disconnect", 4002, State::closed},
+        {"/disconnect", 3000, State::reconnecting}, {"/disconnect", 3001, State::reconnecting},
+        {"/disconnect", 3999, State::reconnecting}, {"/disconnect", 4002, State::closed},
         {"/disconnect", 4030, State::closed},  {"/disconnect", 4999, State::closed},
-        {"/auth/failed", 3005, State::backoff}, {"/auth/failed", 4005, State::closed},
+        {"/auth/failed", 3005, State::reconnecting}, {"/auth/failed", 4005, State::closed},
     };
     for (const auto& c : cases) {
         Harness h;
@@ -387,7 +387,7 @@ TEST(Session, CodesDecideReconnect) {
     Harness h; // a /disconnect without a code: internal, reconnect
     h.online();
     h.receive(Message{0, "/disconnect", "", {}});
-    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.state(), State::reconnecting);
     EXPECT_EQ(h.last_error(), errc::internal);
 }
 
@@ -647,13 +647,13 @@ TEST(Session, OversizeOrGarbageFromNodeReconnects) {
     h.make();
     h.online();
     h.receive_raw(test::frame_of(Order::big, std::string(257, 'x')));
-    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.state(), State::reconnecting);
     EXPECT_EQ(h.last_error(), errc::frame_too_large);
 
     Harness g;
     g.online();
     g.receive_raw(test::frame_of(Order::big, "{nope"));
-    EXPECT_EQ(g.state(), State::backoff);
+    EXPECT_EQ(g.state(), State::reconnecting);
     EXPECT_EQ(g.last_error(), errc::bad_json);
 }
 
@@ -666,13 +666,13 @@ TEST(Session, ConnectAndAuthTimeouts) {
     h.advance(1999ms);
     EXPECT_EQ(h.state(), State::connecting);
     h.advance(1ms);
-    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.state(), State::reconnecting);
     EXPECT_EQ(h.last_error(), errc::connect_timeout);
     h.to_deadline();
     h.s->on_connected(h.now);
     h.drain();
     h.advance(2s);
-    EXPECT_EQ(h.state(), State::backoff);
+    EXPECT_EQ(h.state(), State::reconnecting);
     EXPECT_EQ(h.last_error(), errc::auth_timeout);
     EXPECT_EQ(h.disconnects, 2);
 }

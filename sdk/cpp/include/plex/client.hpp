@@ -38,7 +38,7 @@ public:
     using MessageHandler = std::function<void(const Message&)>;
     // error: why the state was entered (empty for normal transitions and for
     // close()); with State::closed and an error the client stopped for good
-    // (a terminal code such as errc::auth_failed); with State::backoff it
+    // (a terminal code such as errc::auth_failed); with State::reconnecting it
     // will reconnect.
     using StateHandler = std::function<void(State, std::error_code)>;
 

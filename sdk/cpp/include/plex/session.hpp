@@ -11,7 +11,7 @@
 //   closed --start--> connecting --connected--> authenticating --/auth/success--> online
 //     ^                  |  ^                        |                              |
 //     |                  v  |                        v                              v
-//     +-- close / 4xxx -- backoff <---------- failure, timeout, 3xxx, lost ---------+
+//     +-- close / 4xxx -- reconnecting <----- failure, timeout, 3xxx, lost ---------+
 //
 // Heartbeat and reconnect semantics live here, in one place:
 // - any inbound frame proves liveness; nothing received for heartbeat_timeout
@@ -42,7 +42,9 @@
 
 namespace plex {
 
-enum class State { connecting, authenticating, online, backoff, closed };
+// docs/protocol.md §13.6 names; authenticating is the C++ session's own step
+// within §13.6's connecting (the auth handshake).
+enum class State { connecting, authenticating, online, reconnecting, closed };
 
 const char* to_string(State s) noexcept;
 
