@@ -41,7 +41,7 @@ func (s *Session) startAuth(m *pack.Message) {
 	l := login{device: device, acks: m.Get(pack.MetaAcks) == "1"}
 	if r := m.Get(pack.MetaResume); r != "" {
 		n, err := strconv.ParseInt(r, 10, 64)
-		if err != nil || n < 0 || r[0] < '0' || r[0] > '9' {
+		if err != nil || r[0] < '0' || r[0] > '9' { // digits only: no sign
 			s.srv.metrics.auths.WithLabelValues("failed").Inc()
 			s.closeFrame(pack.URIAuthFailed, pack.CodeBadRequest, "resume must be a decimal seq >= 0")
 			return
