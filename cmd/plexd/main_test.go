@@ -91,6 +91,13 @@ func TestOptionsPrecedence(t *testing.T) {
 	require.ErrorContains(t, err, "unknown key")
 	_, err = parseOptions([]string{"-heartbeat", "x"}, noEnv)
 	require.Error(t, err)
+
+	// a flag of another auth is refused from every source, not only the command line
+	_, err = parseOptions(nil, func(k string) string { return map[string]string{"PLEX_JWT_SECRET": "/x"}[k] })
+	require.ErrorContains(t, err, "-jwt-secret is only used with -auth jwt")
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"webhook": "http://127.0.0.1:1/auth"}`), 0o600))
+	_, err = parseOptions([]string{"-config", cfg}, noEnv)
+	require.ErrorContains(t, err, "-webhook is only used with -auth webhook")
 }
 
 func TestBadSettingsFail(t *testing.T) {

@@ -195,17 +195,21 @@ func parseOptions(args []string, env func(string) string) (*options, error) {
 		o.file = file
 	}
 	var errs []error
+	given := map[string]bool{} // by any source: validate asks
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] {
+			given[f.Name] = true
 			return
 		}
 		if v := env("PLEX_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))); v != "" {
+			given[f.Name] = true
 			if err := f.Value.Set(v); err != nil {
 				errs = append(errs, fmt.Errorf("env for -%s: %w", f.Name, err))
 			}
 			return
 		}
 		if v, ok := file[f.Name]; ok {
+			given[f.Name] = true
 			if err := f.Value.Set(jsonValue(v)); err != nil {
 				errs = append(errs, fmt.Errorf("config key %s: %w", f.Name, err))
 			}
@@ -214,7 +218,7 @@ func parseOptions(args []string, env func(string) string) (*options, error) {
 	if len(errs) > 0 {
 		return o, errors.Join(errs...)
 	}
-	return o, o.validate(set, env)
+	return o, o.validate(given)
 }
 
 // checkKeys refuses a config file key that names no flag ("apps": apps.go).
@@ -230,7 +234,7 @@ func checkKeys(path string, file map[string]any, fs *flag.FlagSet) error {
 // validate refuses settings that are out of range or that the chosen
 // auth ignores, instead of running with something the operator did not
 // ask for (a negative size read as the default, a JWT key never used).
-func (o *options) validate(set map[string]bool, env func(string) string) error {
+func (o *options) validate(given map[string]bool) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	for _, v := range []struct {
@@ -265,15 +269,11 @@ func (o *options) validate(set map[string]bool, env func(string) string) error {
 		bad("-background-heartbeat-timeout %s must be longer than -background-heartbeat %s", o.BgTimeout, o.BgHeartbeat)
 	}
 	// flags of one auth given with another: the operator meant something
-	given := func(name string) bool {
-		_, inFile := o.file[name]
-		return set[name] || inFile || env("PLEX_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != ""
-	}
 	for _, f := range []struct{ name, auth string }{
 		{"jwt-secret", "jwt"}, {"jwt-public-key", "jwt"}, {"jwt-issuer", "jwt"}, {"jwt-audience", "jwt"},
 		{"webhook", "webhook"}, {"webhook-timeout", "webhook"},
 	} {
-		if given(f.name) && o.Auth != f.auth {
+		if given[f.name] && o.Auth != f.auth {
 			bad("-%s is only used with -auth %s (this node runs -auth %s)", f.name, f.auth, o.Auth)
 		}
 	}
