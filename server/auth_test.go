@@ -141,28 +141,19 @@ func TestInnerAuthDisabledWithoutSecret(t *testing.T) {
 }
 
 func TestInnerListenerSeparation(t *testing.T) {
-	cfg := server.Config{Authenticator: auth.None{}, InnerSecret: secret, InnerAddr: "127.0.0.1:0"}
-	srv, err := server.New(cfg)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	iln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(ln) }()
-	go func() { _ = srv.ServeInner(iln) }()
-	defer srv.Close()
+	_, addr, inner := startInnerNode(t, server.Config{Authenticator: auth.None{}, InnerSecret: secret, InnerAddr: "127.0.0.1:0"})
 
 	// push clients are refused on the app listener...
-	p := dial(t, ln.Addr().String())
+	p := dial(t, addr)
 	p.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte(secret)})
 	p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 	// ...apps on the inner one
-	a := dial(t, iln.Addr().String())
+	a := dial(t, inner)
 	a.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice")})
 	a.expectClosed(pack.URIAuthFailed, pack.CodeForbidden)
 	// and each works where it belongs
-	pusher(t, iln.Addr().String())
-	app(t, ln.Addr().String(), "alice", nil)
+	pusher(t, inner)
+	app(t, addr, "alice", nil)
 }
 
 func TestUnsupportedVersionStops(t *testing.T) {

@@ -193,25 +193,16 @@ func TestMaxConnections(t *testing.T) {
 // authenticate filling MaxConnections do not lock push clients out of the
 // inner listener, which has its own bound (MaxInnerConnections).
 func TestMaxConnectionsLeavesPushClientsIn(t *testing.T) {
-	srv, err := server.New(server.Config{Authenticator: auth.None{}, InnerSecret: secret, InnerAddr: "127.0.0.1:0",
+	srv, addr, inner := startInnerNode(t, server.Config{Authenticator: auth.None{}, InnerSecret: secret, InnerAddr: "127.0.0.1:0",
 		MaxConnections: 2, MaxInnerConnections: 2, Logger: plog.Test(t)})
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	iln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(ln) }()
-	go func() { _ = srv.ServeInner(iln) }()
-	defer srv.Close()
-
 	for range 2 {
-		dial(t, ln.Addr().String()) // never authenticates
+		dial(t, addr) // never authenticates
 	}
 	eventually(t, func() bool { return srv.Stats().Connections == 2 }, "two silent connections")
-	dial(t, ln.Addr().String()).expectClosed(pack.URIDisconnect, pack.CodeTooManyConnections)
-	p1 := pusher(t, iln.Addr().String())
-	pusher(t, iln.Addr().String())
-	dial(t, iln.Addr().String()).expectClosed(pack.URIDisconnect, pack.CodeTooManyConnections)
+	dial(t, addr).expectClosed(pack.URIDisconnect, pack.CodeTooManyConnections)
+	p1 := pusher(t, inner)
+	pusher(t, inner)
+	dial(t, inner).expectClosed(pack.URIDisconnect, pack.CodeTooManyConnections)
 	out, ce := p1.push(1, server.PushRequest{UID: "bob", URI: "/p"})
 	require.Nil(t, ce)
 	require.Equal(t, 1, out.Offline)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/binary"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,21 +19,8 @@ import (
 // nothing sent after the close began is executed.
 func TestEveryDisconnectAnswersWhatItExecuted(t *testing.T) {
 	t.Run("bad frame", func(t *testing.T) {
-		st := newUserGatedStore()
-		n := startNode(t, server.Config{Store: st})
+		n, p, release := heldPush(t, server.Config{})
 		bob := app(t, n.addr, "bob", nil)
-		p := pusher(t, n.addr)
-		st.holdUser("alice")
-		released := false
-		t.Cleanup(func() { // a failed check must not leave the node's shutdown waiting on the store
-			if !released {
-				st.releaseUser("alice")
-				released = true
-			}
-		})
-		p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
-		st.gatedStore.waitEntered(t, "append alice")
-
 		bad := binary.BigEndian.AppendUint32(nil, 4)
 		_, err := p.c.Write(append(bad, "{bad"...))
 		require.NoError(t, err)
@@ -41,8 +29,7 @@ func TestEveryDisconnectAnswersWhatItExecuted(t *testing.T) {
 		_, err = p.tryRecv(200 * time.Millisecond)
 		require.Error(t, err, "no /disconnect while the push it executed is unanswered")
 
-		st.releaseUser("alice")
-		released = true
+		release()
 		r := p.recv()
 		require.Equal(t, int64(1), r.Seq)
 		require.Equal(t, pack.URIReply, r.URI, "answered before the disconnect: %+v", r)
@@ -51,25 +38,31 @@ func TestEveryDisconnectAnswersWhatItExecuted(t *testing.T) {
 		require.Error(t, err, "a push sent after the bad frame is not executed")
 	})
 	t.Run("heartbeat timeout", func(t *testing.T) {
-		st := newUserGatedStore()
-		n := startNode(t, server.Config{Store: st, HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 500 * time.Millisecond})
-		p := pusher(t, n.addr)
-		st.holdUser("alice")
-		released := false
-		t.Cleanup(func() { // a failed check must not leave the node's shutdown waiting on the store
-			if !released {
-				st.releaseUser("alice")
-				released = true
-			}
-		})
-		p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
-		st.gatedStore.waitEntered(t, "append alice")
+		_, p, release := heldPush(t, server.Config{HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 500 * time.Millisecond})
 		time.Sleep(time.Second) // past the heartbeat timeout: the close began
-		st.releaseUser("alice")
-		released = true
+		release()
 		r := p.recvSkipHeartbeat()
 		require.Equal(t, int64(1), r.Seq)
 		require.Equal(t, pack.URIReply, r.URI, "answered before the disconnect: %+v", r)
 		p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
 	})
+}
+
+// heldPush starts a node (cfg with a store that holds alice's appends) and
+// a push client whose persistent push to alice (seq 1) is in flight;
+// release lets the store answer it. A failed check never leaves the
+// node's shutdown waiting on the store.
+func heldPush(t *testing.T, cfg server.Config) (n *node, p *peer, release func()) {
+	t.Helper()
+	st := newUserGatedStore()
+	cfg.Store = st
+	n = startNode(t, cfg)
+	p = pusher(t, n.addr)
+	st.holdUser("alice")
+	var once sync.Once
+	release = func() { once.Do(func() { st.releaseUser("alice") }) }
+	t.Cleanup(release)
+	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
+	st.gatedStore.waitEntered(t, "append alice")
+	return n, p, release
 }

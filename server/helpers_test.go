@@ -77,6 +77,22 @@ type peer struct {
 	codec pack.Codec
 }
 
+// startInnerNode serves cfg (InnerAddr set) on an app listener and a push
+// client listener, both on loopback; it returns their addresses.
+func startInnerNode(t *testing.T, cfg server.Config) (srv *server.Server, addr, inner string) {
+	t.Helper()
+	srv, err := server.New(cfg)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	iln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.ServeInner(iln) }()
+	t.Cleanup(func() { srv.Close() })
+	return srv, ln.Addr().String(), iln.Addr().String()
+}
+
 func dial(t *testing.T, addr string) *peer { return dialWith(t, addr, pack.BigEndian, pack.JSON) }
 
 func dialWith(t *testing.T, addr string, o pack.Order, c pack.Codec) *peer {
