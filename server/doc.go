@@ -24,7 +24,8 @@
 //	transport_tcp.go     the accept loop: admit, register, close
 //	transport_tls.go     TLS connections (a reader and a writer goroutine)
 //	transport_ws*.go     WebSocket: upgrade, frames on the event loop, TLS ws
-//	transport_pollers.go, transport_sockopt_*.go  event loop start, socket options
+//	transport_pollers.go the event loop's probes: start, descriptor-reuse guard
+//	transport_sockopt_*.go  socket options
 //	session.go           Session: one connection, its write queue, close
 //	session_read.go      frames in: decode, dispatch by state and URI
 //	session_auth.go      /auth/server and /inner/auth/server

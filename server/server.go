@@ -44,12 +44,12 @@ type Server struct {
 	wheel      *wheel
 	metrics    *metrics
 	engine     *nbio.Engine
+	pollers    *pollers // the event loop's probes: start and descriptor-reuse guards
 	batches    batchPool
 
 	baseCtx    context.Context
 	cancel     context.CancelFunc
 	authWG     sync.WaitGroup // auth goroutines and push clients' workers (offload.go)
-	fdLocks    [64]sync.Mutex // Server.fdLock
 	connIDs    atomic.Uint64
 	msgIDs     atomic.Uint64 // with msgBoot: the node's message ids (newMessageID)
 	msgBoot    string        // random per process: ids stay unique across restarts
@@ -149,10 +149,7 @@ func New(cfg Config) (*Server, error) {
 		case *wsConn:
 			s.onData(data)
 		case *pollerProbe:
-			select {
-			case s.seen <- struct{}{}:
-			default:
-			}
+			s.arrived(len(data))
 		}
 	})
 	srv.engine.OnClose(func(c *nbio.Conn, err error) {
@@ -161,8 +158,6 @@ func New(cfg Config) (*Server, error) {
 			srv.closed(s, err)
 		case *wsConn:
 			s.engineClosed(err)
-		case *pollerProbe:
-			close(s.closed)
 		}
 	})
 	if srv.budget != nil {
@@ -178,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 	if err := srv.engine.Start(); err != nil {
 		return nil, err
 	}
-	if err := waitPollers(srv.engine, cfg.Pollers); err != nil {
+	if srv.pollers, err = newPollers(srv.engine, cfg.Pollers); err != nil {
 		srv.engine.Stop()
 		return nil, err
 	}
@@ -190,7 +185,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Bus != nil {
 		srv.link = newClusterLink(srv, cfg.Bus)
 		if err := srv.link.start(); err != nil {
-			srv.engine.Stop()
+			srv.link = nil
+			srv.finish() // the loops started above, the engine and its probes
 			return nil, err
 		}
 	}
@@ -397,6 +393,7 @@ func (srv *Server) finish() {
 	srv.cancel()
 	close(srv.stop)
 	srv.engine.Stop() // closes remaining conns; OnClose runs for each
+	srv.pollers.stop()
 	srv.timers.finish()
 	srv.loops.Wait()
 	srv.authWG.Wait()

@@ -209,7 +209,11 @@ func (s *Session) flush() {
 	}
 	for rest := s.pending; len(rest) > 0 && err == nil; {
 		n := min(len(rest), maxIovecs)
-		_, err = s.tr.Writev(rest[:n])
+		if nb, ok := s.tr.(*nbio.Conn); ok {
+			_, err = s.srv.pollers.writev(nb, rest[:n])
+		} else {
+			_, err = s.tr.Writev(rest[:n])
+		}
 		rest = rest[n:]
 		m.writes.Inc()
 	}
@@ -284,27 +288,21 @@ func (s *Session) lingerClose() {
 // shutdownFD shuts the connection's socket down (how: syscall.SHUT_*),
 // unless nbio closed it already. nbio hands out the bare descriptor
 // number, valid only while nbio has not closed it: after that the number
-// may belong to another connection of the process, so the call runs under
-// the session's fd lock and only while the session is not closed; closed()
-// marks it under the same lock, and nbio calls closed() before it closes
-// the descriptor.
+// may belong to another connection of the process. Every close in nbio
+// marks the connection closed under its lock before it closes the
+// descriptor, so the call runs under that lock and only while it is open.
 func (s *Session) shutdownFD(nb *nbio.Conn, how int) {
 	rc, err := nb.SyscallConn()
 	if err != nil {
 		_ = nb.Close()
 		return
 	}
-	mu := s.srv.fdLock(s)
-	mu.Lock()
-	defer mu.Unlock()
-	if !s.closed.Load() {
+	nb.Lock()
+	defer nb.Unlock()
+	if closed, _ := nb.IsClosed(); !closed {
 		_ = rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), how) })
 	}
 }
-
-// fdLock returns the lock that orders s's raw-descriptor calls before nbio
-// closes the descriptor (striped: no memory per connection).
-func (srv *Server) fdLock(s *Session) *sync.Mutex { return &srv.fdLocks[s.id%uint64(len(srv.fdLocks))] }
 
 // replyError sends a non-fatal /error for request seq.
 func (s *Session) replyError(b *batch, seq int64, c pack.Code, reason string) {

@@ -111,6 +111,7 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 		srv.loops.Go(func() { srv.readTLS(s, tt) })
 	} else {
 		nb.SetSession(s)
+		srv.pollers.admit(nb)
 		if _, err := srv.engine.AddConn(nb); err != nil {
 			// nbio closed it and ran OnClose, which unregistered s
 			srv.log.Error("event loop: add conn", "err", err)
@@ -193,14 +194,11 @@ func (srv *Server) register(s *Session) bool {
 // closed is the one place a session ends, whoever closed it: unregister,
 // presence transition, metrics.
 func (srv *Server) closed(s *Session, err error) {
-	// May run synchronously inside nbio's Close or Writev, i.e. with inMu
-	// or outMu held by this goroutine: take neither here.
+	// nbio runs it on a goroutine of its own once it closed the socket;
+	// other transports may run it inside their Close or Writev, i.e. with
+	// inMu or outMu held by this goroutine: take neither here.
 	state := s.state.Load()
-	mu := srv.fdLock(s) // see lingerClose: nbio closes the descriptor after this returns
-	mu.Lock()
-	was := s.closed.Swap(true)
-	mu.Unlock()
-	if was {
+	if s.closed.Swap(true) {
 		return
 	}
 	code := s.finalCode()

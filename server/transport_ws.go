@@ -106,11 +106,16 @@ func (srv *Server) acceptWS(raw net.Conn) {
 	s.state.Store(stateNew)
 	t.phase.Store(wsOpen)
 	if !srv.register(s) {
-		t.closeSocket()
+		if t.nb != nil {
+			t.nb.Close() // on no poller yet: closing here is safe
+		} else {
+			t.closeSocket()
+		}
 		return
 	}
 	if t.nb != nil {
 		t.nb.SetSession(t)
+		srv.pollers.admit(t.nb)
 		if _, err := srv.engine.AddConn(t.nb); err != nil {
 			// nbio closed it and ran OnClose, which unregistered s
 			srv.log.Error("event loop: add websocket", "err", err)

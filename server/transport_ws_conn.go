@@ -136,7 +136,7 @@ func (t *wsConn) Writev(frames [][]byte) (int, error) {
 			total += len(b)
 		}
 		t.s.srv.budget.handed(t.s, total)
-		w, err := t.nb.Writev(bufs)
+		w, err := t.s.srv.pollers.writev(t.nb, bufs)
 		n += w
 		if err != nil {
 			return n, err
@@ -152,8 +152,7 @@ func (t *wsConn) writeRaw(b []byte) error {
 		return t.bl.enqueue(b)
 	}
 	t.s.srv.budget.handed(t.s, len(b))
-	_, err := t.nb.Write(b)
-	return err
+	return t.s.srv.pollers.write(t.nb, b)
 }
 
 // Close ends the connection with a close frame whose status is the code
