@@ -87,5 +87,5 @@ func TestConnBackgroundOff(t *testing.T) {
 	a.SetBackground(true)
 	time.Sleep(time.Second)
 	require.Empty(t, a.states, "a node without background mode dropped the connection")
-	require.True(t, n.Online("alice"))
+	require.True(t, n.Online(server.User("alice")))
 }

@@ -45,7 +45,7 @@ func TestSendOutcomes(t *testing.T) {
 	require.Equal(t, "3", string(a.recv(t).Body))
 	require.Equal(t, "3", string(b.recv(t).Body))
 
-	n.Join("room1", "bob")
+	n.Join(server.Room("room1"), "bob")
 	res, err = pc.SendRoom(ctx, "room1", "/room", []byte("4"))
 	require.NoError(t, err)
 	require.Equal(t, client.Result{Delivered: 1}, res)

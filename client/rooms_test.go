@@ -49,7 +49,7 @@ func TestConnJoinLeaveRoom(t *testing.T) {
 
 	require.NoError(t, phone.JoinRoom(ctx, "r1"))
 	require.NoError(t, phone.JoinRoom(ctx, "r1"), "joining twice is fine")
-	require.Equal(t, []string{"alice"}, n.Members("r1"))
+	require.Equal(t, []string{"alice"}, n.Members(server.Room("r1")))
 	res, err := pc.SendRoom(ctx, "r1", "/room", []byte("one"))
 	require.NoError(t, err)
 	require.Equal(t, 2, res.Delivered, "both devices of the member")
@@ -57,7 +57,7 @@ func TestConnJoinLeaveRoom(t *testing.T) {
 	require.Equal(t, "one", string(laptop.recv(t).Body))
 
 	require.NoError(t, laptop.LeaveRoom(ctx, "r1"))
-	require.Empty(t, n.Members("r1"))
+	require.Empty(t, n.Members(server.Room("r1")))
 	res, err = pc.SendRoom(ctx, "r1", "/room", []byte("two"))
 	require.NoError(t, err)
 	require.Zero(t, res.Delivered, "the laptop's leave ended the user's membership")
@@ -91,7 +91,7 @@ func TestConnRoomRefused(t *testing.T) {
 				require.ErrorAs(t, err, &ce)
 				require.Equal(t, tc.want, ce.Code)
 			}
-			require.Empty(t, n.Members(tc.room))
+			require.Empty(t, n.Members(server.Room(tc.room)))
 			pc := pusher(t, client.Config{Addrs: []string{n.addr}})
 			require.Equal(t, []string{"marker"}, nextBodies(t, pc, a, "alice"), "an answer to a request is not a message")
 		})
@@ -127,7 +127,7 @@ func TestConnRoomSurvivesReconnect(t *testing.T) {
 	// A leave by the server while the app was away stays in force.
 	require.True(t, a.KillConnection())
 	a.waitState(t, client.StateReconnecting)
-	n.Leave("r1", "alice")
+	n.Leave(server.Room("r1"), "alice")
 	a.waitState(t, client.StateOnline)
 	res, err = pc.SendRoom(ctx, "r1", "/room", []byte("kicked"))
 	require.NoError(t, err)
@@ -144,7 +144,7 @@ func TestConnRequestWaitsWhileReconnecting(t *testing.T) {
 	require.True(t, a.KillConnection())
 	a.waitState(t, client.StateReconnecting)
 	require.NoError(t, a.JoinRoom(ctxT(t), "r1")) // issued during the backoff (most likely)
-	require.Equal(t, []string{"alice"}, n.Members("r1"))
+	require.Equal(t, []string{"alice"}, n.Members(server.Room("r1")))
 	res, err := pc.SendRoom(ctxT(t), "r1", "/room", []byte("in"))
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Delivered)
@@ -158,7 +158,7 @@ func TestConnRequestWaitsWhileReconnecting(t *testing.T) {
 	err = a.LeaveRoom(ctx, "r1")
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, client.ErrOutcomeUnknown)
-	require.Equal(t, []string{"alice"}, n.Members("r1"))
+	require.Equal(t, []string{"alice"}, n.Members(server.Room("r1")))
 
 	require.NoError(t, a.Close())
 	require.ErrorIs(t, a.JoinRoom(ctxT(t), "r2"), client.ErrClosed)

@@ -48,7 +48,7 @@
 // and OnOffline hooks stay per node: they fire when a user gets a first
 // connection on THIS node and loses the last one on THIS node, so a user
 // connected to two nodes produces two online events; a hook that needs
-// the cluster-wide transition checks srv.Online(uid) (cluster-wide) in
+// the cluster-wide transition checks srv.Online(server.User(uid)) (cluster-wide) in
 // OnOffline, and dedups OnOnline by the same query.
 //
 // # Discovery

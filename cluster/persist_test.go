@@ -136,7 +136,7 @@ func TestResumeAcrossNodes(t *testing.T) {
 	}, waitFor, 10*time.Millisecond)
 	last := a.persistentSeqs()[2]
 	require.NoError(t, a.Close())
-	require.Eventually(t, func() bool { return !nodes[2].Online("alice") }, waitFor, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return !nodes[2].Online(server.User("alice")) }, waitFor, 10*time.Millisecond)
 
 	push(nodes[2], "m4")
 	push(nodes[0], "m5")

@@ -63,7 +63,7 @@ func TestServerErrorDoesNotCloseTheConnection(t *testing.T) {
 		waitReady(t, n)
 		require.Equal(t, 200, getStatus("http://"+n.http+"/readyz"))
 		pushesWork(t, n.Server, a, "after")
-		require.True(t, n.Online("alice"))
+		require.True(t, n.Online(server.User("alice")))
 	})
 	t.Run("without it (what the option prevents)", func(t *testing.T) {
 		n := startPlex(t, url, "p1", nodeOpts{})

@@ -50,12 +50,12 @@ func TestRouting(t *testing.T) {
 	ctx := ctxTimeout(t, waitFor)
 
 	// rooms: server-managed joins on nodes that do not hold the user
-	nodes[2].Join("r1", "alice")
-	nodes[0].Join("r1", "dave")
-	nodes[1].Join("r1", "carol")
+	nodes[2].Join(server.Room("r1"), "alice")
+	nodes[0].Join(server.Room("r1"), "dave")
+	nodes[1].Join(server.Room("r1"), "carol")
 	require.Eventually(t, func() bool {
 		for _, n := range nodes {
-			if len(n.Members("r1")) != 3 {
+			if len(n.Members(server.Room("r1"))) != 3 {
 				return false
 			}
 		}
@@ -123,8 +123,8 @@ func TestPresence(t *testing.T) {
 	nodes, _ := threeNodes(t)
 	dialApp(t, "alice", "a", nodes[0].addr)
 	dialApp(t, "alice", "b", nodes[2].addr)
-	require.Eventually(t, func() bool { return nodes[1].Online("alice") }, waitFor, 10*time.Millisecond)
-	require.False(t, nodes[1].Online("nobody"))
+	require.Eventually(t, func() bool { return nodes[1].Online(server.User("alice")) }, waitFor, 10*time.Millisecond)
+	require.False(t, nodes[1].Online(server.User("nobody")))
 	var where []string
 	require.Eventually(t, func() bool { // both subscriptions reached every NATS server
 		var err error
@@ -144,7 +144,7 @@ func TestStandalone(t *testing.T) {
 	n := startPlex(t, s.ClientURL(), "solo", nodeOpts{ccfg: cluster.Config{Standalone: true}})
 	waitReady(t, n)
 	a := dialApp(t, "alice", "", n.addr)
-	n.Join("r", "alice")
+	n.Join(server.Room("r"), "alice")
 	ctx := ctxTimeout(t, waitFor)
 	for _, to := range []server.Target{server.User("alice"), server.Room("r"), server.Everyone()} {
 		_, err := n.Push(ctx, to, pack.Message{URI: "/t", Body: []byte("t-" + fmt.Sprint(to))})
@@ -155,7 +155,7 @@ func TestStandalone(t *testing.T) {
 	require.Equal(t, 1, out.Delivered)
 	a.waitHas(t, "stored")
 	require.Len(t, a.received(), 4)
-	require.True(t, n.Online("alice"))
-	require.False(t, n.Online("bob"))
+	require.True(t, n.Online(server.User("alice")))
+	require.False(t, n.Online(server.User("bob")))
 	require.Equal(t, n.addr, host(t, n.http))
 }

@@ -71,11 +71,11 @@ func TestAppsAreIsolated(t *testing.T) {
 		require.Error(t, err, "nothing crosses apps")
 	}
 	// presence and rooms
-	require.True(t, n.OnlineApp("a", "alice"))
-	n.JoinApp("a", "team", "alice")
-	require.Equal(t, []string{"alice"}, n.MembersApp("a", "team"))
-	require.Empty(t, n.MembersApp("b", "team"))
-	require.Empty(t, n.Members("team"))
+	require.True(t, n.Online(server.User("alice").In("a")))
+	n.Join(server.Room("team").In("a"), "alice")
+	require.Equal(t, []string{"alice"}, n.Members(server.Room("team").In("a")))
+	require.Empty(t, n.Members(server.Room("team").In("b")))
+	require.Empty(t, n.Members(server.Room("team")))
 	code, body := do(t, n.Handler(), "GET", "/plex/v1/rooms/team", "push-b", "")
 	require.Equal(t, 200, code)
 	require.Empty(t, body["members"])

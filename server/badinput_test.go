@@ -61,7 +61,7 @@ func TestTruncatedFrameThenClose(t *testing.T) {
 	p.sendRaw(append(header(100), `{"uri":"/x"`...)) // 11 of 100 bytes, then EOF
 	require.NoError(t, p.c.(*net.TCPConn).CloseWrite())
 	p.expectEOF()
-	eventually(t, func() bool { return !n.Online("alice") }, "truncated peer unregistered")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "truncated peer unregistered")
 }
 
 func TestGarbageBytes(t *testing.T) {
@@ -136,7 +136,7 @@ func TestHeartbeatEchoAndTimeout(t *testing.T) {
 	}
 	// then go silent (a half-open peer looks exactly like this)
 	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
-	eventually(t, func() bool { return !n.Online("alice") }, "dead peer unregistered")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "dead peer unregistered")
 }
 
 func TestSilentConnectionsClosedAtAuthTimeout(t *testing.T) {
@@ -269,7 +269,7 @@ func TestWriteTimeoutClosesNonReader(t *testing.T) {
 		body[i] = 'x'
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for n.Online("stuck") {
+	for n.Online(server.User("stuck")) {
 		require.True(t, time.Now().Before(deadline), "non-reader never dropped")
 		_, err := n.Push(t.Context(), server.User("stuck"), pack.Message{URI: "/big", Body: body})
 		require.NoError(t, err)
@@ -297,7 +297,7 @@ func TestIdleConnectionSurvivesKernelKeepalive(t *testing.T) {
 	p := dial(t, ln.Addr().String())
 	p.auth("idle", nil)
 	time.Sleep(2 * time.Second) // idle well past idle+interval+user timeout
-	require.True(t, srv.Online("idle"), "an idle connection must not be reset")
+	require.True(t, srv.Online(server.User("idle")), "an idle connection must not be reset")
 	out, err := srv.Push(t.Context(), server.User("idle"), pack.Message{URI: "/still-there"})
 	require.NoError(t, err)
 	require.Equal(t, 1, out.Delivered)

@@ -85,7 +85,7 @@ func TestBusContractWithAFake(t *testing.T) {
 	bus.node.Deliver(server.Delivery{Origin: "other", To: server.User("alice"), Msg: pack.Message{URI: "/chat", Body: []byte("from another node")}})
 	require.Equal(t, "from another node", string(a.recvSkipHeartbeat().Body))
 
-	require.NoError(t, n.Join("room1", "alice"))
+	require.NoError(t, n.Join(server.Room("room1"), "alice"))
 	_, members, _ := bus.snapshot()
 	require.Equal(t, []string{"room1+alice"}, members, "membership changes go to the bus")
 	_, err := n.Push(context.Background(), server.Room("room1"), pack.Message{URI: "/r", Body: []byte("x")})

@@ -202,7 +202,7 @@ func (srv *Server) handleOnline(w http.ResponseWriter, r *http.Request, app *app
 	}
 	res := make(map[string]bool, len(uids))
 	for _, uid := range uids {
-		res[uid] = srv.OnlineApp(app.ID, uid)
+		res[uid] = srv.Online(User(uid).In(app.ID))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"online": res})
 }
@@ -213,7 +213,7 @@ func (srv *Server) handleRoom(w http.ResponseWriter, r *http.Request, app *appSt
 		httpError(w, http.StatusBadRequest, pack.CodeBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"room": room, "members": srv.MembersApp(app.ID, room)})
+	writeJSON(w, http.StatusOK, map[string]any{"room": room, "members": srv.Members(Room(room).In(app.ID))})
 }
 
 func (srv *Server) handleRoomOp(w http.ResponseWriter, r *http.Request, app *appState) {
@@ -229,9 +229,9 @@ func (srv *Server) handleRoomOp(w http.ResponseWriter, r *http.Request, app *app
 	room := r.PathValue("room")
 	switch r.PathValue("op") {
 	case "join":
-		err = srv.JoinApp(app.ID, room, req.UID)
+		err = srv.Join(Room(room).In(app.ID), req.UID)
 	case "leave":
-		err = srv.LeaveApp(app.ID, room, req.UID)
+		err = srv.Leave(Room(room).In(app.ID), req.UID)
 	default:
 		httpError(w, http.StatusNotFound, pack.CodeNotFound, "unknown room operation")
 		return

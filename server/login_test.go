@@ -46,5 +46,5 @@ func TestLoginStoreErrorsLogged(t *testing.T) {
 	require.Contains(t, out, `"msg":"device cursor"`)
 	require.Contains(t, out, `"msg":"store ack at login"`)
 	require.Contains(t, out, errCursor.Error())
-	require.True(t, n.Online("broken-1") && n.Online("broken-2"))
+	require.True(t, n.Online(server.User("broken-1")) && n.Online(server.User("broken-2")))
 }

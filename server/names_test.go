@@ -57,7 +57,7 @@ func startNamesNode(t *testing.T) *namesNode {
 	})
 	alice := dialWith(t, n.addr, pack.BigEndian, pack.Protobuf)
 	alice.auth("alice", appAuth("shop"))
-	require.NoError(t, n.JoinApp("shop", "team", "alice"))
+	require.NoError(t, n.Join(server.Room("team").In("shop"), "alice"))
 	return &namesNode{wsNode: n, alice: alice}
 }
 
@@ -67,10 +67,10 @@ func (n *namesNode) untouched(t *testing.T) {
 	t.Helper()
 	m, err := n.alice.tryRecv(50 * time.Millisecond)
 	require.Error(t, err, "shop's alice received %+v", m)
-	require.Equal(t, []string{"alice"}, n.MembersApp("shop", "team"))
-	require.Empty(t, n.Members("shop\x1fteam"))
-	require.Empty(t, n.Members("team"))
-	require.True(t, n.OnlineApp("shop", "alice"))
+	require.Equal(t, []string{"alice"}, n.Members(server.Room("team").In("shop")))
+	require.Empty(t, n.Members(server.Room("shop\x1fteam")))
+	require.Empty(t, n.Members(server.Room("team")))
+	require.True(t, n.Online(server.User("alice").In("shop")))
 }
 
 // jstr quotes s as a JSON string byte for byte: control characters are
@@ -230,13 +230,13 @@ func TestEveryPathRefusesBadNames(t *testing.T) {
 			require.ErrorIs(t, err, pack.ErrBadName)
 		}},
 		{"Go API: Join, Leave, Members, Online", func(t *testing.T, uid, room string) {
-			require.ErrorIs(t, n.Join(room, "bob"), pack.ErrBadName)
-			require.ErrorIs(t, n.Join("team", uid), pack.ErrBadName)
-			require.ErrorIs(t, n.Leave("team", uid), pack.ErrBadName)
-			require.ErrorIs(t, n.JoinApp("shop", "team", uid), pack.ErrBadName)
-			require.Nil(t, n.Members(room))
-			require.False(t, n.Online(uid))
-			require.False(t, n.OnlineApp("shop", uid))
+			require.ErrorIs(t, n.Join(server.Room(room), "bob"), pack.ErrBadName)
+			require.ErrorIs(t, n.Join(server.Room("team"), uid), pack.ErrBadName)
+			require.ErrorIs(t, n.Leave(server.Room("team"), uid), pack.ErrBadName)
+			require.ErrorIs(t, n.Join(server.Room("team").In("shop"), uid), pack.ErrBadName)
+			require.Nil(t, n.Members(server.Room(room)))
+			require.False(t, n.Online(server.User(uid)))
+			require.False(t, n.Online(server.User(uid).In("shop")))
 		}},
 	}
 	for _, bad := range badNames {
@@ -277,11 +277,31 @@ func TestValidNamesWork(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1, out.Delivered)
 		require.Equal(t, "hi", string(p.recv().Body))
-		require.NoError(t, n.Join(uid, uid))
-		require.Equal(t, []string{uid}, n.Members(uid))
+		require.NoError(t, n.Join(server.Room(uid), uid))
+		require.Equal(t, []string{uid}, n.Members(server.Room(uid)))
 		code, body := do(t, n.Handler(), "GET", "/plex/v1/online?uid="+url.QueryEscape(uid), secret, "")
 		require.Equal(t, 200, code)
 		require.Equal(t, map[string]any{uid: true}, body["online"])
 	}
 	n.untouched(t)
+}
+
+// Rooms and presence take the same targets as pushes: a room for Join,
+// Leave and Members, one user for Online, each scoped with In(app).
+func TestRoomAndPresenceTakeTheirTargetsOnly(t *testing.T) {
+	n := startNode(t, server.Config{})
+	for _, bad := range []server.Target{server.User("team"), server.Everyone(), server.Users("a"), {}, {Room: "team", All: true}} {
+		require.ErrorIs(t, n.Join(bad, "alice"), server.ErrBadTarget, "%+v", bad)
+		require.ErrorIs(t, n.Leave(bad, "alice"), server.ErrBadTarget, "%+v", bad)
+		require.Nil(t, n.Members(bad), "%+v", bad)
+	}
+	require.ErrorIs(t, n.Join(server.Room("team").In("nope"), "alice"), server.ErrUnknownApp)
+	require.NoError(t, n.Join(server.Room("team"), "alice"))
+	require.Equal(t, []string{"alice"}, n.Members(server.Room("team")))
+
+	app(t, n.addr, "alice", nil)
+	require.True(t, n.Online(server.User("alice")))
+	require.False(t, n.Online(server.Room("alice")), "a room is not a user")
+	require.False(t, n.Online(server.Users("alice")), "nor a list of users")
+	require.False(t, n.Online(server.User("alice").In("nope")), "unknown app")
 }

@@ -159,7 +159,7 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 			p.auth("alice", nil)
 			p.send(pack.Message{URI: "/boom"})
 			p.expectClosed(pack.URIDisconnect, pack.CodeOutcomeUnknown)
-			eventually(t, func() bool { return !n.Online("alice") }, "alice offline after the panic")
+			eventually(t, func() bool { return !n.Online(server.User("alice")) }, "alice offline after the panic")
 
 			_, err := n.Push(ctx(t), server.User("bob"), pack.Message{URI: "/still", Body: []byte("up")})
 			require.NoError(t, err)

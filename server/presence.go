@@ -1,17 +1,17 @@
 package server
 
-// Online reports whether a user of the default app has a connection on this
-// node (or, with a cluster Bus, on any node). A uid that is not a valid
-// name is never online.
-func (srv *Server) Online(uid string) bool { return srv.OnlineApp("", uid) }
-
-// OnlineApp reports whether uid of app is connected (here, or anywhere in
-// the cluster).
-func (srv *Server) OnlineApp(app, uid string) bool {
-	a := srv.app(app)
-	if a == nil || checkName("uid", uid) != nil {
+// Online reports whether a user has a connection on this node (or, with a
+// cluster Bus, on any node): srv.Online(User("alice")), or
+// srv.Online(User("alice").In("shop")) in app shop. A target that is not
+// one user of a known app with a valid uid is never online.
+func (srv *Server) Online(user Target) bool {
+	if user.UID == "" || !user.valid() || checkName("uid", user.UID) != nil {
 		return false
 	}
-	key := scope(a, uid)
+	a := srv.app(user.App)
+	if a == nil {
+		return false
+	}
+	key := scope(a, user.UID)
 	return srv.hub.online(key) || (srv.link != nil && srv.link.bus.Online(key))
 }

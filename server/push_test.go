@@ -79,15 +79,15 @@ func TestRooms(t *testing.T) {
 	a := app(t, n.addr, "alice", nil)
 	b := app(t, n.addr, "bob", nil)
 	c := app(t, n.addr, "carol", nil)
-	n.Join("team", "alice")
-	n.Join("team", "bob")
+	n.Join(server.Room("team"), "alice")
+	n.Join(server.Room("team"), "bob")
 	out, err := n.Push(ctx(t), server.Room("team"), pack.Message{URI: "/room", Body: []byte("standup")})
 	require.NoError(t, err)
 	require.Equal(t, 2, out.Delivered)
 	require.Equal(t, "standup", string(a.recv().Body))
 	require.Equal(t, "standup", string(b.recv().Body))
-	n.Leave("team", "bob")
-	require.Equal(t, []string{"alice"}, n.Members("team"))
+	n.Leave(server.Room("team"), "bob")
+	require.Equal(t, []string{"alice"}, n.Members(server.Room("team")))
 
 	// clients manage rooms only where the authorizer allows
 	c.send(pack.Message{Seq: 1, URI: pack.URIRoomJoin, Body: []byte("team")})
@@ -98,7 +98,7 @@ func TestRooms(t *testing.T) {
 	m = c.recv()
 	require.Equal(t, pack.URIReply, m.URI)
 	require.Equal(t, int64(2), m.Seq)
-	require.Equal(t, []string{"carol"}, n.Members("open"))
+	require.Equal(t, []string{"carol"}, n.Members(server.Room("open")))
 }
 
 func TestLegacyPushClientReachesOriginalApp(t *testing.T) {
@@ -163,11 +163,11 @@ func TestOnlineOfflineHooksOncePerTransition(t *testing.T) {
 	d1.c.Close()
 	time.Sleep(100 * time.Millisecond)
 	require.Equal(t, []string{"on:alice"}, get(), "not offline while a device remains")
-	require.True(t, n.Online("alice"))
+	require.True(t, n.Online(server.User("alice")))
 	d2.c.Close()
 	eventually(t, func() bool { return len(get()) == 2 }, "offline after the last")
 	require.Equal(t, []string{"on:alice", "off:alice"}, get())
-	require.False(t, n.Online("alice"))
+	require.False(t, n.Online(server.User("alice")))
 }
 
 func TestNoHooksNoCrash(t *testing.T) {
@@ -176,7 +176,7 @@ func TestNoHooksNoCrash(t *testing.T) {
 	a := app(t, n.addr, "alice", nil)
 	a.send(pack.Message{URI: "/upstream", Body: []byte("dropped")})
 	a.c.Close()
-	eventually(t, func() bool { return !n.Online("alice") }, "offline")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
 	_, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/x"})
 	require.NoError(t, err)
 }
@@ -271,7 +271,7 @@ func TestPersistentPushAckAndResume(t *testing.T) {
 	a.send(pack.Message{URI: pack.URIHeartbeat}) // the ack is processed before this echo
 	require.Equal(t, pack.URIHeartbeat, a.recv().URI)
 	a.c.Close()
-	eventually(t, func() bool { return !n.Online("alice") }, "offline")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
 	// while offline
 	out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/m", Body: []byte("4")}, server.Persist(time.Minute))
 	require.NoError(t, err)
@@ -297,7 +297,7 @@ func TestPersistentPushToOriginalAppOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "online", string(a.recv().Body))
 	a.c.Close()
-	eventually(t, func() bool { return !n.Online("alice") }, "offline")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
 	b := app(t, n.addr, "alice", nil)
 	_, err = b.tryRecv(150 * time.Millisecond)
 	require.Error(t, err, "nothing is delivered twice")
@@ -324,7 +324,7 @@ func TestMultiDeviceAcksAreIndependent(t *testing.T) {
 	require.Equal(t, pack.URIHeartbeat, tablet.recv().URI)
 	phone.c.Close()
 	tablet.c.Close()
-	eventually(t, func() bool { return !n.Online("alice") }, "offline")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
 	// the phone resumes from 0 and still gets its copy
 	p2 := app(t, n.addr, "alice", meta("phone", "0"))
 	require.Equal(t, int64(1), p2.recv().Seq)
@@ -358,7 +358,7 @@ func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 	fast := app(t, n.addr, "fast", nil)
 	body := []byte(fmt.Sprintf("%01000d", 0))
 	deadline := time.Now().Add(20 * time.Second)
-	for i := 0; n.Online("slow"); i++ {
+	for i := 0; n.Online(server.User("slow")); i++ {
 		require.True(t, time.Now().Before(deadline), "slow consumer never dropped")
 		_, err := n.Push(ctx(t), server.Everyone(), pack.Message{URI: "/b", Body: body})
 		require.NoError(t, err)

@@ -28,58 +28,59 @@ func (srv *Server) clientRoom(s *Session, b *batch, m *pack.Message) {
 	}
 }
 
-// Join adds a user of the default app to a room (server-managed
-// membership). Membership is by user: every connection of the user
-// receives the room's pushes. JoinApp does the same in another app.
-// A room or uid that is not a valid name (pack.ValidName) is refused with
-// an error matching pack.ErrBadName.
-func (srv *Server) Join(room, uid string) error { return srv.JoinApp("", room, uid) }
-
-// Leave removes a user of the default app from a room.
-func (srv *Server) Leave(room, uid string) error { return srv.LeaveApp("", room, uid) }
-
-// Members returns the members of a room of the default app (none for a
-// room that is not a valid name).
-func (srv *Server) Members(room string) []string { return srv.MembersApp("", room) }
-
-// JoinApp adds uid to room within app. It fails with ErrUnknownApp, or an
-// error matching pack.ErrBadName.
-func (srv *Server) JoinApp(app, room, uid string) error {
-	a, err := srv.roomArgs(app, room, uid)
+// Join adds uid to a room (server-managed membership), in the room's app:
+// srv.Join(Room("lobby"), "alice") in the default app,
+// srv.Join(Room("lobby").In("shop"), "alice") in app shop. Membership is
+// by user: every connection of the user receives the room's pushes. It
+// fails with ErrBadTarget for a target that is not a room, ErrUnknownApp,
+// or an error matching pack.ErrBadName for a room or uid that is not a
+// valid name.
+func (srv *Server) Join(room Target, uid string) error {
+	a, err := srv.roomArgs(room, uid)
 	if err == nil {
-		srv.hub.join(scope(a, room), scope(a, uid))
+		srv.hub.join(scope(a, room.Room), scope(a, uid))
 	}
 	return err
 }
 
-// LeaveApp removes uid from room within app; errors as JoinApp.
-func (srv *Server) LeaveApp(app, room, uid string) error {
-	a, err := srv.roomArgs(app, room, uid)
+// Leave removes uid from a room; errors as Join.
+func (srv *Server) Leave(room Target, uid string) error {
+	a, err := srv.roomArgs(room, uid)
 	if err == nil {
-		srv.hub.leave(scope(a, room), scope(a, uid))
+		srv.hub.leave(scope(a, room.Room), scope(a, uid))
 	}
 	return err
 }
 
-// roomArgs checks a membership change's app, room and uid.
-func (srv *Server) roomArgs(app, room, uid string) (*appState, error) {
-	a := srv.app(app)
-	if a == nil {
-		return nil, ErrUnknownApp
-	}
-	if err := checkName("room", room); err != nil {
+// roomArgs checks a membership change's room target and uid.
+func (srv *Server) roomArgs(room Target, uid string) (*appState, error) {
+	a, err := srv.roomOf(room)
+	if err != nil {
 		return nil, err
 	}
 	return a, checkName("uid", uid)
 }
 
-// MembersApp returns the uids in room within app.
-func (srv *Server) MembersApp(app, room string) []string {
-	a := srv.app(app)
-	if a == nil || checkName("room", room) != nil {
+// roomOf checks that t is one room and returns its app.
+func (srv *Server) roomOf(t Target) (*appState, error) {
+	if t.Room == "" || !t.valid() {
+		return nil, ErrBadTarget
+	}
+	a := srv.app(t.App)
+	if a == nil {
+		return nil, ErrUnknownApp
+	}
+	return a, checkName("room", t.Room)
+}
+
+// Members returns the uids in a room (Room(name), In(app) for another
+// app); none for a target that Join would refuse.
+func (srv *Server) Members(room Target) []string {
+	a, err := srv.roomOf(room)
+	if err != nil {
 		return nil
 	}
-	keys := srv.hub.members(scope(a, room))
+	keys := srv.hub.members(scope(a, room.Room))
 	for i, k := range keys {
 		keys[i] = unscope(k)
 	}

@@ -40,7 +40,7 @@ func TestBackgroundHeartbeat(t *testing.T) {
 	require.Equal(t, pack.URIHeartbeat, echo.URI)
 	require.Empty(t, echo.Meta)
 	time.Sleep(1500 * time.Millisecond)
-	require.True(t, n.Online("alice"))
+	require.True(t, n.Online(server.User("alice")))
 
 	p.send(heartbeatMode(pack.ModeForeground))
 	require.Equal(t, pack.ModeForeground, p.recv().Meta[pack.MetaMode])

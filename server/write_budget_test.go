@@ -55,8 +55,10 @@ func TestWriteBudgetDropsSlowestConsumers(t *testing.T) {
 		}
 	}
 	eventually(t, func() bool { return metricValue(t, n, "plex_write_budget_drops_total", "") >= 1 }, "a slow consumer dropped")
-	eventually(t, func() bool { return !n.Online("slow") || metricValue(t, n, "plex_write_budget_drops_total", "") >= 3 },
+	eventually(t, func() bool {
+		return !n.Online(server.User("slow")) || metricValue(t, n, "plex_write_budget_drops_total", "") >= 3
+	},
 		"slow consumers dropped until the total is under the budget")
 	require.GreaterOrEqual(t, metricValue(t, n, "plex_closes_total", "3002"), metricValue(t, n, "plex_write_budget_drops_total", ""))
-	require.True(t, n.Online("reader"))
+	require.True(t, n.Online(server.User("reader")))
 }

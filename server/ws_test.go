@@ -37,8 +37,8 @@ func TestWSAuthPushRoomBroadcast(t *testing.T) {
 	require.Equal(t, "/chat", m.URI)
 	require.Equal(t, `hi "alice" <&>`, string(m.Body))
 
-	n.Join("lobby", "alice")
-	n.Join("lobby", "bob")
+	n.Join(server.Room("lobby"), "alice")
+	n.Join(server.Room("lobby"), "bob")
 	out, err = n.Push(ctx(t), server.Room("lobby"), pack.Message{URI: "/room", Body: []byte("r")})
 	require.NoError(t, err)
 	require.Equal(t, 2, out.Delivered)
@@ -51,9 +51,9 @@ func TestWSAuthPushRoomBroadcast(t *testing.T) {
 	require.Equal(t, "/all", alice.recv().URI)
 	require.Equal(t, "/all", tcp.recv().URI)
 
-	require.True(t, n.Online("alice"))
+	require.True(t, n.Online(server.User("alice")))
 	alice.c.Close()
-	eventually(t, func() bool { return !n.Online("alice") }, "alice offline after the socket closed")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "alice offline after the socket closed")
 }
 
 func TestWSProtobufUsesBinaryMessages(t *testing.T) {
@@ -152,7 +152,7 @@ func TestWSOversizeMessages(t *testing.T) {
 		// refused as soon as the frame header is read
 		_ = p.writeFrame(0x1, []byte(`{"uri":"/x","body":"`+strings.Repeat("a", 17<<10)+`"}`))
 		p.expectClosed(pack.URIDisconnect, pack.CodeFrameTooLarge)
-		eventually(t, func() bool { return !n.Online("alice") }, "alice offline")
+		eventually(t, func() bool { return !n.Online(server.User("alice")) }, "alice offline")
 		require.Equal(t, before+1, metricValue(t, n.node, "plex_bad_frames_total", "too_large"))
 	})
 }
@@ -241,11 +241,11 @@ func TestWSSlowReaderIsDropped(t *testing.T) {
 
 	body := []byte(strings.Repeat("x", 8<<10))
 	deadline := time.Now().Add(10 * time.Second)
-	for n.Online("slow") && time.Now().Before(deadline) {
+	for n.Online(server.User("slow")) && time.Now().Before(deadline) {
 		_, err := n.Push(ctx(t), server.User("slow"), pack.Message{URI: "/flood", Body: body})
 		require.NoError(t, err)
 	}
-	require.False(t, n.Online("slow"), "the slow reader is still connected")
+	require.False(t, n.Online(server.User("slow")), "the slow reader is still connected")
 	eventually(t, func() bool { return metricValue(t, n.node, "plex_closes_total", "3002") >= 1 }, "closed as a slow consumer")
 
 	// nobody else waited for it
@@ -267,7 +267,7 @@ func TestWSAckResume(t *testing.T) {
 	require.Equal(t, "1", m.Get(pack.MetaPersist))
 	p.send(pack.Message{URI: pack.URIAck, Seq: m.Seq})
 	p.c.Close()
-	eventually(t, func() bool { return !n.Online("alice") }, "offline")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
 
 	for i := 2; i <= 3; i++ {
 		out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/p", Body: []byte(strconv.Itoa(i))}, server.Persist(0))
@@ -301,7 +301,7 @@ func TestWSUpstreamAndRequests(t *testing.T) {
 	m = p.recv()
 	require.Equal(t, pack.URIReply, m.URI)
 	require.Equal(t, int64(7), m.Seq)
-	require.Equal(t, []string{"alice"}, n.Members("lobby"))
+	require.Equal(t, []string{"alice"}, n.Members(server.Room("lobby")))
 
 	p.send(pack.Message{Seq: 8, URI: pack.URIPush, Body: []byte(`{"all":true,"uri":"/x"}`)})
 	m = p.recv()
@@ -390,18 +390,18 @@ func TestWSOverEmbedderTLS(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, byte(0xA), op)
 	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
-	eventually(t, func() bool { return !n.Online("alice") }, "offline")
+	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
 
 	// a slow reader over TLS is dropped too
 	slow, _ := wsHandshake(t, addr, nil, conf)
 	slow.auth("slow", nil)
 	body := []byte(strings.Repeat("x", 8<<10))
 	deadline := time.Now().Add(10 * time.Second)
-	for n.Online("slow") && time.Now().Before(deadline) {
+	for n.Online(server.User("slow")) && time.Now().Before(deadline) {
 		_, err := n.Push(ctx(t), server.User("slow"), pack.Message{URI: "/flood", Body: body})
 		require.NoError(t, err)
 	}
-	require.False(t, n.Online("slow"))
+	require.False(t, n.Online(server.User("slow")))
 }
 
 func TestWSStatsAndMetrics(t *testing.T) {

@@ -33,7 +33,7 @@ func TestApp(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"-addr", ln.Addr().String(), "-token", "alice", "-n", "2"}, &out, &errOut)
 	}()
-	require.Eventually(t, func() bool { return srv.Online("alice") }, 20*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Online(server.User("alice")) }, 20*time.Second, time.Millisecond)
 	_, err = srv.Push(ctx, server.User("alice"), pack.Message{URI: "/chat", Body: []byte("one")})
 	require.NoError(t, err)
 	_, err = srv.Push(ctx, server.User("alice"), pack.Message{URI: "/chat", Body: []byte("two")}, server.Persist(0))

@@ -96,7 +96,7 @@ func TestBackgroundSlowHeartbeatNewSessionAndReconnect(t *testing.T) {
 	require.NoError(t, c.EnterBackground()) // before Connect: the session starts in background
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
-	require.True(t, n1.srv.Online("alice"), "the first address first")
+	require.True(t, n1.srv.Online(server.User("alice")), "the first address first")
 
 	time.Sleep(300 * time.Millisecond)
 	bg1 := framesDuring(window, framesIn1)
@@ -107,7 +107,7 @@ func TestBackgroundSlowHeartbeatNewSessionAndReconnect(t *testing.T) {
 	n1.stop()
 	r.waitState(t, plexmobile.StateReconnecting)
 	r.waitState(t, plexmobile.StateConnected)
-	require.True(t, n2.srv.Online("alice"))
+	require.True(t, n2.srv.Online(server.User("alice")))
 	time.Sleep(300 * time.Millisecond)
 	bg2 := framesDuring(window, framesIn2)
 	t.Logf("background, after reconnecting: %d frames in %v", bg2, window)
