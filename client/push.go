@@ -22,7 +22,7 @@ type Config struct {
 	// each connection attempt the client asks it which node to dial.
 	DiscoveryURL string
 	// Secret is the nodes' inner secret (server.Config.InnerSecret), or an
-	// app's push secret (server.App.PushSecret). A plain string, so that a
+	// app's inner secret (server.App.InnerSecret). A plain string, so that a
 	// secret read from a file or the environment needs no conversion; it
 	// never reaches a log: Config prints and logs it as REDACTED (String,
 	// GoString, LogValue), and the client keeps it as a plog.Secret.

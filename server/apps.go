@@ -13,7 +13,7 @@ import (
 
 // App is one product served by a node beside the default one. Apps share
 // the node's sockets and nothing else: a uid is scoped by its app, so
-// pushes, rooms, presence, stored messages and push secrets of two apps
+// pushes, rooms, presence, stored messages and inner secrets of two apps
 // never meet, even for equal uids.
 //
 // The default app is configured by Config.Authenticator, Config.InnerSecret
@@ -25,9 +25,9 @@ type App struct {
 	ID string
 	// Authenticator checks this app's tokens (e.g. auth.JWT with the app's key).
 	Authenticator Authenticator
-	// PushSecret authenticates this app's push clients (/inner/auth/server)
+	// InnerSecret authenticates this app's push clients (/inner/auth/server)
 	// and its HTTP push API calls (Bearer). Required, and unique per node.
-	PushSecret string
+	InnerSecret string
 	// MessagePolicy decides whether user from may message user to
 	// (/message). Nil: user-to-user messaging is off for the app (4003).
 	MessagePolicy func(from, to string) bool
@@ -144,13 +144,13 @@ func (srv *Server) SetApps(apps []App) error {
 			return errors.New("server: app id must be 1-64 bytes of [A-Za-z0-9._-]: " + strconv.Quote(a.ID))
 		case t.byID[a.ID] != nil:
 			return errors.New("server: duplicate app id " + a.ID)
-		case a.PushSecret == "":
-			return errors.New("server: app " + a.ID + " has no push secret")
+		case a.InnerSecret == "":
+			return errors.New("server: app " + a.ID + " has no inner secret")
 		}
-		if other, dup := secrets[a.PushSecret]; dup {
-			return errors.New("server: apps " + a.ID + " and " + other + " share a push secret")
+		if other, dup := secrets[a.InnerSecret]; dup {
+			return errors.New("server: apps " + a.ID + " and " + other + " share an inner secret")
 		}
-		secrets[a.PushSecret] = a.ID
+		secrets[a.InnerSecret] = a.ID
 		st := newAppState(a)
 		if old != nil {
 			if prev := old.byID[a.ID]; prev != nil && prev.limiter != nil && st.limiter != nil &&
@@ -177,7 +177,7 @@ func (srv *Server) app(id string) *appState {
 	return srv.apps.Load().byID[id]
 }
 
-// appBySecret finds the app whose push secret is secret, comparing every
+// appBySecret finds the app whose inner secret is secret, comparing every
 // candidate in constant time. ok is false when none matches.
 func (srv *Server) appBySecret(secret []byte) (*appState, bool) {
 	var found *appState
@@ -185,7 +185,7 @@ func (srv *Server) appBySecret(secret []byte) (*appState, bool) {
 		found = srv.defaultApp
 	}
 	for _, a := range srv.apps.Load().byID {
-		if subtle.ConstantTimeCompare([]byte(a.PushSecret), secret) == 1 {
+		if subtle.ConstantTimeCompare([]byte(a.InnerSecret), secret) == 1 {
 			found = a
 		}
 	}

@@ -32,8 +32,8 @@ func twoApps(t *testing.T) (*node, []byte, []byte) {
 	jb, err := auth.NewJWT(auth.JWTConfig{HMACSecret: keyB})
 	require.NoError(t, err)
 	n := startNode(t, server.Config{Apps: []server.App{
-		{ID: "a", Authenticator: ja, PushSecret: "push-a", MessagePolicy: func(string, string) bool { return true }},
-		{ID: "b", Authenticator: jb, PushSecret: "push-b"},
+		{ID: "a", Authenticator: ja, InnerSecret: "push-a", MessagePolicy: func(string, string) bool { return true }},
+		{ID: "b", Authenticator: jb, InnerSecret: "push-b"},
 	}})
 	return n, keyA, keyB
 }
@@ -95,9 +95,9 @@ func TestAppTokenRefusedByOtherApp(t *testing.T) {
 
 func TestSetAppsAtRunTime(t *testing.T) {
 	n := startNode(t, server.Config{})
-	require.Error(t, n.SetApps([]server.App{{ID: "bad id!", PushSecret: "x"}}))
-	require.Error(t, n.SetApps([]server.App{{ID: "dup", PushSecret: secret}}), "secret shared with the default app")
-	require.NoError(t, n.SetApps([]server.App{{ID: "late", Authenticator: auth.None{}, PushSecret: "late-secret"}}))
+	require.Error(t, n.SetApps([]server.App{{ID: "bad id!", InnerSecret: "x"}}))
+	require.Error(t, n.SetApps([]server.App{{ID: "dup", InnerSecret: secret}}), "secret shared with the default app")
+	require.NoError(t, n.SetApps([]server.App{{ID: "late", Authenticator: auth.None{}, InnerSecret: "late-secret"}}))
 	p := dial(t, n.addr)
 	require.Equal(t, "late", p.auth("bob", appAuth("late")).App)
 	code, _ := do(t, n.Handler(), "POST", "/plex/v1/push", "late-secret", `{"uid":"bob","uri":"/x","body":"hi"}`)

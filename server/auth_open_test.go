@@ -39,7 +39,7 @@ func TestOpenAuthRefusedOnPublicAddress(t *testing.T) {
 		{"a real authenticator", server.Config{Addr: ":9578", Authenticator: jwt}, false},
 		{"no authenticator", server.Config{Addr: ":9578"}, false},
 		{"an app with auth.None", server.Config{Addr: ":9578", Authenticator: jwt,
-			Apps: []server.App{{ID: "shop", Authenticator: auth.None{}, PushSecret: "s"}}}, true},
+			Apps: []server.App{{ID: "shop", Authenticator: auth.None{}, InnerSecret: "s"}}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, err := server.New(tc.cfg)
@@ -107,10 +107,10 @@ func TestOpenAuthAppAddedLater(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	require.Eventually(t, func() bool { return srv.Addr() != nil }, 5*time.Second, 5*time.Millisecond)
-	err = srv.SetApps([]server.App{{ID: "shop", Authenticator: auth.None{}, PushSecret: "s"}})
+	err = srv.SetApps([]server.App{{ID: "shop", Authenticator: auth.None{}, InnerSecret: "s"}})
 	require.ErrorIs(t, err, server.ErrOpenAuth)
 	require.ErrorContains(t, err, `app "shop"`)
-	require.NoError(t, srv.SetApps([]server.App{{ID: "shop", Authenticator: nilAuthOK{}, PushSecret: "s"}}))
+	require.NoError(t, srv.SetApps([]server.App{{ID: "shop", Authenticator: nilAuthOK{}, InnerSecret: "s"}}))
 	require.NoError(t, srv.Close())
 	require.ErrorIs(t, <-done, server.ErrServerClosed)
 }

@@ -122,7 +122,7 @@ func (srv *Server) handleHost(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"host": host})
 }
 
-// bearer authenticates a write or presence call by its push secret; the
+// bearer authenticates a write or presence call by its inner secret; the
 // secret also says which app the call acts in.
 func (srv *Server) bearer(next func(http.ResponseWriter, *http.Request, *appState)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -51,7 +51,7 @@ func startNamesNode(t *testing.T) *namesNode {
 	t.Helper()
 	n := startWSNode(t, server.Config{
 		Authenticator:  tokenIsUID{}, // no uid checks: the node's own must hold
-		Apps:           []server.App{{ID: "shop", Authenticator: auth.None{}, PushSecret: "shop-secret"}},
+		Apps:           []server.App{{ID: "shop", Authenticator: auth.None{}, InnerSecret: "shop-secret"}},
 		RoomAuthorizer: func(*server.Session, string, bool) bool { return true },
 		MessagePolicy:  func(string, string) bool { return true },
 	})

@@ -26,7 +26,7 @@ func TestQualifiedUIDIsUnambiguous(t *testing.T) {
 	n := startNode(t, server.Config{
 		Authenticator: tokenIsUID,
 		OnOnline:      func(uid string) { online <- uid },
-		Apps:          []server.App{{ID: "shop", Authenticator: auth.None{}, PushSecret: "shop-secret"}},
+		Apps:          []server.App{{ID: "shop", Authenticator: auth.None{}, InnerSecret: "shop-secret"}},
 	})
 	app(t, n.addr, "shop/alice", nil)
 	p := dial(t, n.addr)

@@ -117,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 		srv.store = NewMemoryStore(MemoryStoreConfig{})
 	}
 	srv.storeLocal = srv.store.Local()
-	srv.defaultApp = newAppState(App{Authenticator: cfg.Authenticator, PushSecret: cfg.InnerSecret,
+	srv.defaultApp = newAppState(App{Authenticator: cfg.Authenticator, InnerSecret: cfg.InnerSecret,
 		MessagePolicy: cfg.MessagePolicy, PushRate: cfg.PushRate, PushBurst: cfg.PushBurst})
 	if err := srv.SetApps(cfg.Apps); err != nil {
 		return nil, err
@@ -224,7 +224,7 @@ func (srv *Server) AdvertiseAddr() string {
 func (srv *Server) heartbeatFrame(c pack.Codec) []byte { return srv.hbFrame[hbPlain][c] }
 
 func (srv *Server) innerAllowed(s *Session) bool {
-	// never over WebSocket: the push secret stays off the browser-facing endpoint
+	// never over WebSocket: the inner secret stays off the browser-facing endpoint
 	return (srv.cfg.InnerAddr == "" || s.innerOnly) && !isWebSocket(s)
 }
 

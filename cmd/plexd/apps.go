@@ -20,8 +20,9 @@ type appConfig struct {
 	JWTIssuer    string  `json:"jwt-issuer"`
 	JWTAudience  string  `json:"jwt-audience"`
 	Webhook      string  `json:"webhook"`
-	PushSecret   string  `json:"push-secret"`
-	Messages     bool    `json:"messages"` // allow user-to-user /message within the app
+	InnerSecret  string  `json:"inner-secret"`
+	PushSecret   string  `json:"push-secret"` // the same, by its former name
+	Messages     bool    `json:"messages"`    // allow user-to-user /message within the app
 	PushRate     float64 `json:"push-rate"`
 	PushBurst    int     `json:"push-burst"`
 }
@@ -62,7 +63,15 @@ func loadApps(o *options, log *slog.Logger) ([]server.App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config %s: app %q: %w", o.Config, a.ID, err)
 		}
-		app := server.App{ID: a.ID, Authenticator: authn, PushSecret: a.PushSecret,
+		switch {
+		case a.PushSecret == "":
+		case a.InnerSecret != "":
+			return nil, fmt.Errorf("config %s: app %q: inner-secret and push-secret (its former name) both set", o.Config, a.ID)
+		default:
+			log.Warn("config: apps: push-secret is now inner-secret", "app", a.ID)
+			a.InnerSecret = a.PushSecret
+		}
+		app := server.App{ID: a.ID, Authenticator: authn, InnerSecret: a.InnerSecret,
 			PushRate: a.PushRate, PushBurst: a.PushBurst}
 		if a.Messages {
 			app.MessagePolicy = func(from, to string) bool { return from != to }

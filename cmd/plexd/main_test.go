@@ -130,7 +130,7 @@ func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
 	write := func(apps string) {
 		require.NoError(t, os.WriteFile(cfg, []byte(`{"apps":[`+apps+`]}`), 0o600))
 	}
-	write(`{"id":"shop","auth":"none","push-secret":"shop-secret","messages":true}`)
+	write(`{"id":"shop","auth":"none","inner-secret":"shop-secret","messages":true}`)
 	p := runPlexd(t, "-config", cfg)
 	addrs, stderr := p.addrs, p.stderr
 
@@ -149,16 +149,19 @@ func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
 	require.Equal(t, pack.URIAuthSuccess, login("shop").URI)
 	require.Equal(t, pack.URIAuthFailed, login("games").URI, "not configured yet")
 
-	write(`{"id":"shop","auth":"none","push-secret":"shop-secret"},{"id":"games","auth":"none","push-secret":"games-secret"}`)
+	// games by the key's former name: files written for it keep working
+	write(`{"id":"shop","auth":"none","inner-secret":"shop-secret"},{"id":"games","auth":"none","push-secret":"games-secret"}`)
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool { return login("games").URI == pack.URIAuthSuccess }, 5*time.Second, 50*time.Millisecond)
+	require.Contains(t, stderr.String(), "push-secret is now inner-secret")
 
 	// bad files keep the running apps, each with its reason: an app whose
 	// settings are incomplete, a misspelt app key, a key start-up refuses
 	for i, bad := range []string{
-		`{"apps":[{"id":"broken","push-secret":""}]}`,
-		`{"apps":[{"id":"games","auth":"none","push-secret":"games-secret","pushsecret":"x"}]}`,
-		`{"apps":[{"id":"games","auth":"none","push-secret":"games-secret"}],"no-such-flag":1}`,
+		`{"apps":[{"id":"broken","inner-secret":""}]}`,
+		`{"apps":[{"id":"games","auth":"none","inner-secret":"games-secret","pushsecret":"x"}]}`,
+		`{"apps":[{"id":"games","auth":"none","inner-secret":"games-secret"}],"no-such-flag":1}`,
+		`{"apps":[{"id":"games","auth":"none","inner-secret":"games-secret","push-secret":"other"}]}`,
 	} {
 		require.NoError(t, os.WriteFile(cfg, []byte(bad), 0o600))
 		require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
@@ -169,7 +172,7 @@ func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
 	}
 
 	// a node setting changed in the file is named: it needs a restart
-	require.NoError(t, os.WriteFile(cfg, []byte(`{"apps":[{"id":"shop","auth":"none","push-secret":"shop-secret"}],"inner-secret":"changed-secret-0123456789"}`), 0o600))
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"apps":[{"id":"shop","auth":"none","inner-secret":"shop-secret"}],"inner-secret":"changed-secret-0123456789"}`), 0o600))
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "keys=inner-secret") }, 5*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { return login("games").URI == pack.URIAuthFailed }, 5*time.Second, 50*time.Millisecond, "apps reloaded all the same")

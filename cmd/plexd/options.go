@@ -114,7 +114,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.MaxInnerConns, "max-inner-conns", 1024, "max connections on -inner-addr (push clients)")
 	fs.IntVar(&o.WriteQueue, "write-queue", 4<<20, "max bytes queued per connection before it is dropped as a slow consumer")
 	fs.IntVar(&o.MaxLogins, "max-logins", 256, "logins authenticating at once (webhook calls, store replays); 16 times as many may wait, more get /auth/failed 3005")
-	fs.IntVar(&o.SecretFailBurst, "secret-fail-burst", 10, "wrong push secrets (push clients, HTTP bearer) one address may send before it is refused with 4029/429 for a while (1 more per second); -1: off (e.g. behind a proxy hiding addresses)")
+	fs.IntVar(&o.SecretFailBurst, "secret-fail-burst", 10, "wrong inner secrets (push clients, HTTP bearer) one address may send before it is refused with 4029/429 for a while (1 more per second); -1: off (e.g. behind a proxy hiding addresses)")
 	fs.BoolVar(&o.OnePerDevice, "one-per-device", true, "a new login of the same uid+device replaces the old one with /disconnect 4002 (protocol §9); false keeps both")
 	fs.StringVar(&o.WSOrigins, "ws-origins", "", "comma-separated browser origins or host patterns allowed on /plex/v1/ws besides the node's own (docs/web.md)")
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate: serve TLS on -addr")
