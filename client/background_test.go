@@ -35,11 +35,11 @@ func framesDuring(d time.Duration, framesIn func() float64) int {
 func TestConnBackground(t *testing.T) {
 	leakCheck(t)
 	n, framesIn := bgNode(t)
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	a.waitState(t, client.StateOnline)
 
 	a.SetBackground(true)
-	time.Sleep(300 * time.Millisecond) // the mode request and its echo
+	n.WaitMetric("plex_background_connections", 1)
 	bg := framesDuring(2500*time.Millisecond, framesIn)
 	t.Logf("background: %d frames in 2.5 s", bg)
 	require.LessOrEqual(t, bg, 6, "heartbeats at the normal pace in background")
@@ -49,6 +49,7 @@ func TestConnBackground(t *testing.T) {
 	require.Equal(t, "still here", string(a.recv(t).Body))
 
 	a.SetBackground(false)
+	n.WaitMetric("plex_background_connections", 0)
 	fg := framesDuring(2500*time.Millisecond, framesIn)
 	t.Logf("foreground: %d frames in 2.5 s", fg)
 	require.GreaterOrEqual(t, fg, 12, "still at the background pace in the foreground")
@@ -61,13 +62,13 @@ func TestConnBackgroundSurvivesReconnect(t *testing.T) {
 	leakCheck(t)
 	n1, _ := bgNode(t)
 	n2, framesIn2 := bgNode(t)
-	a := newApp(t, client.ConnConfig{Addrs: []string{n1.addr, n2.addr}, Token: "alice"})
+	a := newApp(t, client.ConnConfig{Addrs: []string{n1.Addr, n2.Addr}, Token: "alice"})
 	a.SetBackground(true) // before Connect: applies to the first connection too
 	require.NoError(t, a.Connect(ctxT(t)))
-	n1.stop()
+	n1.Stop()
 	a.waitState(t, client.StateReconnecting)
 	a.waitState(t, client.StateOnline)
-	time.Sleep(300 * time.Millisecond)
+	n2.WaitMetric("plex_background_connections", 1)
 	bg := framesDuring(2500*time.Millisecond, framesIn2)
 	t.Logf("background after reconnecting: %d frames in 2.5 s", bg)
 	require.LessOrEqual(t, bg, 6)
@@ -82,7 +83,7 @@ func TestConnBackgroundOff(t *testing.T) {
 		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: time.Second,
 		BackgroundHeartbeatInterval: -1,
 	})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	a.waitState(t, client.StateOnline)
 	a.SetBackground(true)
 	time.Sleep(time.Second)

@@ -16,13 +16,13 @@ import (
 func TestOriginalAppReceivesPlexClientPush(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	old := dialRaw(t, n.addr)
+	old := dialRaw(t, n.Addr)
 	old.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice")})
 	require.Equal(t, pack.URIAuthSuccess, old.recv().URI)
 	old.send(pack.Message{URI: pack.URIHeartbeat})
 	require.Equal(t, pack.URIHeartbeat, old.recv().URI, "the node echoes /heartbeat")
 
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	res, err := pc.Send(ctxT(t), "alice", "/chat", []byte(`hi <"there">`))
 	require.NoError(t, err)
 	require.Equal(t, client.Result{Delivered: 1}, res)
@@ -51,9 +51,9 @@ func TestOriginalAppReceivesPlexClientPush(t *testing.T) {
 func TestOriginalPushClientReachesConn(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	a := dialApp(t, n.addr, "bob", client.ConnConfig{})
+	a := dialApp(t, n.Addr, "bob", client.ConnConfig{})
 
-	pushc := dialRaw(t, n.addr)
+	pushc := dialRaw(t, n.Addr)
 	pushc.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte(secret)})
 	require.Equal(t, pack.URIAuthSuccess, pushc.recv().URI)
 	body, err := json.Marshal(map[string]string{"uid": "bob", "uri": "/chat", "body": "hello"})

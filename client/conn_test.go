@@ -24,14 +24,14 @@ func TestConnStates(t *testing.T) {
 	leakCheck(t)
 	a1 := startNode(t, server.Config{})
 	a2 := startNode(t, server.Config{})
-	a := newApp(t, client.ConnConfig{Addrs: []string{a1.addr, a2.addr}, Token: "alice"})
+	a := newApp(t, client.ConnConfig{Addrs: []string{a1.Addr, a2.Addr}, Token: "alice"})
 	require.Equal(t, client.StateIdle, a.State())
 	require.NoError(t, a.Connect(ctxT(t)))
 	require.Equal(t, client.StateOnline, a.State())
 	require.Equal(t, stateEvent{client.StateConnecting, nil}, a.state(t))
 	require.Equal(t, stateEvent{client.StateOnline, nil}, a.state(t))
 
-	a1.stop() // /disconnect 3000: reconnect, to the next address
+	a1.Stop() // /disconnect 3000: reconnect, to the next address
 	e := a.state(t)
 	require.Equal(t, client.StateReconnecting, e.s)
 	var re *client.RetryError
@@ -104,7 +104,7 @@ func TestConnAuthFailedIsTerminal(t *testing.T) {
 func TestConnHeartbeatKeepsIdleConnection(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: time.Second})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	time.Sleep(2500 * time.Millisecond) // 2.5 node timeouts, 50 heartbeats
 	require.Equal(t, client.StateOnline, a.State())
 	require.Equal(t, stateEvent{client.StateConnecting, nil}, a.state(t))
@@ -114,7 +114,7 @@ func TestConnHeartbeatKeepsIdleConnection(t *testing.T) {
 		t.Fatalf("idle connection changed state: %v %v", e.s, e.err)
 	default:
 	}
-	res, err := pusher(t, client.Config{Addrs: []string{n.addr}}).Send(ctxT(t), "alice", "/x", []byte("still here"))
+	res, err := pusher(t, client.Config{Addrs: []string{n.Addr}}).Send(ctxT(t), "alice", "/x", []byte("still here"))
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Delivered)
 }
@@ -138,7 +138,7 @@ func TestConnReceivesOfflinePushes(t *testing.T) {
 	leakCheck(t)
 	store := server.NewMemoryStore(server.MemoryStoreConfig{})
 	n := startNode(t, server.Config{Store: store})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	ctx := ctxT(t)
 	for i := 1; i <= 5; i++ {
 		res, err := pc.Send(ctx, "alice", "/chat", []byte{'0' + byte(i)}, client.Persist(time.Hour))
@@ -148,7 +148,7 @@ func TestConnReceivesOfflinePushes(t *testing.T) {
 	_, err := pc.Send(ctx, "alice", "/chat", []byte("transient"))
 	require.NoError(t, err)
 
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "phone"})
 	for i := 1; i <= 5; i++ {
 		m := a.recv(t)
 		require.Equal(t, int64(i), m.Seq)
@@ -159,7 +159,7 @@ func TestConnReceivesOfflinePushes(t *testing.T) {
 	// the same device gets nothing again.
 	require.Eventually(t, func() bool { c, _ := store.Cursor(ctx, "alice", "phone"); return c == 5 }, waitFor, time.Millisecond)
 	require.NoError(t, a.Close())
-	b := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
+	b := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "phone"})
 	res, err := pc.Send(ctx, "alice", "/chat", []byte("6"), client.Persist(time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, int64(6), res.Seq)
@@ -173,10 +173,10 @@ func TestConnMultiDevice(t *testing.T) {
 	leakCheck(t)
 	store := server.NewMemoryStore(server.MemoryStoreConfig{})
 	n := startNode(t, server.Config{Store: store})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	ctx := ctxT(t)
-	phone := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
-	laptop := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "laptop"})
+	phone := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "phone"})
+	laptop := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "laptop"})
 	acked := func(device string, seq int64) func() bool {
 		return func() bool { c, _ := store.Cursor(ctx, "alice", device); return c == seq }
 	}
@@ -203,7 +203,7 @@ func TestConnMultiDevice(t *testing.T) {
 	require.Equal(t, 2, store.Len("alice"), "the laptop's copies of 2 and 3 are kept")
 
 	// A new process on the laptop (no LastSeq) resumes from the laptop's cursor.
-	laptop2 := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "laptop"})
+	laptop2 := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "laptop"})
 	require.Equal(t, "2", string(laptop2.recv(t).Body))
 	require.Equal(t, "3", string(laptop2.recv(t).Body))
 	require.Eventually(t, acked("laptop", s3), waitFor, time.Millisecond)
@@ -217,10 +217,10 @@ func TestConnNewDeviceKeepsItsCopy(t *testing.T) {
 	leakCheck(t)
 	store := server.NewMemoryStore(server.MemoryStoreConfig{})
 	n := startNode(t, server.Config{Store: store})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	ctx := ctxT(t)
-	phone := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
-	laptop := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "laptop"})
+	phone := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "phone"})
+	laptop := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "laptop"})
 	require.NoError(t, laptop.Close()) // logged in once, received nothing, acked nothing
 
 	res, err := pc.Send(ctx, "alice", "/chat", []byte("for both"), client.Persist(time.Hour))
@@ -230,7 +230,7 @@ func TestConnNewDeviceKeepsItsCopy(t *testing.T) {
 		waitFor, time.Millisecond)
 
 	require.Equal(t, 1, store.Len("alice"), "the phone's ack must not drop the laptop's copy")
-	laptop2 := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "laptop"})
+	laptop2 := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "laptop"})
 	require.Equal(t, "for both", string(laptop2.recv(t).Body))
 }
 
@@ -242,7 +242,7 @@ func TestConnSendUpstream(t *testing.T) {
 	n := startNode(t, server.Config{OnUpstream: func(s *server.Session, m *pack.Message) {
 		got <- pack.Message{URI: m.URI, Body: m.Body, Meta: map[string]string{"uid": s.UID()}}
 	}})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	ctx := ctxT(t)
 	require.NoError(t, a.Send(ctx, "/up", []byte("hello")))
 	select {
@@ -263,7 +263,7 @@ func TestConnSendWaitsWhileReconnecting(t *testing.T) {
 	leakCheck(t)
 	got := make(chan string, 100)
 	n := startNode(t, server.Config{OnUpstream: func(_ *server.Session, m *pack.Message) { got <- string(m.Body) }})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{Backoff: client.Backoff{Min: 100 * time.Millisecond, Max: 100 * time.Millisecond}})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{Backoff: client.Backoff{Min: 100 * time.Millisecond, Max: 100 * time.Millisecond}})
 	require.True(t, a.KillConnection())
 	a.waitState(t, client.StateReconnecting)
 	require.NoError(t, a.Send(ctxT(t), "/up", []byte("after")))
@@ -283,7 +283,7 @@ func TestConnDiscovery(t *testing.T) {
 	defer hs.Close()
 	a := newApp(t, client.ConnConfig{DiscoveryURL: hs.URL, Token: "alice"})
 	require.NoError(t, a.Connect(ctxT(t)))
-	res, err := pusher(t, client.Config{Addrs: []string{n.addr}}).Send(ctxT(t), "alice", "/x", []byte("hi"))
+	res, err := pusher(t, client.Config{Addrs: []string{n.Addr}}).Send(ctxT(t), "alice", "/x", []byte("hi"))
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Delivered)
 	require.Equal(t, "hi", string(a.recv(t).Body))
@@ -298,8 +298,8 @@ func TestConnDiscovery(t *testing.T) {
 func TestConnProtobufLittleEndian(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{ByteOrder: pack.LittleEndian})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{ByteOrder: pack.LittleEndian, Codec: pack.Protobuf})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}, ByteOrder: pack.LittleEndian, Codec: pack.Protobuf})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{ByteOrder: pack.LittleEndian, Codec: pack.Protobuf})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}, ByteOrder: pack.LittleEndian, Codec: pack.Protobuf})
 	res, err := pc.Send(ctxT(t), "alice", "/x", []byte("π"), client.Persist(0))
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Delivered)
@@ -313,13 +313,13 @@ func TestConnProtobufLittleEndian(t *testing.T) {
 func TestConnNoAcks(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{NoAcks: true})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{NoAcks: true})
 	res, err := pc.Send(ctxT(t), "alice", "/x", []byte("once"), client.Persist(0))
 	require.NoError(t, err)
 	require.Equal(t, res.Seq, a.recv(t).Seq)
 	require.NoError(t, a.Close())
-	b := dialApp(t, n.addr, "alice", client.ConnConfig{NoAcks: true})
+	b := dialApp(t, n.Addr, "alice", client.ConnConfig{NoAcks: true})
 	_, err = pc.Send(ctxT(t), "alice", "/x", []byte("next"))
 	require.NoError(t, err)
 	require.Equal(t, "next", string(b.recv(t).Body), "the persistent push was not replayed")
@@ -333,12 +333,12 @@ func TestConnCloseFromCallback(t *testing.T) {
 	var conn *client.Conn
 	var once sync.Once
 	closed := make(chan error, 1)
-	c, err := client.NewConn(client.ConnConfig{Addrs: []string{n.addr}, Token: "alice", Backoff: fast,
+	c, err := client.NewConn(client.ConnConfig{Addrs: []string{n.Addr}, Token: "alice", Backoff: fast,
 		OnMessage: func(*pack.Message) { once.Do(func() { closed <- conn.Close() }) }})
 	require.NoError(t, err)
 	conn = c
 	require.NoError(t, c.Connect(ctxT(t)))
-	_, err = pusher(t, client.Config{Addrs: []string{n.addr}}).Send(ctxT(t), "alice", "/x", []byte("bye"))
+	_, err = pusher(t, client.Config{Addrs: []string{n.Addr}}).Send(ctxT(t), "alice", "/x", []byte("bye"))
 	require.NoError(t, err)
 	require.NoError(t, recvT(t, closed, "Close from the callback"))
 	select {
@@ -396,8 +396,8 @@ func TestBackoffHealthy(t *testing.T) {
 func TestConnReplacedIsTerminal(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	old := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
-	newer := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
+	old := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "phone"})
+	newer := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "phone"})
 	e := old.waitState(t, client.StateClosed)
 	require.ErrorIs(t, e.err, pack.CodeReplaced, "got %v", e.err)
 	require.ErrorIs(t, old.Err(), pack.CodeReplaced)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/plexpush/plex/auth"
 	"github.com/plexpush/plex/client"
+	"github.com/plexpush/plex/internal/testnode"
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/plog"
 	"github.com/plexpush/plex/server"
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 // Generous bounds: the tests run on a busy 2-core machine. They are upper
 // bounds for "eventually", never timing assertions.
 const (
-	secret  = "s"
+	secret  = testnode.Secret
 	waitFor = 20 * time.Second
 )
 
@@ -50,43 +51,11 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// node is a server under test on a loopback listener, shut down at cleanup.
-type node struct {
-	*server.Server
-	addr string
-	stop func()
-}
+// node is a server under test on a loopback listener, shut down at
+// cleanup (internal/testnode).
+type node = testnode.Node
 
-func startNode(t *testing.T, cfg server.Config) *node {
-	t.Helper()
-	if cfg.Authenticator == nil {
-		cfg.Authenticator = auth.None{}
-	}
-	if cfg.InnerSecret == "" {
-		cfg.InnerSecret = secret
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = plog.Test(t)
-	}
-	srv, err := server.New(cfg)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	var once sync.Once
-	n := &node{Server: srv, addr: ln.Addr().String()}
-	n.stop = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-			defer cancel()
-			require.NoError(t, srv.Shutdown(ctx))
-			require.ErrorIs(t, <-done, server.ErrServerClosed)
-		})
-	}
-	t.Cleanup(n.stop)
-	return n
-}
+func startNode(t *testing.T, cfg server.Config) *node { return testnode.Start(t, cfg) }
 
 // pusher returns a PlexClient for addrs, closed at cleanup.
 func pusher(t *testing.T, cfg client.Config) *client.PlexClient {

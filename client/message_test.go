@@ -32,8 +32,8 @@ func TestConnMessage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := startNode(t, server.Config{MessagePolicy: allowMessages, ByteOrder: tc.order})
 			cfg := client.ConnConfig{ByteOrder: tc.order, Codec: tc.codec}
-			alice := dialApp(t, n.addr, "alice", cfg)
-			bob := dialApp(t, n.addr, "bob", cfg)
+			alice := dialApp(t, n.Addr, "alice", cfg)
+			bob := dialApp(t, n.Addr, "bob", cfg)
 			ctx := ctxT(t)
 
 			res, err := alice.Message(ctx, "bob", []byte("hi bob"), client.Conversation("c1"))
@@ -55,7 +55,7 @@ func TestConnMessage(t *testing.T) {
 			res, err = bob.Message(ctx, "carol", []byte("later"))
 			require.NoError(t, err)
 			require.Zero(t, res.Delivered)
-			carol := dialApp(t, n.addr, "carol", cfg)
+			carol := dialApp(t, n.Addr, "carol", cfg)
 			m = carol.recv(t)
 			require.Equal(t, "later", string(m.Body))
 			require.Equal(t, "bob", m.Get(pack.MetaFrom))
@@ -70,9 +70,9 @@ func TestConnMessage(t *testing.T) {
 func TestConnMessageFromCannotBeForged(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{MessagePolicy: allowMessages})
-	bob := dialApp(t, n.addr, "bob", client.ConnConfig{})
+	bob := dialApp(t, n.Addr, "bob", client.ConnConfig{})
 
-	mallory := dialRaw(t, n.addr)
+	mallory := dialRaw(t, n.Addr)
 	mallory.send(pack.Message{URI: pack.URIAuth, Body: []byte("mallory")})
 	require.Equal(t, pack.URIAuthSuccess, mallory.recvSkip().URI)
 	body, err := json.Marshal(map[string]string{"to": "bob", "body": "from alice, honest", "from": "alice"})
@@ -108,7 +108,7 @@ func TestConnMessageRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := startNode(t, server.Config{MessagePolicy: tc.policy, PushRate: tc.rate, PushBurst: 1})
-			a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+			a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 			ctx := ctxT(t)
 			if tc.rate > 0 {
 				_, err := a.Message(ctx, tc.to, []byte(tc.body)) // the burst
@@ -121,7 +121,7 @@ func TestConnMessageRefused(t *testing.T) {
 			require.Equal(t, tc.want, code)
 			require.Zero(t, res)
 			if tc.rate == 0 { // else the quota refuses the marker too
-				pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+				pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 				require.Equal(t, []string{"marker"}, nextBodies(t, pc, a, "alice"), "an answer to a request is not a message")
 			}
 		})
@@ -134,8 +134,8 @@ func TestConnMessageRefused(t *testing.T) {
 func TestConnMessageNodeDown(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{MessagePolicy: allowMessages})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
-	n.stop()
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
+	n.Stop()
 	a.waitState(t, client.StateReconnecting)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -162,7 +162,7 @@ func TestConnMessageNodeDown(t *testing.T) {
 func TestConnMessageConcurrent(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{MessagePolicy: func(_, to string) bool { return to != "nobody" }, MessageRate: -1}) // many at once: not the rate under test
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{Logger: plog.Test(t)})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{Logger: plog.Test(t)})
 	ctx := ctxT(t)
 	const calls = 50
 	type result struct {

@@ -41,8 +41,8 @@ func TestOutcomeUnknownReply(t *testing.T) {
 		Store:         unsureStore{server.NewMemoryStore(server.MemoryStoreConfig{})},
 		MessagePolicy: allowMessages,
 	})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
-	alice := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
+	alice := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	ctx := ctxT(t)
 	for _, tc := range []struct {
 		to      string

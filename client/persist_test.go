@@ -41,14 +41,14 @@ func persistUnderKills(t *testing.T, maxQueued int, onMessage func()) {
 	// The store must hold what piles up while the app is away.
 	store := server.NewMemoryStore(server.MemoryStoreConfig{MaxPerUser: 2 * total})
 	n := startNode(t, server.Config{Store: store})
-	a := newApp(t, client.ConnConfig{Addrs: []string{n.addr}, Token: "alice", Device: "phone",
+	a := newApp(t, client.ConnConfig{Addrs: []string{n.Addr}, Token: "alice", Device: "phone",
 		Backoff: client.Backoff{Min: time.Millisecond, Max: 20 * time.Millisecond}})
 	if maxQueued > 0 {
 		client.SetMaxQueued(a.Conn, maxQueued)
 	}
 	a.slow = onMessage
 	require.NoError(t, a.Connect(ctxT(t)))
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	// 10,000 round trips: under -race on a loaded 2-core machine this takes
 	// 20 s or more, so the pushes get a budget of their own.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -121,13 +121,13 @@ func TestUndeliveredQueuedPushesSurviveClose(t *testing.T) {
 	leakCheck(t)
 	store := server.NewMemoryStore(server.MemoryStoreConfig{})
 	n := startNode(t, server.Config{Store: store})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	ctx := ctxT(t)
 
 	gate := make(chan struct{})
 	var once, release sync.Once
 	t.Cleanup(func() { release.Do(func() { close(gate) }) })
-	a := newApp(t, client.ConnConfig{Addrs: []string{n.addr}, Token: "alice", Device: "d"})
+	a := newApp(t, client.ConnConfig{Addrs: []string{n.Addr}, Token: "alice", Device: "d"})
 	a.slow = func() { once.Do(func() { <-gate }) } // the app is stuck in its first callback
 	require.NoError(t, a.Connect(ctx))
 	for i := 1; i <= 5; i++ {
@@ -148,7 +148,7 @@ func TestUndeliveredQueuedPushesSurviveClose(t *testing.T) {
 	release.Do(func() { close(gate) })
 	recvT(t, a.Done(), "Conn stop")
 
-	b := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "d"})
+	b := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "d"})
 	var got []string
 	for len(got) < 5 {
 		got = append(got, string(b.recv(t).Body))

@@ -25,9 +25,9 @@ import (
 func TestSendOutcomes(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
-	b := dialApp(t, n.addr, "bob", client.ConnConfig{})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
+	b := dialApp(t, n.Addr, "bob", client.ConnConfig{})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	ctx := ctxT(t)
 
 	res, err := pc.Send(ctx, "alice", "/chat", []byte("1"))
@@ -66,7 +66,7 @@ func TestSendOutcomes(t *testing.T) {
 func TestSendRefusedRequests(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{MaxFrame: 4096})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	ctx := ctxT(t)
 	tests := []struct {
 		name string
@@ -106,7 +106,7 @@ func TestSendRefusedRequests(t *testing.T) {
 func TestSendWrongSecret(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}, Secret: "wrong"})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}, Secret: "wrong"})
 	ctx := ctxT(t)
 	_, err := pc.Send(ctx, "alice", "/chat", []byte("x"))
 	require.ErrorIs(t, err, client.ErrAuth, "got %v", err)
@@ -150,7 +150,7 @@ func TestSendEveryNodeDown(t *testing.T) {
 func TestSendCancelledContext(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := pc.Send(ctx, "alice", "/chat", []byte("x"))
@@ -169,7 +169,7 @@ func TestSendCancelledContext(t *testing.T) {
 func TestSendAfterClose(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	require.NoError(t, pc.Close())
 	_, err := pc.Send(ctxT(t), "alice", "/chat", []byte("x"))
 	require.ErrorIs(t, err, client.ErrClosed)
@@ -219,13 +219,13 @@ func TestSendFailsOverToHealthyNode(t *testing.T) {
 	leakCheck(t)
 	a := startNode(t, server.Config{})
 	b := startNode(t, server.Config{})
-	pc := pusher(t, client.Config{Addrs: []string{a.addr, b.addr, closedAddr(t)}})
+	pc := pusher(t, client.Config{Addrs: []string{a.Addr, b.Addr, closedAddr(t)}})
 	ctx := ctxT(t)
 	for i := range 10 {
 		_, err := pc.Send(ctx, "u", "/x", []byte(fmt.Sprint(i)))
 		require.NoError(t, err)
 	}
-	a.stop() // /disconnect 3000: the client reconnects elsewhere
+	a.Stop() // /disconnect 3000: the client reconnects elsewhere
 	for i := range 50 {
 		_, err := pc.Send(ctx, "u", "/x", []byte(fmt.Sprint(i)))
 		require.NoError(t, err, "push %d after node a stopped", i)
@@ -268,9 +268,9 @@ func stalledListener(t *testing.T) string {
 func TestStalledNodeDoesNotBlockDelivery(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	pc := pusher(t, client.Config{
-		Addrs:       []string{stalledListener(t), n.addr, stalledListener(t)},
+		Addrs:       []string{stalledListener(t), n.Addr, stalledListener(t)},
 		DialTimeout: 200 * time.Millisecond,
 	})
 	ctx := ctxT(t)
@@ -297,10 +297,10 @@ func fakeNode(t *testing.T, info string) (addr string, accepts *atomic.Int64) {
 func TestNodeStallingAfterAuth(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	stalled, accepts := fakeNode(t, `{"heartbeat_ms":30000,"timeout_ms":75000}`)
 	pc := pusher(t, client.Config{
-		Addrs: []string{stalled, n.addr},
+		Addrs: []string{stalled, n.Addr},
 		// Long enough that the healthy node is never taken for stalled on
 		// a loaded machine; each push lost to the stalled node costs it.
 		RequestTimeout: time.Second,
@@ -338,7 +338,7 @@ func TestNodeStallingAfterAuth(t *testing.T) {
 func TestSendPipelined(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	ctx := ctxT(t)
 	_, err := pc.Send(ctx, "warmup", "/x", nil)
 	require.NoError(t, err)
@@ -369,7 +369,7 @@ func TestPlexClientDiscovery(t *testing.T) {
 	n := startNode(t, server.Config{})
 	hs := httptest.NewServer(n.Handler())
 	defer hs.Close()
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	pc := pusher(t, client.Config{DiscoveryURL: hs.URL})
 	res, err := pc.Send(ctxT(t), "alice", "/chat", []byte("found"))
 	require.NoError(t, err)
@@ -403,7 +403,7 @@ func TestPushWireMatchesNode(t *testing.T) {
 func TestPlexClientHeartbeat(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: time.Second})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 	_, err := pc.Send(ctxT(t), "alice", "/x", nil)
 	require.NoError(t, err)
 	before := pc.Stats().Writes
@@ -423,13 +423,13 @@ func TestSecretsNeverLogged(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n := startNode(t, server.Config{})
 
-	cfg := client.Config{Addrs: []string{n.addr}, Secret: innerSecret, Logger: logger}
+	cfg := client.Config{Addrs: []string{n.Addr}, Secret: innerSecret, Logger: logger}
 	pc := pusher(t, cfg)
 	_, err := pc.Send(ctxT(t), "alice", "/x", nil)
 	require.ErrorIs(t, err, client.ErrAuth)
 	require.NotContains(t, err.Error(), "SECRET")
 
-	ccfg := client.ConnConfig{Addrs: []string{n.addr}, Token: token, Logger: logger}
+	ccfg := client.ConnConfig{Addrs: []string{n.Addr}, Token: token, Logger: logger}
 	_, err = client.Dial(ctxT(t), ccfg)
 	require.ErrorIs(t, err, client.ErrAuth)
 	require.NotContains(t, err.Error(), "SECRET")
@@ -460,9 +460,9 @@ func TestNodeLossDuringPipelinedSends(t *testing.T) {
 	leakCheck(t)
 	a, b := startNode(t, server.Config{}), startNode(t, server.Config{})
 	// alice has a connection on each node (different devices).
-	onA := dialApp(t, a.addr, "alice", client.ConnConfig{Device: "a"})
-	onB := dialApp(t, b.addr, "alice", client.ConnConfig{Device: "b"})
-	pc := pusher(t, client.Config{Addrs: []string{a.addr, b.addr}})
+	onA := dialApp(t, a.Addr, "alice", client.ConnConfig{Device: "a"})
+	onB := dialApp(t, b.Addr, "alice", client.ConnConfig{Device: "b"})
+	pc := pusher(t, client.Config{Addrs: []string{a.Addr, b.Addr}})
 	require.Eventually(t, func() bool { return pc.Stats().Connected == 2 }, waitFor, time.Millisecond)
 	ctx := ctxT(t)
 
@@ -484,7 +484,7 @@ func TestNodeLossDuringPipelinedSends(t *testing.T) {
 	for started.Load() < pushes/2 {
 		time.Sleep(time.Microsecond)
 	}
-	a.stop()
+	a.Stop()
 	wg.Wait()
 
 	received := map[string]int{}

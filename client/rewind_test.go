@@ -26,7 +26,7 @@ func TestConnRewindsToTheNodesResumePoint(t *testing.T) {
 	// applies the rewind late: the new connection must not ack the old
 	// seq meanwhile.
 	var slowed bool
-	a := newApp(t, client.ConnConfig{Addrs: []string{n.addr}, Token: "alice", Device: "phone", LastSeq: 1 << 62,
+	a := newApp(t, client.ConnConfig{Addrs: []string{n.Addr}, Token: "alice", Device: "phone", LastSeq: 1 << 62,
 		OnState: func(client.State, error) {
 			if !slowed {
 				slowed = true

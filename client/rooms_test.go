@@ -42,9 +42,9 @@ func nextBodies(t *testing.T, pc *client.PlexClient, a *app, uid string) []strin
 func TestConnJoinLeaveRoom(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{RoomAuthorizer: allowRooms})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
-	phone := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "phone"})
-	laptop := dialApp(t, n.addr, "alice", client.ConnConfig{Device: "laptop"})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
+	phone := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "phone"})
+	laptop := dialApp(t, n.Addr, "alice", client.ConnConfig{Device: "laptop"})
 	ctx := ctxT(t)
 
 	require.NoError(t, phone.JoinRoom(ctx, "r1"))
@@ -82,7 +82,7 @@ func TestConnRoomRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := startNode(t, server.Config{RoomAuthorizer: tc.auth})
-			a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+			a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 			ctx := ctxT(t)
 			for _, op := range []func(context.Context, string) error{a.JoinRoom, a.LeaveRoom} {
 				err := op(ctx, tc.room)
@@ -92,7 +92,7 @@ func TestConnRoomRefused(t *testing.T) {
 				require.Equal(t, tc.want, ce.Code)
 			}
 			require.Empty(t, n.Members(server.Room(tc.room)))
-			pc := pusher(t, client.Config{Addrs: []string{n.addr}})
+			pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
 			require.Equal(t, []string{"marker"}, nextBodies(t, pc, a, "alice"), "an answer to a request is not a message")
 		})
 	}
@@ -110,8 +110,8 @@ func TestConnRoomSurvivesReconnect(t *testing.T) {
 		}
 		return true
 	}})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
 	ctx := ctxT(t)
 	require.NoError(t, a.JoinRoom(ctx, "r1"))
 
@@ -139,8 +139,8 @@ func TestConnRoomSurvivesReconnect(t *testing.T) {
 func TestConnRequestWaitsWhileReconnecting(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{RoomAuthorizer: allowRooms})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}})
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{Backoff: client.Backoff{Min: 300 * time.Millisecond, Max: 300 * time.Millisecond}})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{Backoff: client.Backoff{Min: 300 * time.Millisecond, Max: 300 * time.Millisecond}})
 	require.True(t, a.KillConnection())
 	a.waitState(t, client.StateReconnecting)
 	require.NoError(t, a.JoinRoom(ctxT(t), "r1")) // issued during the backoff (most likely)

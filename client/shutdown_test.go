@@ -25,9 +25,9 @@ func TestPushesSurviveNodeShutdown(t *testing.T) {
 	leakCheck(t)
 	a := startNode(t, server.Config{})
 	b := startNode(t, server.Config{})
-	phone := dialApp(t, a.addr, "alice", client.ConnConfig{Device: "phone"})
-	laptop := dialApp(t, b.addr, "alice", client.ConnConfig{Device: "laptop"})
-	p := pusher(t, client.Config{Addrs: []string{a.addr, b.addr}})
+	phone := dialApp(t, a.Addr, "alice", client.ConnConfig{Device: "phone"})
+	laptop := dialApp(t, b.Addr, "alice", client.ConnConfig{Device: "laptop"})
+	p := pusher(t, client.Config{Addrs: []string{a.Addr, b.Addr}})
 
 	const n = 2000
 	var (
@@ -48,7 +48,7 @@ func TestPushesSurviveNodeShutdown(t *testing.T) {
 			}
 			delivered.Add(int64(res.Delivered))
 			if sent.Add(1) == n/4 {
-				go a.stop() // a quarter answered: shut a down with the rest in flight
+				go a.Stop() // a quarter answered: shut a down with the rest in flight
 			}
 		})
 	}

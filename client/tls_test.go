@@ -30,8 +30,8 @@ func TestTLS(t *testing.T) {
 	n := startNode(t, server.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	trusting := &tls.Config{RootCAs: pool}
 
-	a := dialApp(t, n.addr, "alice", client.ConnConfig{TLS: trusting})
-	pc := pusher(t, client.Config{Addrs: []string{n.addr}, TLS: trusting})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{TLS: trusting})
+	pc := pusher(t, client.Config{Addrs: []string{n.Addr}, TLS: trusting})
 	res, err := pc.Send(ctxT(t), "alice", "/tls", []byte("secret"), client.Persist(0))
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Delivered)
@@ -39,7 +39,7 @@ func TestTLS(t *testing.T) {
 
 	// A certificate the client does not trust: no connection, and no
 	// credentials sent.
-	untrusting := pusher(t, client.Config{Addrs: []string{n.addr}, TLS: &tls.Config{}, RequestTimeout: time.Second})
+	untrusting := pusher(t, client.Config{Addrs: []string{n.Addr}, TLS: &tls.Config{}, RequestTimeout: time.Second})
 	_, err = untrusting.Send(ctxT(t), "alice", "/tls", nil)
 	require.ErrorIs(t, err, client.ErrNoNode)
 	require.ErrorContains(t, err, "certificate")

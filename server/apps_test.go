@@ -40,13 +40,13 @@ func twoApps(t *testing.T) (*node, []byte, []byte) {
 
 func TestAppsAreIsolated(t *testing.T) {
 	n, keyA, keyB := twoApps(t)
-	a := dial(t, n.addr)
+	a := dial(t, n.Addr)
 	infoA := a.auth(jwtFor(t, keyA, "alice"), appAuth("a"))
 	require.Equal(t, "a", infoA.App)
 	require.Equal(t, "alice", infoA.UID)
-	b := dial(t, n.addr)
+	b := dial(t, n.Addr)
 	b.auth(jwtFor(t, keyB, "alice"), appAuth("b")) // same uid, other app
-	def := app(t, n.addr, "alice", nil)            // and the default app
+	def := app(t, n.Addr, "alice", nil)            // and the default app
 
 	// pushes
 	out, err := n.Push(ctx(t), server.User("alice").In("a"), pack.Message{URI: "/x", Body: []byte("for a")})
@@ -54,7 +54,7 @@ func TestAppsAreIsolated(t *testing.T) {
 	require.Equal(t, 1, out.Delivered)
 	require.Equal(t, "for a", string(a.recv().Body))
 	// a push client of app b reaches only app b's alice, even naming app a
-	pb := dial(t, n.addr)
+	pb := dial(t, n.Addr)
 	pb.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte("push-b")})
 	require.Equal(t, pack.URIAuthSuccess, pb.recv().URI)
 	res, cerr := pb.push(1, server.PushRequest{UID: "alice", URI: "/x", Body: "for b"})
@@ -85,10 +85,10 @@ func TestAppsAreIsolated(t *testing.T) {
 
 func TestAppTokenRefusedByOtherApp(t *testing.T) {
 	n, keyA, _ := twoApps(t)
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.send(pack.Message{URI: pack.URIAuth, Body: []byte(jwtFor(t, keyA, "alice")), Meta: appAuth("b")})
 	p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
-	q := dial(t, n.addr)
+	q := dial(t, n.Addr)
 	q.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice"), Meta: appAuth("unknown")})
 	q.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 }
@@ -98,7 +98,7 @@ func TestSetAppsAtRunTime(t *testing.T) {
 	require.Error(t, n.SetApps([]server.App{{ID: "bad id!", InnerSecret: "x"}}))
 	require.Error(t, n.SetApps([]server.App{{ID: "dup", InnerSecret: secret}}), "secret shared with the default app")
 	require.NoError(t, n.SetApps([]server.App{{ID: "late", Authenticator: auth.None{}, InnerSecret: "late-secret"}}))
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	require.Equal(t, "late", p.auth("bob", appAuth("late")).App)
 	code, _ := do(t, n.Handler(), "POST", "/plex/v1/push", "late-secret", `{"uid":"bob","uri":"/x","body":"hi"}`)
 	require.Equal(t, 200, code)
@@ -112,8 +112,8 @@ func messageReq(to, body, conv string) []byte {
 
 func TestUserToUserMessaging(t *testing.T) {
 	n := startNode(t, server.Config{MessagePolicy: func(from, to string) bool { return to != "boss" }})
-	alice := app(t, n.addr, "alice", nil)
-	bob := app(t, n.addr, "bob", nil)
+	alice := app(t, n.Addr, "alice", nil)
+	bob := app(t, n.Addr, "bob", nil)
 	// a spoofed "from" in the sender's meta is ignored
 	alice.send(pack.Message{Seq: 5, URI: pack.URIMessage, Body: messageReq("bob", "hi bob", "c1"),
 		Meta: map[string]string{pack.MetaFrom: "mallory"}})
@@ -138,7 +138,7 @@ func TestUserToUserMessaging(t *testing.T) {
 	// offline target: stored, delivered on reconnect
 	alice.send(pack.Message{Seq: 6, URI: pack.URIMessage, Body: messageReq("carol", "later", "")})
 	require.Equal(t, pack.URIReply, alice.recv().URI)
-	carol := app(t, n.addr, "carol", nil)
+	carol := app(t, n.Addr, "carol", nil)
 	m := carol.recv()
 	require.Equal(t, "later", string(m.Body))
 	require.Equal(t, "alice", m.Get(pack.MetaFrom))
@@ -155,7 +155,7 @@ func TestUserToUserMessaging(t *testing.T) {
 
 func TestMessagingOffByDefault(t *testing.T) {
 	n := startNode(t, server.Config{})
-	alice := app(t, n.addr, "alice", nil)
+	alice := app(t, n.Addr, "alice", nil)
 	alice.send(pack.Message{Seq: 1, URI: pack.URIMessage, Body: messageReq("bob", "hi", "")})
 	e := alice.recv()
 	require.Equal(t, pack.CodeForbidden, pack.ErrorOf(&e).Code)
@@ -163,8 +163,8 @@ func TestMessagingOffByDefault(t *testing.T) {
 
 func TestConnectionQuota(t *testing.T) {
 	n := startNode(t, server.Config{ConnFrameRate: 5})
-	greedy := app(t, n.addr, "greedy", nil)
-	calm := app(t, n.addr, "calm", nil)
+	greedy := app(t, n.Addr, "greedy", nil)
+	calm := app(t, n.Addr, "calm", nil)
 	for i := range 20 {
 		greedy.send(pack.Message{Seq: int64(i + 1), URI: pack.URIHeartbeat})
 	}
@@ -184,8 +184,8 @@ func TestConnectionQuota(t *testing.T) {
 
 func TestAppPushQuota(t *testing.T) {
 	n := startNode(t, server.Config{PushRate: 1, PushBurst: 3})
-	app(t, n.addr, "alice", nil)
-	p := pusher(t, n.addr)
+	app(t, n.Addr, "alice", nil)
+	p := pusher(t, n.Addr)
 	refused := 0
 	for i := range 10 {
 		_, cerr := p.push(int64(i+1), server.PushRequest{UID: "alice", URI: "/x"})

@@ -20,7 +20,7 @@ import (
 
 func TestAuthSuccessAnnouncesSession(t *testing.T) {
 	n := startNode(t, server.Config{HeartbeatInterval: 2 * time.Second, NodeID: "n1"})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	info := p.auth("alice", map[string]string{pack.MetaAcks: "1"})
 	require.Equal(t, "alice", info.UID)
 	require.Equal(t, "n1", info.Node)
@@ -34,7 +34,7 @@ func TestAuthSuccessAnnouncesSession(t *testing.T) {
 func TestAuthFailedClosesConnection(t *testing.T) {
 	// Original defect: failed auth left the socket open.
 	n := startNode(t, server.Config{})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.send(pack.Message{URI: pack.URIAuth, Body: []byte("not a valid uid!")})
 	m := p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 	require.NotEmpty(t, m.Body, "the original clients read the reason from the body")
@@ -44,7 +44,7 @@ func TestAuthFailedClosesConnection(t *testing.T) {
 func TestAuthenticatorOutageSaysRetry(t *testing.T) {
 	n := startNode(t, server.Config{Authenticator: auth.Func(
 		func(context.Context, string, net.Addr) (string, error) { return "", errors.New("webhook down") })})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice")})
 	m := p.expectClosed(pack.URIAuthFailed, pack.CodeInternal)
 	require.True(t, pack.ErrorOf(&m).Code.Reconnect())
@@ -52,7 +52,7 @@ func TestAuthenticatorOutageSaysRetry(t *testing.T) {
 
 func TestNoAuthenticatorRefusesApps(t *testing.T) {
 	n := startNode(t, server.Config{Authenticator: nilAuth{}})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice")})
 	p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 }
@@ -70,9 +70,9 @@ func TestLegacyAuthenticatorAdapter(t *testing.T) {
 		}
 		return false, "nope"
 	})})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	require.Equal(t, "u1", p.auth("good", nil).UID)
-	q := dial(t, n.addr)
+	q := dial(t, n.Addr)
 	q.send(pack.Message{URI: pack.URIAuth, Body: []byte("bad")})
 	q.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 }
@@ -81,7 +81,7 @@ func TestFirstFrameMustAuthenticate(t *testing.T) {
 	for _, uri := range []string{pack.URILegacyPush, pack.URIPush, "/chat", pack.URIAck} {
 		t.Run(uri, func(t *testing.T) {
 			n := startNode(t, server.Config{})
-			p := dial(t, n.addr)
+			p := dial(t, n.Addr)
 			p.send(pack.Message{URI: uri, Body: []byte(`{"uid":"bob","uri":"/x","body":"y"}`)})
 			p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 		})
@@ -90,7 +90,7 @@ func TestFirstFrameMustAuthenticate(t *testing.T) {
 
 func TestAuthTimeout(t *testing.T) {
 	n := startNode(t, server.Config{AuthTimeout: 200 * time.Millisecond})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.expectClosed(pack.URIDisconnect, pack.CodeAuthTimeout)
 }
 
@@ -106,11 +106,11 @@ func TestSlowAuthenticatorDoesNotBlockOthers(t *testing.T) {
 			}
 			return token, nil
 		})})
-	slow := dial(t, n.addr)
+	slow := dial(t, n.Addr)
 	slow.send(pack.Message{URI: pack.URIAuth, Body: []byte("slow")})
 	// frames sent before auth completes wait, in order, and are answered after
 	slow.send(pack.Message{URI: pack.URIHeartbeat})
-	fast := app(t, n.addr, "fast", nil) // served while "slow" is still pending
+	fast := app(t, n.Addr, "fast", nil) // served while "slow" is still pending
 	fast.send(pack.Message{URI: pack.URIHeartbeat})
 	require.Equal(t, pack.URIHeartbeat, fast.recv().URI)
 	close(release)
@@ -120,9 +120,9 @@ func TestSlowAuthenticatorDoesNotBlockOthers(t *testing.T) {
 
 func TestInnerAuth(t *testing.T) {
 	n := startNode(t, server.Config{})
-	pusher(t, n.addr)  // correct secret
+	pusher(t, n.Addr)  // correct secret
 	for i := range 5 { // repeated wrong passwords: each refused and closed
-		p := dial(t, n.addr)
+		p := dial(t, n.Addr)
 		p.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte("wrong" + strings.Repeat("x", i))})
 		p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 	}
@@ -158,7 +158,7 @@ func TestInnerListenerSeparation(t *testing.T) {
 
 func TestUnsupportedVersionStops(t *testing.T) {
 	n := startNode(t, server.Config{})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice"), Meta: map[string]string{pack.MetaVersion: "99"}})
 	p.expectClosed(pack.URIAuthFailed, pack.CodeUnsupportedVersion)
 }
@@ -174,14 +174,14 @@ func TestSecretsNeverLogged(t *testing.T) {
 			}
 			return "", &pack.CodeError{Code: pack.CodeAuthFailed, Reason: "bad token"}
 		})})
-	app(t, n.addr, "good-token-123", nil)
-	bad := dial(t, n.addr)
+	app(t, n.Addr, "good-token-123", nil)
+	bad := dial(t, n.Addr)
 	bad.send(pack.Message{URI: pack.URIAuth, Body: []byte("bad-token-456")})
 	bad.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
-	wrong := dial(t, n.addr)
+	wrong := dial(t, n.Addr)
 	wrong.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte("wrong-inner-789")})
 	wrong.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
-	pusher(t, n.addr)
+	pusher(t, n.Addr)
 	out := buf.String()
 	require.NotEmpty(t, out)
 	for _, s := range []string{"good-token-123", "bad-token-456", "wrong-inner-789", secret} {
@@ -218,7 +218,7 @@ func TestAuthFailedArrivesDespiteUnreadInput(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
-			p := dial(t, n.addr)
+			p := dial(t, n.Addr)
 			p.send(pack.Message{URI: pack.URIAuth, Body: []byte("bob")})
 			for range 20 {
 				if p.w.WriteMessage(&pack.Message{URI: pack.URIHeartbeat}) != nil || p.w.Flush() != nil {

@@ -20,11 +20,11 @@ import (
 func TestWrongSecretsThrottledPerAddress(t *testing.T) {
 	n := startNode(t, server.Config{SecretFailBurst: 3, SecretFailRate: 0.001})
 	for range 3 {
-		p := dial(t, n.addr)
+		p := dial(t, n.Addr)
 		p.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte("wrong")})
 		p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 	}
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte(secret)})
 	p.expectClosed(pack.URIAuthFailed, pack.CodeRateLimited)
 
@@ -48,9 +48,9 @@ func TestWrongSecretsThrottledPerAddress(t *testing.T) {
 
 	off := startNode(t, server.Config{SecretFailBurst: -1})
 	for range 20 {
-		p := dial(t, off.addr)
+		p := dial(t, off.Addr)
 		p.send(pack.Message{URI: pack.URIInnerAuth, Body: []byte("wrong")})
 		p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 	}
-	pusher(t, off.addr)
+	pusher(t, off.Addr)
 }

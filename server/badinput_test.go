@@ -25,7 +25,7 @@ func TestOversizedFrameBeforeAuth(t *testing.T) {
 	n := startNode(t, server.Config{})
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.sendRaw(header(0xFFFFFFFF)) // declares 4 GiB
 	p.expectClosed(pack.URIDisconnect, pack.CodeFrameTooLarge)
 	runtime.ReadMemStats(&after)
@@ -36,11 +36,11 @@ func TestOversizedFrameBeforeAuth(t *testing.T) {
 
 func TestOversizedFrameAfterAuth(t *testing.T) {
 	n := startNode(t, server.Config{MaxFrame: 1024})
-	p := app(t, n.addr, "alice", nil)
+	p := app(t, n.Addr, "alice", nil)
 	p.sendRaw(header(1025))
 	p.expectClosed(pack.URIDisconnect, pack.CodeFrameTooLarge)
 	// exactly the limit is fine (an upstream message)
-	q := app(t, n.addr, "bob", nil)
+	q := app(t, n.Addr, "bob", nil)
 	body := fmt.Sprintf(`{"uri":"/x","body":"%s"}`, make([]byte, 0))
 	pad := 1024 - len(body)
 	q.send(pack.Message{URI: "/x", Body: []byte(fmt.Sprintf("%0*d", pad, 0))})
@@ -50,14 +50,14 @@ func TestOversizedFrameAfterAuth(t *testing.T) {
 
 func TestAuthFrameLimitIsSmall(t *testing.T) {
 	n := startNode(t, server.Config{AuthMaxFrame: 100})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.send(pack.Message{URI: pack.URIAuth, Body: make([]byte, 200)})
 	p.expectClosed(pack.URIDisconnect, pack.CodeFrameTooLarge)
 }
 
 func TestTruncatedFrameThenClose(t *testing.T) {
 	n := startNode(t, server.Config{})
-	p := app(t, n.addr, "alice", nil)
+	p := app(t, n.Addr, "alice", nil)
 	p.sendRaw(append(header(100), `{"uri":"/x"`...)) // 11 of 100 bytes, then EOF
 	require.NoError(t, p.c.(*net.TCPConn).CloseWrite())
 	p.expectEOF()
@@ -77,7 +77,7 @@ func TestGarbageBytes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := startNode(t, server.Config{})
-			p := dialWith(t, n.addr, pack.BigEndian, tc.codec)
+			p := dialWith(t, n.Addr, pack.BigEndian, tc.codec)
 			p.sendRaw(tc.raw)
 			p.expectClosed(pack.URIDisconnect, pack.CodeBadFrame)
 		})
@@ -86,7 +86,7 @@ func TestGarbageBytes(t *testing.T) {
 
 func TestWrongCodecMidStream(t *testing.T) {
 	n := startNode(t, server.Config{})
-	p := app(t, n.addr, "alice", nil) // JSON
+	p := app(t, n.Addr, "alice", nil) // JSON
 	pb, err := pack.EncodeFrame(pack.BigEndian, pack.Protobuf, &pack.Message{URI: pack.URIHeartbeat})
 	require.NoError(t, err)
 	p.sendRaw(pb)
@@ -96,8 +96,8 @@ func TestWrongCodecMidStream(t *testing.T) {
 func TestPushURIsRefusedFromApps(t *testing.T) {
 	// Original defect: any user could send /logic/send/msg.
 	n := startNode(t, server.Config{})
-	victim := app(t, n.addr, "bob", nil)
-	attacker := app(t, n.addr, "mallory", nil)
+	victim := app(t, n.Addr, "bob", nil)
+	attacker := app(t, n.Addr, "mallory", nil)
 	for i, uri := range []string{pack.URILegacyPush, pack.URIPush, "/inner/anything", "/logic/other"} {
 		attacker.send(pack.Message{Seq: int64(i + 1), URI: uri, Body: []byte(`{"uid":"bob","uri":"/x","body":"pwned"}`)})
 		m := attacker.recv()
@@ -114,7 +114,7 @@ func TestPushURIsRefusedFromApps(t *testing.T) {
 
 func TestReservedURIsFromApps(t *testing.T) {
 	n := startNode(t, server.Config{})
-	p := app(t, n.addr, "alice", nil)
+	p := app(t, n.Addr, "alice", nil)
 	for _, uri := range []string{pack.URIReply, pack.URIAuthSuccess, pack.URIDisconnect, pack.URIAuth} {
 		p.send(pack.Message{Seq: 9, URI: uri})
 		m := p.recv()
@@ -127,7 +127,7 @@ func TestHeartbeatEchoAndTimeout(t *testing.T) {
 	// The timeout is 10 times the gap between the test's frames, so that a
 	// loaded machine delaying the test goroutine does not look like a dead peer.
 	n := startNode(t, server.Config{HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: time.Second})
-	p := app(t, n.addr, "alice", nil)
+	p := app(t, n.Addr, "alice", nil)
 	// any frame keeps it alive: send heartbeats for longer than the timeout
 	for range 13 {
 		p.send(pack.Message{URI: pack.URIHeartbeat})
@@ -144,7 +144,7 @@ func TestSilentConnectionsClosedAtAuthTimeout(t *testing.T) {
 	const count = 1000
 	conns := make([]net.Conn, 0, count)
 	for range count {
-		c, err := net.Dial("tcp", n.addr)
+		c, err := net.Dial("tcp", n.Addr)
 		require.NoError(t, err)
 		conns = append(conns, c)
 	}
@@ -182,9 +182,9 @@ func TestMaxConnections(t *testing.T) {
 	// Original defect: MaxConnection was ignored.
 	n := startNode(t, server.Config{MaxConnections: 3})
 	for i := range 3 {
-		app(t, n.addr, fmt.Sprintf("u%d", i), nil)
+		app(t, n.Addr, fmt.Sprintf("u%d", i), nil)
 	}
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	p.expectClosed(pack.URIDisconnect, pack.CodeTooManyConnections)
 	require.Equal(t, 3, n.Stats().Connections)
 }
@@ -212,9 +212,9 @@ func TestConnectionFilter(t *testing.T) {
 	n := startNode(t, server.Config{Filter: func(a net.Addr) bool {
 		return a.(*net.TCPAddr).IP.Equal(net.ParseIP("127.0.0.1"))
 	}})
-	app(t, n.addr, "alice", nil)
+	app(t, n.Addr, "alice", nil)
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
-	c, err := d.Dial("tcp", n.addr)
+	c, err := d.Dial("tcp", n.Addr)
 	require.NoError(t, err)
 	p := &peer{t: t, c: c, r: pack.NewReader(c, pack.BigEndian, pack.JSON, 0), w: pack.NewWriter(c, pack.BigEndian, pack.JSON)}
 	p.expectClosed(pack.URIDisconnect, pack.CodeRefused)
@@ -263,7 +263,7 @@ func TestWriteTimeoutClosesNonReader(t *testing.T) {
 	// A peer that stays connected but never reads: once the kernel cannot
 	// send for WriteTimeout, the node drops it, long before the queue bound.
 	n := startNode(t, server.Config{WriteTimeout: 300 * time.Millisecond, WriteQueueBytes: 64 << 20})
-	stuck := app(t, n.addr, "stuck", nil)
+	stuck := app(t, n.Addr, "stuck", nil)
 	body := make([]byte, 32<<10)
 	for i := range body {
 		body[i] = 'x'
@@ -311,14 +311,14 @@ func TestIdleConnectionSurvivesKernelKeepalive(t *testing.T) {
 func TestBadResumeAndTTLRefused(t *testing.T) {
 	n := startNode(t, server.Config{})
 	for _, r := range []string{"-5", "-0", "+1", "1.5", "abc", "99999999999999999999"} {
-		p := dial(t, n.addr)
+		p := dial(t, n.Addr)
 		p.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice"), Meta: map[string]string{pack.MetaResume: r}})
 		p.expectClosed(pack.URIAuthFailed, pack.CodeBadRequest)
 	}
 	for _, r := range []string{"0", "7"} {
-		app(t, n.addr, "alice", map[string]string{pack.MetaResume: r})
+		app(t, n.Addr, "alice", map[string]string{pack.MetaResume: r})
 	}
-	p := pusher(t, n.addr)
+	p := pusher(t, n.Addr)
 	for i, ttl := range []int64{-1, 18446744073710, server.MaxPushTTL.Milliseconds() + 1} {
 		_, ce := p.push(int64(i+1), server.PushRequest{UID: "bob", URI: "/p", Persist: true, TTLMS: ttl})
 		require.NotNil(t, ce, "ttl_ms %d", ttl)

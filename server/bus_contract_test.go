@@ -81,7 +81,7 @@ func TestBusContractWithAFake(t *testing.T) {
 	require.Equal(t, 1, regs)
 	require.Equal(t, n.NodeID(), bus.node.ID())
 
-	a := app(t, n.addr, "alice", nil)
+	a := app(t, n.Addr, "alice", nil)
 	bus.node.Deliver(server.Delivery{Origin: "other", To: server.User("alice"), Msg: pack.Message{URI: "/chat", Body: []byte("from another node")}})
 	require.Equal(t, "from another node", string(a.recvSkipHeartbeat().Body))
 

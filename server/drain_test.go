@@ -20,7 +20,7 @@ import (
 func TestEveryDisconnectAnswersWhatItExecuted(t *testing.T) {
 	t.Run("bad frame", func(t *testing.T) {
 		n, p, release := heldPush(t, server.Config{})
-		bob := app(t, n.addr, "bob", nil)
+		bob := app(t, n.Addr, "bob", nil)
 		bad := binary.BigEndian.AppendUint32(nil, 4)
 		_, err := p.c.Write(append(bad, "{bad"...))
 		require.NoError(t, err)
@@ -57,7 +57,7 @@ func heldPush(t *testing.T, cfg server.Config) (n *node, p *peer, release func()
 	st := newUserGatedStore()
 	cfg.Store = st
 	n = startNode(t, cfg)
-	p = pusher(t, n.addr)
+	p = pusher(t, n.Addr)
 	st.holdUser("alice")
 	var once sync.Once
 	release = func() { once.Do(func() { st.releaseUser("alice") }) }

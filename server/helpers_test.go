@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,10 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/plexpush/plex/auth"
 	"github.com/plexpush/plex/internal/testmetrics"
+	"github.com/plexpush/plex/internal/testnode"
 	"github.com/plexpush/plex/pack"
-	"github.com/plexpush/plex/plog"
 	"github.com/plexpush/plex/server"
 )
 
@@ -30,41 +28,14 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-const secret = "inner-secret"
+const secret = testnode.Secret
 
-// node is a server under test listening on loopback.
-type node struct {
-	*server.Server
-	addr string
-}
+// node is a server under test listening on loopback (internal/testnode).
+type node = testnode.Node
 
 // startNode runs a server with auth.None and the inner secret unless cfg
 // says otherwise; it is shut down when the test ends.
-func startNode(t *testing.T, cfg server.Config) *node {
-	t.Helper()
-	if cfg.Authenticator == nil {
-		cfg.Authenticator = auth.None{}
-	}
-	if cfg.InnerSecret == "" {
-		cfg.InnerSecret = secret
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = plog.Test(t)
-	}
-	srv, err := server.New(cfg)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		require.NoError(t, srv.Shutdown(ctx))
-		require.ErrorIs(t, <-done, server.ErrServerClosed)
-	})
-	return &node{Server: srv, addr: ln.Addr().String()}
-}
+func startNode(t *testing.T, cfg server.Config) *node { return testnode.Start(t, cfg) }
 
 // peer is a raw protocol client: what an app or push client written to the
 // spec sends, byte for byte.

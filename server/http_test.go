@@ -37,7 +37,7 @@ func TestHTTPHostOriginalShape(t *testing.T) {
 
 func TestHTTPPush(t *testing.T) {
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", nil)
+	a := app(t, n.Addr, "alice", nil)
 	h := n.Handler()
 	code, out := do(t, h, "POST", "/plex/v1/push", secret, `{"uid":"alice","uri":"/x","body":"from http"}`)
 	require.Equal(t, 200, code, "%v", out)
@@ -60,7 +60,7 @@ func TestHTTPPush(t *testing.T) {
 
 func TestHTTPOnlineRoomsStats(t *testing.T) {
 	n := startNode(t, server.Config{})
-	app(t, n.addr, "alice", nil)
+	app(t, n.Addr, "alice", nil)
 	h := n.Handler()
 	code, out := do(t, h, "GET", "/plex/v1/online?uid=alice&uid=bob", secret, "")
 	require.Equal(t, 200, code)
@@ -86,7 +86,7 @@ func TestHTTPOnlineRoomsStats(t *testing.T) {
 
 func TestHTTPHealthAndMetrics(t *testing.T) {
 	n := startNode(t, server.Config{})
-	app(t, n.addr, "alice", nil)
+	app(t, n.Addr, "alice", nil)
 	h := n.Handler()
 	code, _ := do(t, h, "GET", "/healthz", "", "")
 	require.Equal(t, 200, code)
@@ -109,8 +109,8 @@ func TestHTTPWithoutSecretRefusesWrites(t *testing.T) {
 func TestSeveralServersInOneProcess(t *testing.T) {
 	a := startNode(t, server.Config{})
 	b := startNode(t, server.Config{})
-	pa := app(t, a.addr, "alice", nil)
-	app(t, b.addr, "alice", nil)
+	pa := app(t, a.Addr, "alice", nil)
+	app(t, b.Addr, "alice", nil)
 	out, err := a.Push(t.Context(), server.User("alice"), pack.Message{URI: "/x"})
 	require.NoError(t, err)
 	require.Equal(t, 1, out.Delivered, "servers share nothing")

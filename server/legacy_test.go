@@ -16,8 +16,8 @@ import (
 // in order and in the original shape (protocol §18).
 func TestOriginalSenderPushesLogicURIs(t *testing.T) {
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", nil)
-	p := pusher(t, n.addr)
+	a := app(t, n.Addr, "alice", nil)
+	p := pusher(t, n.Addr)
 	for i, uri := range []string{"/logic/test/1", "/logic/test/2"} {
 		p.send(pack.Message{Seq: time.Now().UnixMilli() + int64(i), URI: pack.URILegacyPush,
 			Body: []byte(`{"uid":"alice","uri":"` + uri + `","body":"hello"}`)})
@@ -34,8 +34,8 @@ func TestOriginalSenderPushesLogicURIs(t *testing.T) {
 // reply to carry the refusal.
 func TestLegacyPushOfProtocolURIRefusedAndCounted(t *testing.T) {
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", nil)
-	p := pusher(t, n.addr)
+	a := app(t, n.Addr, "alice", nil)
+	p := pusher(t, n.Addr)
 	for _, uri := range []string{pack.URIDisconnect, pack.URIAuthSuccess, pack.URIReply, pack.URIPush} {
 		p.send(pack.Message{URI: pack.URILegacyPush, Body: []byte(`{"uid":"alice","uri":"` + uri + `","body":"x"}`)})
 	}
@@ -50,8 +50,8 @@ func TestLegacyPushOfProtocolURIRefusedAndCounted(t *testing.T) {
 // still cannot send /logic/*, while a push may deliver it.
 func TestPushMayCarryPushOnlyPrefixes(t *testing.T) {
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", nil)
-	out, cerr := pusher(t, n.addr).push(1, server.PushRequest{UID: "alice", URI: "/inner/note", Body: "x"})
+	a := app(t, n.Addr, "alice", nil)
+	out, cerr := pusher(t, n.Addr).push(1, server.PushRequest{UID: "alice", URI: "/inner/note", Body: "x"})
 	require.Nil(t, cerr)
 	require.Equal(t, 1, out.Delivered)
 	require.Equal(t, "/inner/note", a.recvSkipHeartbeat().URI)

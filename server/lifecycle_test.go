@@ -43,7 +43,7 @@ func TestSessionSendAfterClose(t *testing.T) {
 		s.Close(pack.CodeForbidden, "bye")
 		errc <- s.Send(&pack.Message{URI: "/after"})
 	}})
-	p := app(t, n.addr, "alice", nil)
+	p := app(t, n.Addr, "alice", nil)
 	p.send(pack.Message{URI: "/hello"})
 	select {
 	case err := <-errc:

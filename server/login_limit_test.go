@@ -47,12 +47,12 @@ func TestLoginsBoundedOffTheReadPath(t *testing.T) {
 	n := startNode(t, server.Config{Authenticator: g, MaxConcurrentLogins: 2, MaxPendingLogins: 3})
 	var waiting []*peer
 	for _, uid := range []string{"u1", "u2", "u3"} {
-		p := dial(t, n.addr)
+		p := dial(t, n.Addr)
 		p.send(pack.Message{URI: pack.URIAuth, Body: []byte(uid)})
 		waiting = append(waiting, p)
 	}
 	eventually(t, func() bool { return g.running.Load() == 2 }, "two logins authenticating")
-	over := dial(t, n.addr)
+	over := dial(t, n.Addr)
 	over.send(pack.Message{URI: pack.URIAuth, Body: []byte("u4")})
 	over.expectClosed(pack.URIAuthFailed, pack.CodeInternal)
 	require.Equal(t, int64(2), g.calls.Load(), "the refused login and the queued one did not call the authenticator")
@@ -64,7 +64,7 @@ func TestLoginsBoundedOffTheReadPath(t *testing.T) {
 	}
 	require.Equal(t, int64(2), g.top.Load(), "never more than two at once")
 	eventually(t, func() bool { // the bound is free again once their goroutines ended
-		p := dial(t, n.addr)
+		p := dial(t, n.Addr)
 		p.send(pack.Message{URI: pack.URIAuth, Body: []byte("u5")})
 		return p.recv().URI == pack.URIAuthSuccess
 	}, "a login after the others")

@@ -40,8 +40,8 @@ func TestLoginStoreErrorsLogged(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelError}))
 	n := startNode(t, server.Config{Logger: log, Store: cursorlessStore{server.NewMemoryStore(server.MemoryStoreConfig{})}})
 
-	app(t, n.addr, "broken-1", nil)                                   // no acks: reads the device's cursor
-	app(t, n.addr, "broken-2", map[string]string{pack.MetaAcks: "1"}) // acks: registers it
+	app(t, n.Addr, "broken-1", nil)                                   // no acks: reads the device's cursor
+	app(t, n.Addr, "broken-2", map[string]string{pack.MetaAcks: "1"}) // acks: registers it
 	out := buf.String()
 	require.Contains(t, out, `"msg":"device cursor"`)
 	require.Contains(t, out, `"msg":"store ack at login"`)

@@ -24,9 +24,9 @@ func TestMessageLimits(t *testing.T) {
 		p.send(pack.Message{Seq: seq, URI: pack.URIMessage, Body: b})
 		return p.recvSkipHeartbeat()
 	}
-	a1 := app(t, n.addr, "alice", nil)
-	a2 := app(t, n.addr, "alice", nil)
-	bob := app(t, n.addr, "bob", nil)
+	a1 := app(t, n.Addr, "alice", nil)
+	a2 := app(t, n.Addr, "alice", nil)
+	bob := app(t, n.Addr, "bob", nil)
 
 	r := send(a1, 1, "nobody", strings.Repeat("x", 1001))
 	require.Equal(t, pack.URIError, r.URI)

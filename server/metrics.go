@@ -15,6 +15,7 @@ type metrics struct {
 	gatherer prometheus.Gatherer
 
 	connections   prometheus.Gauge
+	background    prometheus.Gauge
 	auths         *prometheus.CounterVec
 	framesIn      prometheus.Counter
 	framesOut     prometheus.Counter
@@ -63,6 +64,7 @@ func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
 	m := &metrics{
 		gatherer:     gatherer,
 		connections:  f.gauge("connections", "Open connections (apps and push clients)."),
+		background:   f.gauge("background_connections", "Connections in background heartbeat mode (protocol §11.1)."),
 		auths:        f.counterVec("auth_total", "Authentication attempts by result.", "result"),
 		framesIn:     f.counter("frames_in_total", "Frames received."),
 		framesOut:    f.counter("frames_out_total", "Frames written."),

@@ -55,7 +55,7 @@ func startNamesNode(t *testing.T) *namesNode {
 		RoomAuthorizer: func(*server.Session, string, bool) bool { return true },
 		MessagePolicy:  func(string, string) bool { return true },
 	})
-	alice := dialWith(t, n.addr, pack.BigEndian, pack.Protobuf)
+	alice := dialWith(t, n.Addr, pack.BigEndian, pack.Protobuf)
 	alice.auth("alice", appAuth("shop"))
 	require.NoError(t, n.Join(server.Room("team").In("shop"), "alice"))
 	return &namesNode{wsNode: n, alice: alice}
@@ -135,27 +135,27 @@ func TestEveryPathRefusesBadNames(t *testing.T) {
 		run  func(t *testing.T, uid, room string)
 	}{
 		{"/inner/push uid", func(t *testing.T, uid, _ string) {
-			p := pbPusher(t, n.addr)
+			p := pbPusher(t, n.Addr)
 			p.send(pack.Message{Seq: 1, URI: pack.URIPush, Body: []byte(`{"uid":` + jstr(uid) + `,"uri":"/x","body":"leak"}`)})
 			p.refused(1)
 		}},
 		{"/inner/push uid persistent", func(t *testing.T, uid, _ string) {
-			p := pbPusher(t, n.addr)
+			p := pbPusher(t, n.Addr)
 			p.send(pack.Message{Seq: 2, URI: pack.URIPush, Body: []byte(`{"uid":` + jstr(uid) + `,"uri":"/x","body":"leak","persist":true}`)})
 			p.refused(2)
 		}},
 		{"/inner/push uids", func(t *testing.T, uid, _ string) {
-			p := pbPusher(t, n.addr)
+			p := pbPusher(t, n.Addr)
 			p.send(pack.Message{Seq: 3, URI: pack.URIPush, Body: []byte(`{"uids":["bob",` + jstr(uid) + `],"uri":"/x","body":"leak","persist":true}`)})
 			p.refused(3)
 		}},
 		{"/inner/push room", func(t *testing.T, _, room string) {
-			p := pbPusher(t, n.addr)
+			p := pbPusher(t, n.Addr)
 			p.send(pack.Message{Seq: 4, URI: pack.URIPush, Body: []byte(`{"room":` + jstr(room) + `,"uri":"/x","body":"leak"}`)})
 			p.refused(4)
 		}},
 		{"/logic/send/msg (original, no reply)", func(t *testing.T, uid, _ string) {
-			p := pbPusher(t, n.addr)
+			p := pbPusher(t, n.Addr)
 			before := metricValue(t, n.node, "plex_pushes_total", "rejected")
 			p.send(pack.Message{URI: pack.URILegacyPush, Body: []byte(`{"uid":` + jstr(uid) + `,"uri":"/x","body":"leak"}`)})
 			p.send(pack.Message{URI: pack.URIHeartbeat}) // answered after the push ran
@@ -185,7 +185,7 @@ func TestEveryPathRefusesBadNames(t *testing.T) {
 			}
 		}},
 		{"app /room/join and /room/leave", func(t *testing.T, _, room string) {
-			p := pbPeer(t, n.addr)
+			p := pbPeer(t, n.Addr)
 			p.auth("bob", nil)
 			p.send(pack.Message{Seq: 5, URI: pack.URIRoomJoin, Body: []byte(room)})
 			p.refused(5)
@@ -193,13 +193,13 @@ func TestEveryPathRefusesBadNames(t *testing.T) {
 			p.refused(6)
 		}},
 		{"app /message to", func(t *testing.T, uid, _ string) {
-			p := pbPeer(t, n.addr)
+			p := pbPeer(t, n.Addr)
 			p.auth("bob", nil)
 			p.send(pack.Message{Seq: 7, URI: pack.URIMessage, Body: []byte(`{"to":` + jstr(uid) + `,"body":"leak"}`)})
 			p.refused(7)
 		}},
 		{"login: the authenticator's uid (TCP)", func(t *testing.T, uid, _ string) {
-			p := pbPeer(t, n.addr)
+			p := pbPeer(t, n.Addr)
 			p.send(pack.Message{URI: pack.URIAuth, Body: []byte(uid)})
 			p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 		}},
@@ -210,7 +210,7 @@ func TestEveryPathRefusesBadNames(t *testing.T) {
 			p.expectClosed(pack.URIAuthFailed, pack.CodeAuthFailed)
 		}},
 		{"login: meta device", func(t *testing.T, uid, _ string) {
-			p := pbPeer(t, n.addr)
+			p := pbPeer(t, n.Addr)
 			if !utf8.ValidString(uid) {
 				// meta is text on both codecs: the decoder refuses the frame
 				p.sendRaw(rawProtobufAuth("bob", uid))
@@ -271,7 +271,7 @@ func rawProtobufAuth(token, device string) []byte {
 func TestValidNamesWork(t *testing.T) {
 	n := startNamesNode(t)
 	for _, uid := range []string{"Zoë 日本 #1", "a.b*c>d", strings.Repeat("é", pack.MaxNameLen/2)} {
-		p := pbPeer(t, n.addr)
+		p := pbPeer(t, n.Addr)
 		require.Equal(t, uid, p.auth(uid, map[string]string{pack.MetaDevice: uid}).UID)
 		out, err := n.Push(ctx(t), server.User(uid), pack.Message{URI: "/x", Body: []byte("hi")}, server.Persist(0))
 		require.NoError(t, err)
@@ -299,7 +299,7 @@ func TestRoomAndPresenceTakeTheirTargetsOnly(t *testing.T) {
 	require.NoError(t, n.Join(server.Room("team"), "alice"))
 	require.Equal(t, []string{"alice"}, n.Members(server.Room("team")))
 
-	app(t, n.addr, "alice", nil)
+	app(t, n.Addr, "alice", nil)
 	require.True(t, n.Online(server.User("alice")))
 	require.False(t, n.Online(server.Room("alice")), "a room is not a user")
 	require.False(t, n.Online(server.Users("alice")), "nor a list of users")

@@ -56,7 +56,7 @@ var outcomeCases = []struct {
 // 3005, on /inner/push: a pusher retrying on 3005 would duplicate it.
 func TestOutcomeUnknownInnerPush(t *testing.T) {
 	n := startNode(t, server.Config{Store: newFaultyStore()})
-	p := pusher(t, n.addr)
+	p := pusher(t, n.Addr)
 	for i, tc := range outcomeCases {
 		_, ce := p.push(int64(i+1), server.PushRequest{UID: tc.uid, URI: "/x", Body: "b", Persist: true})
 		require.NotNil(t, ce, "%s: push must fail", tc.uid)
@@ -80,7 +80,7 @@ func TestOutcomeUnknownHTTPPush(t *testing.T) {
 
 func TestOutcomeUnknownPlexClient(t *testing.T) {
 	n := startNode(t, server.Config{Store: newFaultyStore()})
-	c, err := client.New(client.Config{Addrs: []string{n.addr}, Secret: secret, Logger: plog.Test(t)})
+	c, err := client.New(client.Config{Addrs: []string{n.Addr}, Secret: secret, Logger: plog.Test(t)})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, c.Close()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

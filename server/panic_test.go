@@ -45,7 +45,7 @@ func TestWSLengthOverflowClosesOnlyThatConnection(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			n := startWSNode(t, server.Config{})
 			other := wsApp(t, n.http, "bob", nil)
-			tcp := app(t, n.addr, "carol", nil)
+			tcp := app(t, n.Addr, "carol", nil)
 
 			p := wsDial(t, n.http)
 			if authed {
@@ -104,13 +104,13 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 	}{
 		{"tcp", func(t *testing.T, cfg server.Config) (*node, func() testConn) {
 			n := startNode(t, cfg)
-			return n, func() testConn { return dial(t, n.addr) }
+			return n, func() testConn { return dial(t, n.Addr) }
 		}},
 		{"tls", func(t *testing.T, cfg server.Config) (*node, func() testConn) {
 			cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 			n := startNode(t, cfg)
 			return n, func() testConn {
-				c, err := tls.Dial("tcp", n.addr, &tls.Config{RootCAs: pool})
+				c, err := tls.Dial("tcp", n.Addr, &tls.Config{RootCAs: pool})
 				require.NoError(t, err)
 				t.Cleanup(func() { c.Close() })
 				return &peer{t: t, c: c, r: pack.NewReader(c, pack.BigEndian, pack.JSON, 0),

@@ -69,9 +69,9 @@ func TestPipelinedPushes(t *testing.T) {
 	st := newUserGatedStore()
 	n := startNode(t, server.Config{Store: st})
 	n.SetTransientWait(time.Minute) // order, not overtaking, is under test
-	alice := app(t, n.addr, "alice", nil)
-	bob := app(t, n.addr, "bob", nil)
-	p := pusher(t, n.addr)
+	alice := app(t, n.Addr, "alice", nil)
+	bob := app(t, n.Addr, "bob", nil)
+	p := pusher(t, n.Addr)
 
 	st.holdUser("alice")
 	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
@@ -105,12 +105,12 @@ func TestPipelinedPushes(t *testing.T) {
 func TestLoginWaitsForPipe(t *testing.T) {
 	st := newUserGatedStore()
 	n := startNode(t, server.Config{Store: st})
-	p := pusher(t, n.addr)
+	p := pusher(t, n.Addr)
 	st.holdUser("alice")
 	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
 	st.gatedStore.waitEntered(t, "append alice")
 
-	c := dial(t, n.addr)
+	c := dial(t, n.Addr)
 	c.send(pack.Message{URI: pack.URIAuth, Body: []byte("alice"), Meta: map[string]string{pack.MetaAcks: "1"}})
 	_, err := c.tryRecv(100 * time.Millisecond)
 	require.Error(t, err, "the login waits for the push ahead of it")
@@ -128,7 +128,7 @@ func TestLoginWaitsForPipe(t *testing.T) {
 func TestShutdownAnswersPipelinedPushes(t *testing.T) {
 	st := newUserGatedStore()
 	n := startNode(t, server.Config{Store: st})
-	p := pusher(t, n.addr)
+	p := pusher(t, n.Addr)
 	st.holdUser("alice")
 	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "a1", Persist: true}))
 	st.gatedStore.waitEntered(t, "append alice")
@@ -154,8 +154,8 @@ func TestShutdownAnswersPipelinedPushes(t *testing.T) {
 func TestTransientOvertakesStuckPersistent(t *testing.T) {
 	st := newUserGatedStore()
 	n := startNode(t, server.Config{Store: st})
-	alice := app(t, n.addr, "alice", nil)
-	p := pusher(t, n.addr)
+	alice := app(t, n.Addr, "alice", nil)
+	p := pusher(t, n.Addr)
 	st.holdUser("alice")
 	p.send(pushReq(t, 1, server.PushRequest{UID: "alice", URI: "/p", Body: "stuck", Persist: true}))
 	st.gatedStore.waitEntered(t, "append alice")

@@ -20,9 +20,9 @@ func ctx(t *testing.T) context.Context { return t.Context() }
 
 func TestPushToUserAllDevices(t *testing.T) {
 	n := startNode(t, server.Config{})
-	phone := app(t, n.addr, "alice", map[string]string{pack.MetaDevice: "phone"})
-	laptop := app(t, n.addr, "alice", map[string]string{pack.MetaDevice: "laptop"})
-	other := app(t, n.addr, "bob", nil)
+	phone := app(t, n.Addr, "alice", map[string]string{pack.MetaDevice: "phone"})
+	laptop := app(t, n.Addr, "alice", map[string]string{pack.MetaDevice: "laptop"})
+	other := app(t, n.Addr, "bob", nil)
 	out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/chat", Body: []byte("hi")})
 	require.NoError(t, err)
 	require.Equal(t, server.Outcome{Delivered: 2}, out)
@@ -38,8 +38,8 @@ func TestPushToUserAllDevices(t *testing.T) {
 
 func TestPushOutcomes(t *testing.T) {
 	n := startNode(t, server.Config{})
-	app(t, n.addr, "alice", nil)
-	app(t, n.addr, "bob", nil)
+	app(t, n.Addr, "alice", nil)
+	app(t, n.Addr, "bob", nil)
 	out, err := n.Push(ctx(t), server.Users("alice", "bob", "carol"), pack.Message{URI: "/x"})
 	require.NoError(t, err)
 	require.Equal(t, server.Outcome{Delivered: 2, Offline: 1}, out)
@@ -76,9 +76,9 @@ func TestRooms(t *testing.T) {
 	n := startNode(t, server.Config{RoomAuthorizer: func(s *server.Session, room string, join bool) bool {
 		return room == "open"
 	}})
-	a := app(t, n.addr, "alice", nil)
-	b := app(t, n.addr, "bob", nil)
-	c := app(t, n.addr, "carol", nil)
+	a := app(t, n.Addr, "alice", nil)
+	b := app(t, n.Addr, "bob", nil)
+	c := app(t, n.Addr, "carol", nil)
 	n.Join(server.Room("team"), "alice")
 	n.Join(server.Room("team"), "bob")
 	out, err := n.Push(ctx(t), server.Room("team"), pack.Message{URI: "/room", Body: []byte("standup")})
@@ -104,8 +104,8 @@ func TestRooms(t *testing.T) {
 func TestLegacyPushClientReachesOriginalApp(t *testing.T) {
 	// An app and a push client written for the original plex, unchanged.
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", nil)
-	p := pusher(t, n.addr)
+	a := app(t, n.Addr, "alice", nil)
+	p := pusher(t, n.Addr)
 	body, _ := json.Marshal(map[string]string{"uid": "alice", "uri": "/news", "body": "hello"})
 	p.send(pack.Message{URI: pack.URILegacyPush, Body: body})
 	m := a.recv()
@@ -114,8 +114,8 @@ func TestLegacyPushClientReachesOriginalApp(t *testing.T) {
 
 func TestInnerPushRequestReply(t *testing.T) {
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", nil)
-	p := pusher(t, n.addr)
+	a := app(t, n.Addr, "alice", nil)
+	p := pusher(t, n.Addr)
 	out, cerr := p.push(7, server.PushRequest{UID: "alice", URI: "/x", Body: "1"})
 	require.Nil(t, cerr)
 	require.Equal(t, server.Outcome{Delivered: 1}, out)
@@ -133,8 +133,8 @@ func TestPipelinedPushesCoalesce(t *testing.T) {
 	// 500 pushes to one user in one write from the push client: the app
 	// gets them in order, and the node writes them with few syscalls.
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", nil)
-	p := pusher(t, n.addr)
+	a := app(t, n.Addr, "alice", nil)
+	p := pusher(t, n.Addr)
 	const count = 500
 	for i := range count {
 		body, _ := json.Marshal(server.PushRequest{UID: "alice", URI: "/n", Body: strconv.Itoa(i)})
@@ -157,8 +157,8 @@ func TestOnlineOfflineHooksOncePerTransition(t *testing.T) {
 		OnOffline: func(uid string) { mu.Lock(); events = append(events, "off:"+uid); mu.Unlock() },
 	})
 	get := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(events) }
-	d1 := app(t, n.addr, "alice", map[string]string{pack.MetaDevice: "1"})
-	d2 := app(t, n.addr, "alice", map[string]string{pack.MetaDevice: "2"}) // duplicate login
+	d1 := app(t, n.Addr, "alice", map[string]string{pack.MetaDevice: "1"})
+	d2 := app(t, n.Addr, "alice", map[string]string{pack.MetaDevice: "2"}) // duplicate login
 	eventually(t, func() bool { return len(get()) == 1 }, "one online event")
 	d1.c.Close()
 	time.Sleep(100 * time.Millisecond)
@@ -173,7 +173,7 @@ func TestOnlineOfflineHooksOncePerTransition(t *testing.T) {
 func TestNoHooksNoCrash(t *testing.T) {
 	// Original defect: a crash when no online-status callback was set.
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", nil)
+	a := app(t, n.Addr, "alice", nil)
 	a.send(pack.Message{URI: "/upstream", Body: []byte("dropped")})
 	a.c.Close()
 	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
@@ -185,8 +185,8 @@ func TestNoHooksNoCrash(t *testing.T) {
 // device replaces the older with /disconnect 4002 (protocol §9).
 func TestOnePerDeviceReplaces(t *testing.T) {
 	n := startNode(t, server.Config{})
-	old := app(t, n.addr, "alice", map[string]string{pack.MetaDevice: "phone"})
-	fresh := app(t, n.addr, "alice", map[string]string{pack.MetaDevice: "phone"})
+	old := app(t, n.Addr, "alice", map[string]string{pack.MetaDevice: "phone"})
+	fresh := app(t, n.Addr, "alice", map[string]string{pack.MetaDevice: "phone"})
 	old.expectClosed(pack.URIDisconnect, pack.CodeReplaced)
 	out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/x"})
 	require.NoError(t, err)
@@ -212,8 +212,8 @@ func TestDeviceDuplicatesKeepsBoth(t *testing.T) {
 			if tc.device != "" {
 				meta[pack.MetaDevice] = tc.device
 			}
-			a := app(t, n.addr, "alice", meta)
-			b := app(t, n.addr, "alice", meta)
+			a := app(t, n.Addr, "alice", meta)
+			b := app(t, n.Addr, "alice", meta)
 			out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/x"})
 			require.NoError(t, err)
 			require.Equal(t, 2, out.Delivered)
@@ -229,7 +229,7 @@ func TestUpstreamHandler(t *testing.T) {
 		got <- s.UID() + " " + m.URI + " " + string(m.Body)
 		_ = s.Send(&pack.Message{URI: "/pong"})
 	}})
-	a := app(t, n.addr, "alice", nil)
+	a := app(t, n.Addr, "alice", nil)
 	a.send(pack.Message{URI: "/ping", Body: []byte("x")})
 	require.Equal(t, "alice /ping x", <-got)
 	require.Equal(t, "/pong", a.recv().URI)
@@ -239,12 +239,12 @@ func TestLittleEndianAndProtobuf(t *testing.T) {
 	// Original defect: LittleEndian was ignored. Here the header bytes
 	// really change, and protobuf apps share the node with JSON apps.
 	n := startNode(t, server.Config{ByteOrder: pack.LittleEndian})
-	j := dialWith(t, n.addr, pack.LittleEndian, pack.JSON)
+	j := dialWith(t, n.Addr, pack.LittleEndian, pack.JSON)
 	j.auth("alice", nil)
-	pb := dialWith(t, n.addr, pack.LittleEndian, pack.Protobuf)
+	pb := dialWith(t, n.Addr, pack.LittleEndian, pack.Protobuf)
 	pb.auth("bob", nil)
 	// a big-endian peer's header declares a huge length to this node
-	big := dialWith(t, n.addr, pack.LittleEndian, pack.JSON)
+	big := dialWith(t, n.Addr, pack.LittleEndian, pack.JSON)
 	big.sendRaw(append(header(uint32(len(`{"uri":"/auth/server","body":"x"}`))), `{"uri":"/auth/server","body":"x"}`...))
 	big.expectClosed(pack.URIDisconnect, pack.CodeFrameTooLarge)
 	_, err := n.Push(ctx(t), server.Users("alice", "bob"), pack.Message{URI: "/x", Body: []byte("le")})
@@ -256,7 +256,7 @@ func TestLittleEndianAndProtobuf(t *testing.T) {
 func TestPersistentPushAckAndResume(t *testing.T) {
 	n := startNode(t, server.Config{})
 	acks := map[string]string{pack.MetaAcks: "1", pack.MetaDevice: "phone"}
-	a := app(t, n.addr, "alice", acks)
+	a := app(t, n.Addr, "alice", acks)
 	for i := 1; i <= 3; i++ {
 		out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/m", Body: []byte(strconv.Itoa(i))}, server.Persist(time.Minute))
 		require.NoError(t, err)
@@ -278,7 +278,7 @@ func TestPersistentPushAckAndResume(t *testing.T) {
 	require.Equal(t, server.Outcome{Stored: 1, Offline: 1, Seq: 4}, out)
 	// reconnect resuming from 2: gets 3 and 4, in order, exactly once
 	resume := map[string]string{pack.MetaAcks: "1", pack.MetaDevice: "phone", pack.MetaResume: "2"}
-	b := app(t, n.addr, "alice", resume)
+	b := app(t, n.Addr, "alice", resume)
 	require.Equal(t, int64(3), b.recv().Seq)
 	require.Equal(t, int64(4), b.recv().Seq)
 	_, err = b.tryRecv(100 * time.Millisecond)
@@ -291,14 +291,14 @@ func TestPersistentPushToOriginalAppOnce(t *testing.T) {
 	n := startNode(t, server.Config{})
 	_, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/m", Body: []byte("offline")}, server.Persist(0))
 	require.NoError(t, err)
-	a := app(t, n.addr, "alice", nil)
+	a := app(t, n.Addr, "alice", nil)
 	require.Equal(t, "offline", string(a.recv().Body))
 	_, err = n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/m", Body: []byte("online")}, server.Persist(0))
 	require.NoError(t, err)
 	require.Equal(t, "online", string(a.recv().Body))
 	a.c.Close()
 	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
-	b := app(t, n.addr, "alice", nil)
+	b := app(t, n.Addr, "alice", nil)
 	_, err = b.tryRecv(150 * time.Millisecond)
 	require.Error(t, err, "nothing is delivered twice")
 }
@@ -312,8 +312,8 @@ func TestMultiDeviceAcksAreIndependent(t *testing.T) {
 		}
 		return m
 	}
-	phone := app(t, n.addr, "alice", meta("phone", ""))
-	tablet := app(t, n.addr, "alice", meta("tablet", ""))
+	phone := app(t, n.Addr, "alice", meta("phone", ""))
+	tablet := app(t, n.Addr, "alice", meta("tablet", ""))
 	_, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/m"}, server.Persist(0))
 	require.NoError(t, err)
 	require.Equal(t, int64(1), phone.recv().Seq)
@@ -326,13 +326,13 @@ func TestMultiDeviceAcksAreIndependent(t *testing.T) {
 	tablet.c.Close()
 	eventually(t, func() bool { return !n.Online(server.User("alice")) }, "offline")
 	// the phone resumes from 0 and still gets its copy
-	p2 := app(t, n.addr, "alice", meta("phone", "0"))
+	p2 := app(t, n.Addr, "alice", meta("phone", "0"))
 	require.Equal(t, int64(1), p2.recv().Seq)
 }
 
 func TestConcurrentPersistentPushesKeepOrder(t *testing.T) {
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", map[string]string{pack.MetaAcks: "1"})
+	a := app(t, n.Addr, "alice", map[string]string{pack.MetaAcks: "1"})
 	const pushers, each = 8, 200
 	var wg sync.WaitGroup
 	for range pushers {
@@ -354,8 +354,8 @@ func TestConcurrentPersistentPushesKeepOrder(t *testing.T) {
 
 func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 	n := startNode(t, server.Config{WriteQueueBytes: 256 << 10})
-	slow := app(t, n.addr, "slow", nil) // never reads from here on
-	fast := app(t, n.addr, "fast", nil)
+	slow := app(t, n.Addr, "slow", nil) // never reads from here on
+	fast := app(t, n.Addr, "fast", nil)
 	body := []byte(fmt.Sprintf("%01000d", 0))
 	deadline := time.Now().Add(20 * time.Second)
 	for i := 0; n.Online(server.User("slow")); i++ {
@@ -375,11 +375,11 @@ func TestShutdownTellsEveryoneToReconnect(t *testing.T) {
 	require.NoError(t, err)
 	n := &node{Server: srv}
 	ln := listen(t)
-	n.addr = ln.Addr().String()
+	n.Addr = ln.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	a := app(t, n.addr, "alice", nil)
-	b := pusher(t, n.addr)
+	a := app(t, n.Addr, "alice", nil)
+	b := pusher(t, n.Addr)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, srv.Shutdown(sctx))
@@ -397,7 +397,7 @@ func TestSeqContinuesAboveResumeAfterStoreLoss(t *testing.T) {
 	// A node restarted with the memory store forgot its seqs; an app that
 	// resumes from 3 must still get new pushes (seq 4, not 1 again).
 	n := startNode(t, server.Config{})
-	a := app(t, n.addr, "alice", map[string]string{pack.MetaAcks: "1", pack.MetaResume: "3"})
+	a := app(t, n.Addr, "alice", map[string]string{pack.MetaAcks: "1", pack.MetaResume: "3"})
 	out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/m"}, server.Persist(0))
 	require.NoError(t, err)
 	require.Equal(t, int64(4), out.Seq)

@@ -28,8 +28,8 @@ func TestQualifiedUIDIsUnambiguous(t *testing.T) {
 		OnOnline:      func(uid string) { online <- uid },
 		Apps:          []server.App{{ID: "shop", Authenticator: auth.None{}, InnerSecret: "shop-secret"}},
 	})
-	app(t, n.addr, "shop/alice", nil)
-	p := dial(t, n.addr)
+	app(t, n.Addr, "shop/alice", nil)
+	p := dial(t, n.Addr)
 	p.auth("alice", map[string]string{pack.MetaApp: "shop"})
 	var got []string
 	for range 2 {

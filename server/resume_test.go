@@ -17,12 +17,12 @@ import (
 // device's cursor, the app is told so, and later pushes reach it live.
 func TestResumeReportedAndHonoured(t *testing.T) {
 	n := startNode(t, server.Config{})
-	p := pusher(t, n.addr)
+	p := pusher(t, n.Addr)
 	meta := func(resume int64) map[string]string {
 		return map[string]string{pack.MetaAcks: "1", pack.MetaDevice: "phone", pack.MetaResume: strconv.FormatInt(resume, 10)}
 	}
 
-	a := dial(t, n.addr)
+	a := dial(t, n.Addr)
 	info := a.auth("alice", meta(500))
 	require.NotNil(t, info.Resume)
 	require.Equal(t, int64(500), *info.Resume, "kept: the store numbers above it")
@@ -32,7 +32,7 @@ func TestResumeReportedAndHonoured(t *testing.T) {
 	require.Equal(t, 1, out.Delivered)
 	require.Equal(t, int64(501), a.recvSkipHeartbeat().Seq)
 
-	b := dial(t, n.addr)
+	b := dial(t, n.Addr)
 	info = b.auth("bob", meta(1<<62))
 	require.NotNil(t, info.Resume)
 	require.Equal(t, int64(0), *info.Resume, "beyond the store: from the device's cursor")
@@ -41,6 +41,6 @@ func TestResumeReportedAndHonoured(t *testing.T) {
 	require.Equal(t, 1, out.Delivered, "delivered live, not withheld below the bogus point")
 	require.Equal(t, out.Seq, b.recvSkipHeartbeat().Seq)
 
-	c := dial(t, n.addr)
+	c := dial(t, n.Addr)
 	require.Nil(t, c.auth("carol", map[string]string{pack.MetaAcks: "1"}).Resume, "no resume sent: none reported")
 }

@@ -53,10 +53,27 @@ const bgBit = 1 << 31
 
 func (s *Session) background() bool { return s.codec.Load()&bgBit != 0 }
 
+// setBackground switches the mode, counted in plex_background_connections
+// until the session closes (closed() takes the bit back).
 func (s *Session) setBackground(on bool) {
-	if on {
-		s.codec.Or(bgBit)
-	} else {
-		s.codec.And(^uint32(bgBit))
+	if !on {
+		s.leaveBackground()
+		return
+	}
+	if s.closed.Load() {
+		return
+	}
+	if s.codec.Or(bgBit)&bgBit == 0 {
+		s.srv.metrics.background.Inc()
+	}
+	if s.closed.Load() { // closed meanwhile: closed() may have looked before the bit was set
+		s.leaveBackground()
+	}
+}
+
+// leaveBackground clears the bit; whoever clears it uncounts it.
+func (s *Session) leaveBackground() {
+	if s.codec.And(^uint32(bgBit))&bgBit != 0 {
+		s.srv.metrics.background.Dec()
 	}
 }

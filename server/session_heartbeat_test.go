@@ -22,7 +22,7 @@ func TestBackgroundHeartbeat(t *testing.T) {
 		HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 500 * time.Millisecond,
 		BackgroundHeartbeatInterval: time.Second, BackgroundHeartbeatTimeout: 4 * time.Second,
 	})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	info := p.auth("alice", nil)
 	require.EqualValues(t, 1000, info.BackgroundHeartbeatMS)
 	require.EqualValues(t, 4000, info.BackgroundTimeoutMS)
@@ -31,6 +31,8 @@ func TestBackgroundHeartbeat(t *testing.T) {
 	echo := p.recv()
 	require.Equal(t, pack.URIHeartbeat, echo.URI)
 	require.Equal(t, pack.ModeBackground, echo.Meta[pack.MetaMode])
+	bgConns := func() float64 { return metricValue(t, n, "plex_background_connections", "") }
+	require.Equal(t, 1.0, bgConns())
 
 	// Silent for 3 normal timeouts: still connected (a plain heartbeat is
 	// echoed, and keeps background mode).
@@ -44,15 +46,18 @@ func TestBackgroundHeartbeat(t *testing.T) {
 
 	p.send(heartbeatMode(pack.ModeForeground))
 	require.Equal(t, pack.ModeForeground, p.recv().Meta[pack.MetaMode])
+	require.Equal(t, 0.0, bgConns())
 	start := time.Now()
 	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
 	t.Logf("closed %v after leaving background mode", time.Since(start))
 
 	// Silent in background mode past the background timeout: closed.
-	q := app(t, n.addr, "bob", nil)
+	q := app(t, n.Addr, "bob", nil)
 	q.send(heartbeatMode(pack.ModeBackground))
 	require.Equal(t, pack.ModeBackground, q.recv().Meta[pack.MetaMode])
+	require.Equal(t, 1.0, bgConns())
 	q.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
+	eventually(t, func() bool { return bgConns() == 0 }, "a closed connection is no longer counted")
 }
 
 // TestBackgroundHeartbeatOff: with background mode off the node announces
@@ -63,12 +68,13 @@ func TestBackgroundHeartbeatOff(t *testing.T) {
 		HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 500 * time.Millisecond,
 		BackgroundHeartbeatInterval: -1,
 	})
-	p := dial(t, n.addr)
+	p := dial(t, n.Addr)
 	info := p.auth("alice", nil)
 	require.Zero(t, info.BackgroundHeartbeatMS)
 	require.Zero(t, info.BackgroundTimeoutMS)
 	p.send(heartbeatMode(pack.ModeBackground))
 	require.Equal(t, pack.ModeForeground, p.recv().Meta[pack.MetaMode])
+	require.Zero(t, metricValue(t, n, "plex_background_connections", ""))
 	p.expectClosed(pack.URIDisconnect, pack.CodeHeartbeatTimeout)
 }
 
@@ -86,7 +92,7 @@ func TestHeartbeatUnknownMode(t *testing.T) {
 		HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 500 * time.Millisecond,
 		BackgroundHeartbeatInterval: time.Minute,
 	})
-	p := app(t, n.addr, "alice", nil)
+	p := app(t, n.Addr, "alice", nil)
 	p.send(heartbeatMode("sideways"))
 	echo := p.recv()
 	require.Equal(t, pack.URIHeartbeat, echo.URI)

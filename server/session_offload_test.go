@@ -122,7 +122,7 @@ func (g *gatedStore) Resume(ctx context.Context, uid, device string, resume int6
 func slowStoreNode(t *testing.T) (*node, *gatedStore, *peer) {
 	g := newGatedStore()
 	n := startNode(t, server.Config{Store: g, Pollers: 1})
-	bob := app(t, n.addr, "bob", nil)
+	bob := app(t, n.Addr, "bob", nil)
 	return n, g, bob
 }
 
@@ -143,8 +143,8 @@ func persistentPush(t *testing.T, seq int64, uid string) pack.Message {
 // reply comes once the store answers; pushes behind it keep their order.
 func TestSlowStorePushDoesNotStallOthers(t *testing.T) {
 	n, g, bob := slowStoreNode(t)
-	alice := app(t, n.addr, "alice", nil)
-	p := pusher(t, n.addr)
+	alice := app(t, n.Addr, "alice", nil)
+	p := pusher(t, n.Addr)
 	g.hold()
 	p.send(persistentPush(t, 1, "alice"))
 	p.send(persistentPush(t, 2, "alice"))
@@ -164,7 +164,7 @@ func TestSlowStorePushDoesNotStallOthers(t *testing.T) {
 // hold up the poller, and is written once the store answers.
 func TestSlowStoreAckDoesNotStallOthers(t *testing.T) {
 	n, g, bob := slowStoreNode(t)
-	alice := app(t, n.addr, "alice", map[string]string{pack.MetaAcks: "1", pack.MetaDevice: "phone"})
+	alice := app(t, n.Addr, "alice", map[string]string{pack.MetaAcks: "1", pack.MetaDevice: "phone"})
 	_, err := n.Push(context.Background(), server.User("alice"), pack.Message{URI: "/p", Body: []byte("x")}, server.Persist(time.Minute))
 	require.NoError(t, err)
 	m := alice.recvSkipHeartbeat()
@@ -186,7 +186,7 @@ func TestSlowStoreAckDoesNotStallOthers(t *testing.T) {
 func TestSlowStoreLoginDoesNotStallOthers(t *testing.T) {
 	n, g, bob := slowStoreNode(t)
 	g.hold()
-	carol := dial(t, n.addr)
+	carol := dial(t, n.Addr)
 	carol.send(pack.Message{URI: pack.URIAuth, Body: []byte("carol")})
 	g.waitEntered(t, "cursor")
 	bob.echoes()
@@ -204,7 +204,7 @@ func TestSlowStoreLoginDoesNotStallOthers(t *testing.T) {
 // pushes it accepted are answered before the /disconnect (protocol §13.4).
 func TestSlowStorePushQueueIsBounded(t *testing.T) {
 	n, g, bob := slowStoreNode(t)
-	p := pusher(t, n.addr)
+	p := pusher(t, n.Addr)
 	g.hold()
 	released := false
 	defer func() {
@@ -257,8 +257,8 @@ func TestSlowStorePushQueueIsBounded(t *testing.T) {
 func TestSlowStoreMessageDoesNotStallOthers(t *testing.T) {
 	g := newGatedStore()
 	n := startNode(t, server.Config{Store: g, Pollers: 1, MessagePolicy: func(string, string) bool { return true }})
-	bob := app(t, n.addr, "bob", nil)
-	alice := app(t, n.addr, "alice", nil)
+	bob := app(t, n.Addr, "bob", nil)
+	alice := app(t, n.Addr, "alice", nil)
 	g.hold()
 	const count = 20
 	for i := range count {

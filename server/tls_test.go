@@ -26,7 +26,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 func TestTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	n := startNode(t, server.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
-	c, err := tls.Dial("tcp", n.addr, &tls.Config{RootCAs: pool})
+	c, err := tls.Dial("tcp", n.Addr, &tls.Config{RootCAs: pool})
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	p := &peer{t: t, c: c, r: pack.NewReader(c, pack.BigEndian, pack.JSON, 0), w: pack.NewWriter(c, pack.BigEndian, pack.JSON)}
@@ -39,7 +39,7 @@ func TestTLS(t *testing.T) {
 		require.Equal(t, []byte{byte('a' + i%26)}, p.recv().Body)
 	}
 	// a plain-TCP client gets nowhere with a TLS node
-	plain := dial(t, n.addr)
+	plain := dial(t, n.Addr)
 	plain.send(pack.Message{URI: pack.URIAuth, Body: []byte("bob")})
 	plain.expectEOF()
 }

@@ -41,7 +41,7 @@ func TestFreshConnectionsSurviveWriteErrorCloses(t *testing.T) {
 			rw.Add(1)
 			go func() { // logs in, reads nothing, resets: the node's writes to it fail
 				defer rw.Done()
-				v := dial(t, n.addr)
+				v := dial(t, n.Addr)
 				v.send(pack.Message{URI: pack.URIAuth, Body: []byte("victim")})
 				time.Sleep(time.Duration(i) * time.Millisecond)
 				_ = v.c.(*net.TCPConn).SetLinger(0)
@@ -52,7 +52,7 @@ func TestFreshConnectionsSurviveWriteErrorCloses(t *testing.T) {
 			rw.Add(1)
 			go func() {
 				defer rw.Done()
-				p := dial(t, n.addr)
+				p := dial(t, n.Addr)
 				p.send(pack.Message{URI: pack.URIAuth, Body: []byte("fresh")})
 				m, err := p.tryRecv(5 * time.Second)
 				fresh.Add(1)

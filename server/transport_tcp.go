@@ -201,6 +201,7 @@ func (srv *Server) closed(s *Session, err error) {
 	if s.closed.Swap(true) {
 		return
 	}
+	s.leaveBackground()
 	code := s.finalCode()
 	if code == 0 && isOverflow(err) {
 		code = pack.CodeSlowConsumer

@@ -20,11 +20,11 @@ import (
 func TestWriteBudgetDropsSlowestConsumers(t *testing.T) {
 	n := startNode(t, server.Config{WriteQueueBytes: 32 << 20, WriteBudgetBytes: 8 << 20, MaxFrame: 1 << 20})
 	for range 4 { // they never read
-		p := dial(t, n.addr)
+		p := dial(t, n.Addr)
 		require.NoError(t, p.c.(*net.TCPConn).SetReadBuffer(4096))
 		p.auth("slow", nil)
 	}
-	reader := app(t, n.addr, "reader", nil)
+	reader := app(t, n.Addr, "reader", nil)
 	got := make(chan int, 64)
 	go func() {
 		for {

@@ -41,7 +41,7 @@ func TestWSIdleMemory(t *testing.T) {
 	for _, transport := range []string{"tcp", "ws"} {
 		t.Run(transport, func(t *testing.T) {
 			node := startWSNode(t, server.Config{Pollers: 2, HeartbeatInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
-			addr := node.addr
+			addr := node.Addr
 			if transport == "ws" {
 				addr = node.http
 			}

@@ -28,7 +28,7 @@ func TestWSAuthPushRoomBroadcast(t *testing.T) {
 	require.Equal(t, "alice", info.UID)
 	require.Equal(t, n.NodeID(), info.Node)
 	require.Equal(t, pack.DefaultLimit, info.MaxFrame)
-	tcp := app(t, n.addr, "bob", nil) // a TCP app beside it
+	tcp := app(t, n.Addr, "bob", nil) // a TCP app beside it
 
 	out, err := n.Push(ctx(t), server.User("alice"), pack.Message{URI: "/chat", Body: []byte(`hi "alice" <&>`)})
 	require.NoError(t, err)

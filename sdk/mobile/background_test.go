@@ -37,7 +37,7 @@ func bgNode(t *testing.T) (*node, func() float64) {
 		HeartbeatInterval: fastHeartbeat, HeartbeatTimeout: fastTimeout,
 		BackgroundHeartbeatInterval: slowHeartbeat, BackgroundHeartbeatTimeout: slowTimeout,
 	}))
-	return n, func() float64 { return testmetrics.Value(t, n.srv.Handler(), "plex_frames_in_total", "") }
+	return n, func() float64 { return testmetrics.Value(t, n.Server.Handler(), "plex_frames_in_total", "") }
 }
 
 // framesDuring returns how many frames the node received in d.
@@ -46,7 +46,7 @@ func framesDuring(d time.Duration, framesIn func() float64) int {
 }
 
 func slowConfig(n *node) *plexmobile.Config {
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.BackgroundPolicy = plexmobile.BackgroundSlowHeartbeat
 	return cfg
 }
@@ -63,19 +63,20 @@ func TestBackgroundSlowHeartbeat(t *testing.T) {
 
 	require.NoError(t, c.EnterBackground())
 	require.NoError(t, c.EnterBackground(), "twice is harmless")
-	time.Sleep(300 * time.Millisecond) // the mode request and its echo
+	n.WaitMetric("plex_background_connections", 1)
 	bg := framesDuring(window, framesIn)
 	t.Logf("background: %d frames in %v", bg, window)
 	require.LessOrEqual(t, bg, maxBackgroundFrames, "heartbeats at the normal pace in background")
 	r.noState(t, 10*time.Millisecond)
 	require.EqualValues(t, plexmobile.StateConnected, c.State())
 
-	seq := n.push("alice", "/p", "in background", true).Seq
+	seq := n.PushText("alice", "/p", "in background", true).Seq
 	require.Equal(t, msg{"/p", "in background", seq}, r.nextMsg(t))
 	require.NoError(t, c.Send("/up", []byte("from background")))
 	require.Equal(t, msg{"/up", "from background", 0}, r.nextMsg(t), "Send works in background")
 
 	require.NoError(t, c.EnterForeground())
+	n.WaitMetric("plex_background_connections", 0)
 	fg := framesDuring(window, framesIn)
 	t.Logf("foreground: %d frames in %v", fg, window)
 	require.GreaterOrEqual(t, fg, minForegroundFrames, "still at the background pace in the foreground")
@@ -91,28 +92,28 @@ func TestBackgroundSlowHeartbeatNewSessionAndReconnect(t *testing.T) {
 	n1, framesIn1 := bgNode(t)
 	n2, framesIn2 := bgNode(t)
 	cfg := slowConfig(n1)
-	cfg.Addrs = n1.addr + "," + n2.addr // round-robin from the first
+	cfg.Addrs = n1.Addr + "," + n2.Addr // round-robin from the first
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.EnterBackground()) // before Connect: the session starts in background
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
-	require.True(t, n1.srv.Online(server.User("alice")), "the first address first")
+	require.True(t, n1.Server.Online(server.User("alice")), "the first address first")
 
-	time.Sleep(300 * time.Millisecond)
+	n1.WaitMetric("plex_background_connections", 1)
 	bg1 := framesDuring(window, framesIn1)
 	t.Logf("background, first connection: %d frames in %v", bg1, window)
 	require.LessOrEqual(t, bg1, maxBackgroundFrames)
 	r.noState(t, 10*time.Millisecond)
 
-	n1.stop()
+	n1.Stop()
 	r.waitState(t, plexmobile.StateReconnecting)
 	r.waitState(t, plexmobile.StateConnected)
-	require.True(t, n2.srv.Online(server.User("alice")))
-	time.Sleep(300 * time.Millisecond)
+	require.True(t, n2.Server.Online(server.User("alice")))
+	n2.WaitMetric("plex_background_connections", 1)
 	bg2 := framesDuring(window, framesIn2)
 	t.Logf("background, after reconnecting: %d frames in %v", bg2, window)
 	require.LessOrEqual(t, bg2, maxBackgroundFrames, "the reconnect left background mode")
 	r.noState(t, 10*time.Millisecond)
-	n2.push("alice", "/p", "after reconnect", false)
+	n2.PushText("alice", "/p", "after reconnect", false)
 	require.Equal(t, "after reconnect", r.nextMsg(t).body)
 }

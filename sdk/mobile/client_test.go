@@ -21,7 +21,7 @@ import (
 func TestConnectReceiveSendClose(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, echo(server.Config{}))
-	c, r := newClient(t, n.config("alice"))
+	c, r := newClient(t, config(n, "alice"))
 	require.EqualValues(t, plexmobile.StateIdle, c.State())
 
 	require.NoError(t, c.Connect())
@@ -29,7 +29,7 @@ func TestConnectReceiveSendClose(t *testing.T) {
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
 	require.EqualValues(t, plexmobile.StateConnected, c.State())
 
-	out := n.push("alice", "/news", "hello", false)
+	out := n.PushText("alice", "/news", "hello", false)
 	require.Equal(t, 1, out.Delivered)
 	require.Equal(t, msg{"/news", "hello", 0}, r.nextMsg(t), "a transient push has seq 0")
 
@@ -50,7 +50,7 @@ func TestAuthFailedStopsForGood(t *testing.T) {
 	leakCheck(t)
 	var attempts atomic.Int32
 	n := startNode(t, server.Config{Authenticator: countingNone{&attempts}})
-	c, r := newClient(t, n.config("bad token!"))
+	c, r := newClient(t, config(n, "bad token!"))
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting)
 	s := r.nextState(t)
@@ -86,13 +86,13 @@ func (countingNone) Local() bool { return true }
 func TestReconnectAndResume(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	c, r := newClient(t, n.config("alice"))
+	c, r := newClient(t, config(n, "alice"))
 	require.NoError(t, c.Connect())
 	r.waitState(t, plexmobile.StateConnected)
 
 	var seqs []int64
 	for _, body := range []string{"p1", "p2", "p3"} {
-		out := n.push("alice", "/p", body, true)
+		out := n.PushText("alice", "/p", body, true)
 		require.Equal(t, 1, out.Stored)
 		seqs = append(seqs, out.Seq)
 	}
@@ -102,11 +102,11 @@ func TestReconnectAndResume(t *testing.T) {
 	held := seqs[2]
 	require.Eventually(t, func() bool { return c.LastSeq() == held }, waitFor, 5*time.Millisecond)
 	require.Eventually(t, func() bool { // the cumulative ack reached the node
-		cur, err := n.store.Cursor(context.Background(), "alice", "d1")
+		cur, err := n.Store.Cursor(context.Background(), "alice", "d1")
 		return err == nil && cur == held
 	}, waitFor, 5*time.Millisecond)
 
-	n.restart()
+	n.Restart()
 	s := r.nextState(t)
 	require.Equal(t, int64(plexmobile.StateDisconnected), s.state, "%v", s)
 	require.EqualValues(t, pack.CodeShutdown, s.code, "%v", s)
@@ -115,8 +115,8 @@ func TestReconnectAndResume(t *testing.T) {
 	require.Contains(t, s.reason, "reconnecting in")
 	r.waitState(t, plexmobile.StateConnected)
 
-	s4 := n.push("alice", "/p", "p4", true).Seq
-	s5 := n.push("alice", "/p", "p5", true).Seq
+	s4 := n.PushText("alice", "/p", "p4", true).Seq
+	s5 := n.PushText("alice", "/p", "p5", true).Seq
 	require.Greater(t, s4, held, "the store survived the restart: seqs go on")
 	require.Equal(t, msg{"/p", "p4", s4}, r.nextMsg(t))
 	require.Equal(t, msg{"/p", "p5", s5}, r.nextMsg(t))
@@ -131,9 +131,9 @@ func TestLastSeqFromAnEarlierRun(t *testing.T) {
 	n := startNode(t, server.Config{})
 	var seqs []int64
 	for _, b := range []string{"old1", "old2", "new3"} {
-		seqs = append(seqs, n.push("alice", "/p", b, true).Seq)
+		seqs = append(seqs, n.PushText("alice", "/p", b, true).Seq)
 	}
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.LastSeq = seqs[1]
 	c, r := newClient(t, cfg)
 	require.Equal(t, seqs[1], c.LastSeq())
@@ -149,20 +149,20 @@ func TestLastSeqFromAnEarlierRun(t *testing.T) {
 func TestLastSeqFollowsAResumeBelowIt(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	// Beyond what the memory store raises its numbering to: it answers the
 	// device's cursor (0) instead.
 	cfg.LastSeq = 1 << 62
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
-	seq := n.push("alice", "/p", "new", true).Seq
+	seq := n.PushText("alice", "/p", "new", true).Seq
 	require.Less(t, seq, cfg.LastSeq)
 	require.Equal(t, msg{"/p", "new", seq}, r.nextMsg(t))
 	require.Eventually(t, func() bool { return c.LastSeq() == seq }, waitFor, 5*time.Millisecond,
 		"LastSeq stayed above the node's numbering")
 	require.Eventually(t, func() bool { // acked on the node
-		cur, err := n.store.Cursor(context.Background(), "alice", "d1")
+		cur, err := n.Store.Cursor(context.Background(), "alice", "d1")
 		return err == nil && cur == seq
 	}, waitFor, 5*time.Millisecond)
 }
@@ -170,12 +170,12 @@ func TestLastSeqFollowsAResumeBelowIt(t *testing.T) {
 func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.BackgroundPolicy = plexmobile.BackgroundDisconnect
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
-	fg := n.push("alice", "/p", "fg", true).Seq
+	fg := n.PushText("alice", "/p", "fg", true).Seq
 	require.Equal(t, msg{"/p", "fg", fg}, r.nextMsg(t))
 
 	require.NoError(t, c.EnterBackground())
@@ -184,9 +184,9 @@ func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
 	require.EqualValues(t, plexmobile.StateSuspended, c.State())
 	require.ErrorContains(t, c.Send("/up", nil), "plexmobile: not connected")
 	require.Eventually(t, func() bool { // the connection is really gone
-		return n.push("alice", "/p", "probe", false).Offline == 1
+		return n.PushText("alice", "/p", "probe", false).Offline == 1
 	}, waitFor, 10*time.Millisecond)
-	out := n.push("alice", "/p", "while away", true)
+	out := n.PushText("alice", "/p", "while away", true)
 	require.Equal(t, 0, out.Delivered)
 	require.Equal(t, 1, out.Stored)
 
@@ -201,11 +201,11 @@ func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
 func TestBackgroundKeepChangesNothing(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	c, r := newClient(t, n.config("alice"))
+	c, r := newClient(t, config(n, "alice"))
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
 	require.NoError(t, c.EnterBackground())
-	n.push("alice", "/p", "bg", false)
+	n.PushText("alice", "/p", "bg", false)
 	require.Equal(t, "bg", r.nextMsg(t).body)
 	require.NoError(t, c.EnterForeground())
 	r.noState(t, 200*time.Millisecond)
@@ -216,7 +216,7 @@ func TestBackgroundKeepChangesNothing(t *testing.T) {
 func TestConnectInBackground(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.BackgroundPolicy = plexmobile.BackgroundDisconnect
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.EnterBackground())
@@ -232,25 +232,25 @@ func TestConnectInBackground(t *testing.T) {
 func TestForegroundSkipsBackoff(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.BackoffMinMs, cfg.BackoffMaxMs = 60000, 60000
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
 	r.waitState(t, plexmobile.StateConnected)
-	n.restart()
+	n.Restart()
 	r.waitState(t, plexmobile.StateReconnecting) // now waiting 30–60 s
 	start := time.Now()
 	require.NoError(t, c.EnterForeground())
 	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
 	require.Less(t, time.Since(start), 15*time.Second)
-	n.push("alice", "/p", "back", false)
+	n.PushText("alice", "/p", "back", false)
 	require.Equal(t, "back", r.nextMsg(t).body)
 }
 
 func TestSendErrors(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.SendTimeoutMs = 300
 	c, r := newClient(t, cfg)
 	require.ErrorContains(t, c.Send("/up", nil), "plexmobile: not connected")
@@ -261,7 +261,7 @@ func TestSendErrors(t *testing.T) {
 	}
 	require.ErrorContains(t, c.Send("/up", []byte{0xff, 0xfe}), "plexmobile: send failed", "JSON needs UTF-8")
 
-	n.stop()
+	n.Stop()
 	r.waitState(t, plexmobile.StateReconnecting)
 	start := time.Now()
 	err := c.Send("/up", []byte("x"))
@@ -273,7 +273,7 @@ func TestSendErrors(t *testing.T) {
 func TestLittleEndianProtobufBinaryBody(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, echo(server.Config{ByteOrder: pack.LittleEndian}))
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.LittleEndian, cfg.Codec = true, "protobuf"
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
@@ -288,10 +288,10 @@ func TestDiscovery(t *testing.T) {
 	n := startNode(t, server.Config{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	hs := &http.Server{Handler: n.srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: n.Server.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() { hs.Close() })
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.Addrs, cfg.DiscoveryURL = "", "http://"+ln.Addr().String()
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
@@ -303,7 +303,7 @@ func TestDiscovery(t *testing.T) {
 func TestListenerFailuresAreContained(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	c, r := newClient(t, n.config("alice"))
+	c, r := newClient(t, config(n, "alice"))
 	var logs lines
 	require.NoError(t, c.SetLogger(&logs))
 	r.onMsg = func(m msg) error {
@@ -319,7 +319,7 @@ func TestListenerFailuresAreContained(t *testing.T) {
 	r.waitState(t, plexmobile.StateConnected)
 	var last int64
 	for _, b := range []string{"panic", "fail", "fine"} {
-		last = n.push("alice", "/p", b, true).Seq
+		last = n.PushText("alice", "/p", b, true).Seq
 	}
 	for _, b := range []string{"panic", "fail", "fine"} {
 		require.Equal(t, b, r.nextMsg(t).body)
@@ -334,12 +334,12 @@ func TestListenerFailuresAreContained(t *testing.T) {
 func TestCloseFromCallback(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	c, r := newClient(t, n.config("alice"))
+	c, r := newClient(t, config(n, "alice"))
 	closed := make(chan error, 1)
 	r.onMsg = func(msg) error { closed <- c.Close(); return nil }
 	require.NoError(t, c.Connect())
 	r.waitState(t, plexmobile.StateConnected)
-	n.push("alice", "/p", "bye", false)
+	n.PushText("alice", "/p", "bye", false)
 	require.Equal(t, "bye", r.nextMsg(t).body)
 	select {
 	case err := <-closed:
@@ -355,7 +355,7 @@ func TestCloseFromCallback(t *testing.T) {
 func TestCloseDropsUndeliveredUnacked(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	c, r := newClient(t, n.config("alice"))
+	c, r := newClient(t, config(n, "alice"))
 	release := make(chan struct{})
 	r.onMsg = func(m msg) error {
 		if m.body == "a" {
@@ -365,9 +365,9 @@ func TestCloseDropsUndeliveredUnacked(t *testing.T) {
 	}
 	require.NoError(t, c.Connect())
 	r.waitState(t, plexmobile.StateConnected)
-	seqA := n.push("alice", "/p", "a", true).Seq
-	n.push("alice", "/p", "b", true)
-	n.push("alice", "/p", "c", true)
+	seqA := n.PushText("alice", "/p", "a", true).Seq
+	n.PushText("alice", "/p", "b", true)
+	n.PushText("alice", "/p", "c", true)
 	require.Equal(t, "a", r.nextMsg(t).body)
 	closed := make(chan struct{})
 	go func() { _ = c.Close(); close(closed) }()
@@ -379,7 +379,7 @@ func TestCloseDropsUndeliveredUnacked(t *testing.T) {
 
 	// The app persisted LastSeq: "a" reached it (though it was not acked
 	// before Close), so the next Client resumes after it.
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.LastSeq = c.LastSeq()
 	c2, r2 := newClient(t, cfg)
 	require.NoError(t, c2.Connect())
@@ -391,7 +391,7 @@ func TestCloseDropsUndeliveredUnacked(t *testing.T) {
 func TestManySessionsNoLeak(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
-	cfg := n.config("alice")
+	cfg := config(n, "alice")
 	cfg.BackgroundPolicy = plexmobile.BackgroundDisconnect
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
@@ -402,7 +402,7 @@ func TestManySessionsNoLeak(t *testing.T) {
 		require.NoError(t, c.EnterForeground())
 		r.waitState(t, plexmobile.StateConnected)
 	}
-	n.push("alice", "/p", "still here", true)
+	n.PushText("alice", "/p", "still here", true)
 	require.Equal(t, "still here", r.nextMsg(t).body)
 }
 
@@ -472,12 +472,12 @@ func TestLogsNeverShowTheToken(t *testing.T) {
 			}
 			return "alice", nil
 		})})
-	c, r := newClient(t, n.config(token))
+	c, r := newClient(t, config(n, token))
 	var logs lines
 	require.NoError(t, c.SetLogger(&logs))
 	require.NoError(t, c.Connect())
 	r.waitState(t, plexmobile.StateConnected)
-	n.restart()
+	n.Restart()
 	r.waitState(t, plexmobile.StateConnected)
 	require.NoError(t, c.Close())
 	require.Contains(t, logs.String(), "online")

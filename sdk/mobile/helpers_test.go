@@ -1,9 +1,7 @@
 package plexmobile_test
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -13,9 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/plexpush/plex/auth"
+	"github.com/plexpush/plex/internal/testnode"
 	"github.com/plexpush/plex/pack"
-	"github.com/plexpush/plex/plog"
 	plexmobile "github.com/plexpush/plex/sdk/mobile"
 	"github.com/plexpush/plex/server"
 )
@@ -29,7 +26,7 @@ func TestMain(m *testing.M) {
 // 2-core machine, never a timing assertion.
 const waitFor = 20 * time.Second
 
-const secret = "s"
+const secret = testnode.Secret
 
 // leakCheck registers a goroutine-leak check that runs after every other
 // cleanup of the test (cleanups run last-in, first-out).
@@ -38,87 +35,11 @@ func leakCheck(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 }
 
-// node is an in-process plex server on loopback. restart brings a new
-// server up on the same address with the same store, as a node restarted
-// with a durable store would be.
-type node struct {
-	t     *testing.T
-	cfg   server.Config
-	addr  string
-	srv   *server.Server
-	done  chan error
-	store *server.MemoryStore
-}
+// node is an in-process plex server on loopback (internal/testnode);
+// Restart brings a new server up on the same address with the same store.
+type node = testnode.Node
 
-func startNode(t *testing.T, cfg server.Config) *node {
-	t.Helper()
-	if cfg.Authenticator == nil {
-		cfg.Authenticator = auth.None{}
-	}
-	if cfg.InnerSecret == "" {
-		cfg.InnerSecret = secret
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = plog.Test(t)
-	}
-	n := &node{t: t, store: server.NewMemoryStore(server.MemoryStoreConfig{})}
-	if cfg.Store == nil {
-		cfg.Store = n.store
-	}
-	n.cfg = cfg
-	n.start("127.0.0.1:0")
-	t.Cleanup(n.stop)
-	return n
-}
-
-func (n *node) start(addr string) {
-	n.t.Helper()
-	srv, err := server.New(n.cfg)
-	require.NoError(n.t, err)
-	var ln net.Listener
-	for i := 0; ; i++ { // the port of a node that just stopped may linger briefly
-		ln, err = net.Listen("tcp", addr)
-		if err == nil || i == 50 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	require.NoError(n.t, err)
-	n.srv, n.addr, n.done = srv, ln.Addr().String(), make(chan error, 1)
-	go func() { n.done <- srv.Serve(ln) }()
-}
-
-// stop shuts the node down gracefully (apps get /disconnect 3000).
-func (n *node) stop() {
-	if n.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	require.NoError(n.t, n.srv.Shutdown(ctx))
-	require.ErrorIs(n.t, <-n.done, server.ErrServerClosed)
-	n.srv = nil
-}
-
-func (n *node) restart() {
-	n.t.Helper()
-	n.stop()
-	n.start(n.addr)
-}
-
-// push sends a push to uid through the node's in-process API.
-func (n *node) push(uid, uri, body string, persist bool) server.Outcome {
-	n.t.Helper()
-	var opts []server.PushOption
-	if persist {
-		opts = append(opts, server.Persist(0))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	out, err := n.srv.Push(ctx, server.User(uid), pack.Message{URI: uri, Body: []byte(body)}, opts...)
-	require.NoError(n.t, err)
-	return out
-}
+func startNode(t *testing.T, cfg server.Config) *node { return testnode.Start(t, cfg) }
 
 // echo makes a node config send every upstream message back to its sender.
 func echo(cfg server.Config) server.Config {
@@ -126,10 +47,10 @@ func echo(cfg server.Config) server.Config {
 	return cfg
 }
 
-// config is a Config for the node with test-friendly timings.
-func (n *node) config(token string) *plexmobile.Config {
+// config is a Config for node n with test-friendly timings.
+func config(n *node, token string) *plexmobile.Config {
 	return &plexmobile.Config{
-		Addrs: n.addr, Token: token, Device: "d1",
+		Addrs: n.Addr, Token: token, Device: "d1",
 		BackoffMinMs: 20, BackoffMaxMs: 200, DialTimeoutMs: 5000, SendTimeoutMs: 10000,
 	}
 }
