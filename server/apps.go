@@ -79,21 +79,28 @@ type nameError struct {
 func (e *nameError) Error() string   { return "server: bad " + e.kind + ": " + e.err.Error() }
 func (e *nameError) Unwrap() []error { return []error{e.err, ErrBadTarget} }
 
-// scope returns the internal key of uid (or room) in app. Callers have
-// checked name (checkName).
-func scope(app *appState, name string) string {
+// key is a uid or room scoped by its app: what the hub, the Store and the
+// Bus are keyed by. A uid or room from outside (a login, a push target, a
+// Go API argument) becomes one only through scope, so passing an unscoped
+// name where the node wants a key does not compile. The Store and Bus
+// contracts carry keys as plain strings (see scoped and storeKey).
+type key string
+
+// scope returns the key of uid (or room) in app. Callers have checked
+// name (checkName).
+func scope(app *appState, name string) key {
 	if app == nil || app.ID == "" {
-		return name
+		return key(name)
 	}
-	return app.ID + keySep + name
+	return key(app.ID + keySep + name)
 }
 
-// qualified renders an internal key for hooks and logs (QualifiedUID).
-func qualified(key string) string {
-	if app, name, ok := strings.Cut(key, keySep); ok {
+// qualified renders a key for hooks and logs (QualifiedUID).
+func qualified(k key) string {
+	if app, name, ok := strings.Cut(string(k), keySep); ok {
 		return QualifiedUID(app, name)
 	}
-	return QualifiedUID("", key)
+	return QualifiedUID("", string(k))
 }
 
 // QualifiedUID is how hooks (OnOnline, OnOffline, OnUndelivered) name a
@@ -112,12 +119,12 @@ func QualifiedUID(app, uid string) string {
 	return uid
 }
 
-// unscope returns the uid part of an internal key.
-func unscope(key string) string {
-	if _, name, ok := strings.Cut(key, keySep); ok {
+// unscope returns the uid (or room) part of a key.
+func unscope(k key) string {
+	if _, name, ok := strings.Cut(string(k), keySep); ok {
 		return name
 	}
-	return key
+	return string(k)
 }
 
 func newAppState(a App) *appState {

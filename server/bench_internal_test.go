@@ -32,7 +32,7 @@ func benchServer(b *testing.B, conns int) (*Server, *nullTransport) {
 	b.Cleanup(func() { srv.Close() })
 	tr := &nullTransport{}
 	for i := range conns {
-		s := &Session{srv: srv, id: uint64(i), tr: tr, uid: fmt.Sprintf("u%d", i), app: srv.defaultApp}
+		s := &Session{srv: srv, id: uint64(i), tr: tr, uid: key(fmt.Sprintf("u%d", i)), app: srv.defaultApp}
 		s.codec.Store(uint32(pack.JSON))
 		s.state.Store(stateApp)
 		srv.hub.add(s, false)

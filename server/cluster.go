@@ -90,19 +90,23 @@ func (srv *Server) fromBus(d Delivery) {
 	o := pushOptions{local: true}
 	switch {
 	case d.To.UID != "":
-		srv.deliverLocal(b, d.To.UID, &d.Msg, d.Persist, d.Prev)
+		srv.deliverLocal(b, key(d.To.UID), &d.Msg, d.Persist, d.Prev) // the bus carries keys
 	case len(d.To.UIDs) > 0:
 		for _, uid := range d.To.UIDs {
-			srv.deliverLocal(b, uid, &d.Msg, d.Persist, -1)
+			srv.deliverLocal(b, key(uid), &d.Msg, d.Persist, -1)
 		}
 	default:
 		_, _ = srv.push(srv.baseCtx, b, d.To, d.Msg, o)
 	}
 }
 
+// deliveryTo is the target of a Delivery to one user: the bus carries
+// keys (fromBus turns them back), not names an app scopes again.
+func deliveryTo(uid key) Target { return Target{UID: string(uid)} }
+
 // deliverLocal writes a message that another node already stored (it
 // carries its seq) or a transient one to this node's connections of uid.
-func (srv *Server) deliverLocal(b *batch, uid string, m *pack.Message, persisted bool, prev int64) {
+func (srv *Server) deliverLocal(b *batch, uid key, m *pack.Message, persisted bool, prev int64) {
 	lock := srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()

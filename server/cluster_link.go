@@ -47,8 +47,8 @@ const linkShards = 64
 // connection of a user whose replay went further) in another.
 type linkShard struct {
 	mu    sync.Mutex
-	last  map[string]int64
-	ahead map[string]map[*Session]int64
+	last  map[key]int64
+	ahead map[key]map[*Session]int64
 }
 
 // userSeq is what this node wrote of one user's persistent pushes.
@@ -63,8 +63,8 @@ func newClusterLink(srv *Server, b Bus) *clusterLink {
 	l := &clusterLink{bus: b, srv: srv}
 	l.node = &BusNode{l: l, applying: make(map[memberChange]int)}
 	for i := range l.shards {
-		l.shards[i].last = make(map[string]int64)
-		l.shards[i].ahead = make(map[string]map[*Session]int64)
+		l.shards[i].last = make(map[key]int64)
+		l.shards[i].ahead = make(map[key]map[*Session]int64)
 	}
 	return l
 }
@@ -77,14 +77,14 @@ func (l *clusterLink) start() error {
 
 // Subscribe tells the bus, unless the user is gone again (the server
 // calls it after releasing the order lock; see Unsubscribe).
-func (l *clusterLink) Subscribe(uid string) error {
+func (l *clusterLink) Subscribe(uid key) error {
 	lock := l.srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
 	if !l.srv.hub.online(uid) {
 		return nil
 	}
-	return l.bus.Subscribe(uid) // must not block (Bus contract)
+	return l.bus.Subscribe(string(uid)) // must not block (Bus contract)
 }
 
 // Unsubscribe forgets the user's write state and tells the bus, unless
@@ -92,7 +92,7 @@ func (l *clusterLink) Subscribe(uid string) error {
 // a new login may have come in between, and its Subscribe found the old
 // subscription still there. Checking and unsubscribing under the lock
 // keeps the subscription whenever the user has a connection here.
-func (l *clusterLink) Unsubscribe(uid string) error {
+func (l *clusterLink) Unsubscribe(uid key) error {
 	lock := l.srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
@@ -100,16 +100,16 @@ func (l *clusterLink) Unsubscribe(uid string) error {
 		return nil
 	}
 	l.store(uid, userSeq{})
-	return l.bus.Unsubscribe(uid) // must not block (Bus contract)
+	return l.bus.Unsubscribe(string(uid)) // must not block (Bus contract)
 }
 
-func (l *clusterLink) shard(uid string) *linkShard {
+func (l *clusterLink) shard(uid key) *linkShard {
 	return &l.shards[l.srv.hub.hash(uid)%linkShards]
 }
 
 // load returns uid's write state (the zero state when none is kept).
 // Called under the order lock; the ahead map it returns is the kept one.
-func (l *clusterLink) load(uid string) userSeq {
+func (l *clusterLink) load(uid key) userSeq {
 	sh := l.shard(uid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -118,7 +118,7 @@ func (l *clusterLink) load(uid string) userSeq {
 
 // store keeps uid's write state, or forgets it when it is the zero state.
 // Called under the order lock.
-func (l *clusterLink) store(uid string, us userSeq) {
+func (l *clusterLink) store(uid key, us userSeq) {
 	sh := l.shard(uid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -163,7 +163,7 @@ func (l *clusterLink) replayed(s *Session, upTo int64) {
 // connections here, after filling any gap up to prev from the Store.
 // Called under the order lock. It returns the number of connections that
 // hold the message afterwards.
-func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid string, sh *pack.Shared, prev int64) int {
+func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid key, sh *pack.Shared, prev int64) int {
 	var buf [4]*Session
 	conns := l.srv.hub.conns(uid, buf[:0])
 	if len(conns) == 0 {
@@ -177,10 +177,10 @@ func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid string, sh 
 	if prev < 0 || prev > us.last {
 		// A message stored before this one has not been written here yet:
 		// write the missing ones from the Store first, never past a gap.
-		missed, err := l.srv.store.After(ctx, uid, us.last, 0)
+		missed, err := l.srv.store.After(ctx, string(uid), us.last, 0)
 		if err != nil {
 			l.srv.log.Warn("cluster: fetch missed persistent pushes", "uid", uid, "after", us.last, "err", err)
-			l.bus.Resync(uid)
+			l.bus.Resync(string(uid))
 			return 0
 		}
 		filled := 0
@@ -202,7 +202,7 @@ func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid string, sh 
 
 // write queues sh on every open connection that does not hold it yet, and
 // moves us past it (the caller stores us).
-func (l *clusterLink) write(ctx context.Context, b *batch, uid string, us *userSeq, conns []*Session, sh *pack.Shared) int {
+func (l *clusterLink) write(ctx context.Context, b *batch, uid key, us *userSeq, conns []*Session, sh *pack.Shared) int {
 	seq := sh.Message().Seq
 	n := 0
 	for _, s := range conns {
@@ -226,17 +226,17 @@ func (l *clusterLink) write(ctx context.Context, b *batch, uid string, us *userS
 
 // memberChange is one room membership change.
 type memberChange struct {
-	room, uid string
+	room, uid key
 	member    bool
 }
 
 // memberChanged hears every membership change of this node's hub; changes
 // that the bus itself is applying (BusNode.SetMember) are not sent back.
-func (l *clusterLink) memberChanged(room, uid string, member bool) {
+func (l *clusterLink) memberChanged(room, uid key, member bool) {
 	if l.node.isApplying(memberChange{room, uid, member}) {
 		return
 	}
-	l.bus.MemberChanged(room, uid, member)
+	l.bus.MemberChanged(string(room), string(uid), member)
 }
 
 // BusNode is the node as its Bus sees it (Bus.Register): where the bus
@@ -264,7 +264,8 @@ func (n *BusNode) Serving() bool { return !n.l.srv.isClosing() && n.l.srv.Addr()
 
 // SetMember applies a room membership change made on another node. room
 // and uid are the keys MemberChanged reported.
-func (n *BusNode) SetMember(room, uid string, member bool) {
+func (n *BusNode) SetMember(roomKey, uidKey string, member bool) {
+	room, uid := key(roomKey), key(uidKey) // what MemberChanged reported
 	c := memberChange{room, uid, member}
 	n.mu.Lock()
 	n.applying[c]++

@@ -43,10 +43,10 @@ func (l *clusterLink) kept() (last, ahead int) {
 
 // lastOf returns uid's kept last, if any.
 func (l *clusterLink) lastOf(uid string) (int64, bool) {
-	sh := l.shard(uid)
+	sh := l.shard(key(uid))
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	v, ok := sh.last[uid]
+	v, ok := sh.last[key(uid)]
 	return v, ok
 }
 
@@ -59,7 +59,7 @@ func linkServer(t *testing.T) (*Server, *clusterLink) {
 }
 
 func linkSession(srv *Server, id uint64, uid string) *Session {
-	s := &Session{srv: srv, id: id, tr: &nullTransport{}, uid: uid, app: srv.defaultApp, acks: true}
+	s := &Session{srv: srv, id: id, tr: &nullTransport{}, uid: key(uid), app: srv.defaultApp, acks: true}
 	s.codec.Store(uint32(pack.JSON))
 	s.state.Store(stateApp)
 	return s
@@ -143,10 +143,10 @@ type refLink struct {
 }
 
 func (r *refLink) replayed(s *Session, upTo int64) {
-	us := r.users[s.uid]
+	us := r.users[string(s.uid)]
 	if us == nil {
 		us = &userSeq{}
-		r.users[s.uid] = us
+		r.users[string(s.uid)] = us
 	}
 	var buf [4]*Session
 	for _, c := range r.srv.hub.conns(s.uid, buf[:0]) {
@@ -164,14 +164,14 @@ func (r *refLink) replayed(s *Session, upTo int64) {
 }
 
 func (r *refLink) unsubscribe(uid string) {
-	if !r.srv.hub.online(uid) {
+	if !r.srv.hub.online(key(uid)) {
 		delete(r.users, uid)
 	}
 }
 
 func (r *refLink) writeStored(t *testing.T, uid string, seq, prev int64) int {
 	var buf [4]*Session
-	conns := r.srv.hub.conns(uid, buf[:0])
+	conns := r.srv.hub.conns(key(uid), buf[:0])
 	if len(conns) == 0 {
 		return 0
 	}

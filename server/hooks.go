@@ -68,23 +68,23 @@ func (h *hooks) close() {
 	<-h.done
 }
 
-func (h *hooks) online(uid string) {
+func (h *hooks) online(k key) {
 	if f := h.cfg.OnOnline; f != nil {
-		uid = qualified(uid)
+		uid := qualified(k)
 		h.post(func() { f(uid) })
 	}
 }
 
-func (h *hooks) offline(uid string) {
+func (h *hooks) offline(k key) {
 	if f := h.cfg.OnOffline; f != nil {
-		uid = qualified(uid)
+		uid := qualified(k)
 		h.post(func() { f(uid) })
 	}
 }
 
 // undelivered fires OnUndelivered unless elsewhere (nil: no cluster) says
 // another node holds the user; elsewhere runs on the hooks goroutine.
-func (h *hooks) undelivered(uid string, m *pack.Message, persisted bool, elsewhere func() bool) {
+func (h *hooks) undelivered(uid key, m *pack.Message, persisted bool, elsewhere func() bool) {
 	if f := h.cfg.OnUndelivered; f != nil {
 		msg := *m
 		q := qualified(uid)

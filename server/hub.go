@@ -16,7 +16,7 @@ type hub struct {
 	order [orderStripes]sync.Mutex
 	// onMember, set before serving when a cluster bus shares rooms, hears
 	// every membership change (cluster_link.go). It must not block.
-	onMember func(room, uid string, member bool)
+	onMember func(room, uid key, member bool)
 }
 
 const (
@@ -34,35 +34,35 @@ const (
 // uid looked up).
 type hubShard struct {
 	mu    sync.RWMutex
-	one   map[uint64]*Session   // users with one connection here, by hash
-	multi map[string][]*Session // the others; a list is never modified after it is published
+	one   map[uint64]*Session // users with one connection here, by hash
+	multi map[key][]*Session  // the others; a list is never modified after it is published
 	conns int
 }
 
 type roomShard struct {
 	mu    sync.RWMutex
-	rooms map[string]map[string]struct{} // room → uids
+	rooms map[key]map[key]struct{} // room → uids
 }
 
 func newHub() *hub {
 	h := &hub{seed: maphash.MakeSeed()}
 	for i := range h.shards {
 		h.shards[i].one = make(map[uint64]*Session)
-		h.shards[i].multi = make(map[string][]*Session)
-		h.rooms[i].rooms = make(map[string]map[string]struct{})
+		h.shards[i].multi = make(map[key][]*Session)
+		h.rooms[i].rooms = make(map[key]map[key]struct{})
 	}
 	return h
 }
 
-func (h *hub) hash(key string) uint64 { return maphash.String(h.seed, key) }
+func (h *hub) hash(k key) uint64 { return maphash.String(h.seed, string(k)) }
 
 // locate returns uid's shard and its key there.
-func (h *hub) locate(uid string) (*hubShard, uint64) {
+func (h *hub) locate(uid key) (*hubShard, uint64) {
 	k := h.hash(uid)
 	return &h.shards[k%hubShards], k
 }
 
-func (h *hub) orderLock(uid string) *sync.Mutex { return &h.order[h.hash(uid)%orderStripes] }
+func (h *hub) orderLock(uid key) *sync.Mutex { return &h.order[h.hash(uid)%orderStripes] }
 
 // add registers s under its uid. first is true when s is the user's first
 // connection here. With onePerDevice, a connection of the same device is
@@ -96,7 +96,7 @@ func (sh *hubShard) add(k uint64, s *Session, onePerDevice bool) (first bool, re
 }
 
 // lookup returns uid's connection in one, if uid is there.
-func (sh *hubShard) lookup(k uint64, uid string) *Session {
+func (sh *hubShard) lookup(k uint64, uid key) *Session {
 	if c := sh.one[k]; c != nil && c.uid == uid {
 		return c
 	}
@@ -104,7 +104,7 @@ func (sh *hubShard) lookup(k uint64, uid string) *Session {
 }
 
 // set publishes list as uid's connections (a fresh slice, or one nobody else holds).
-func (sh *hubShard) set(k uint64, uid string, list []*Session) {
+func (sh *hubShard) set(k uint64, uid key, list []*Session) {
 	mine := sh.lookup(k, uid) != nil
 	switch {
 	case len(list) == 1 && (mine || sh.one[k] == nil):
@@ -152,7 +152,7 @@ func (sh *hubShard) remove(k uint64, s *Session) (last bool, found bool) {
 
 // conns appends the user's connections here to buf and returns it; callers
 // pass a small array on their stack so that a lookup allocates nothing.
-func (h *hub) conns(uid string, buf []*Session) []*Session {
+func (h *hub) conns(uid key, buf []*Session) []*Session {
 	sh, k := h.locate(uid)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
@@ -163,7 +163,7 @@ func (h *hub) conns(uid string, buf []*Session) []*Session {
 }
 
 // online reports whether uid has a connection here.
-func (h *hub) online(uid string) bool {
+func (h *hub) online(uid key) bool {
 	sh, k := h.locate(uid)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
@@ -199,16 +199,16 @@ func (h *hub) counts() (users, conns int) {
 	return users, conns
 }
 
-func (h *hub) roomShard(room string) *roomShard { return &h.rooms[h.hash(room)%hubShards] }
+func (h *hub) roomShard(room key) *roomShard { return &h.rooms[h.hash(room)%hubShards] }
 
 // join adds uid to room; it reports whether it was not a member before.
-func (h *hub) join(room, uid string) bool {
+func (h *hub) join(room, uid key) bool {
 	rs := h.roomShard(room)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	m := rs.rooms[room]
 	if m == nil {
-		m = make(map[string]struct{})
+		m = make(map[key]struct{})
 		rs.rooms[room] = m
 	}
 	if _, ok := m[uid]; ok {
@@ -222,7 +222,7 @@ func (h *hub) join(room, uid string) bool {
 }
 
 // leave removes uid from room; it reports whether it was a member.
-func (h *hub) leave(room, uid string) bool {
+func (h *hub) leave(room, uid key) bool {
 	rs := h.roomShard(room)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
@@ -241,12 +241,12 @@ func (h *hub) leave(room, uid string) bool {
 }
 
 // members returns a snapshot of room's uids.
-func (h *hub) members(room string) []string {
+func (h *hub) members(room key) []key {
 	rs := h.roomShard(room)
 	rs.mu.RLock()
 	defer rs.mu.RUnlock()
 	m := rs.rooms[room]
-	out := make([]string, 0, len(m))
+	out := make([]key, 0, len(m))
 	for uid := range m {
 		out = append(out, uid)
 	}

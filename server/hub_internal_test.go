@@ -13,7 +13,7 @@ func TestHubOneAndMany(t *testing.T) {
 	h := newHub()
 	conns := func(uid string) []*Session {
 		var buf [1]*Session // smaller than a user's list: append must grow it
-		return h.conns(uid, buf[:0])
+		return h.conns(key(uid), buf[:0])
 	}
 	a, b, c := &Session{uid: "u"}, &Session{uid: "u"}, &Session{uid: "u"}
 

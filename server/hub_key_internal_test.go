@@ -17,10 +17,10 @@ func TestHubShardHashCollision(t *testing.T) {
 	a1, a2 := &Session{uid: "a"}, &Session{uid: "a"}
 	b1 := &Session{uid: "b"}
 	conns := func(uid string) []*Session {
-		if s := sh.lookup(k, uid); s != nil {
+		if s := sh.lookup(k, key(uid)); s != nil {
 			return []*Session{s}
 		}
-		return sh.multi[uid]
+		return sh.multi[key(uid)]
 	}
 
 	first, _ := sh.add(k, a1, false)

@@ -18,7 +18,7 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 	var from int64
 	var told *int64 // the resume point /auth/success reports
 	if hasResume && s.acks {
-		r, err := srv.store.Resume(srv.baseCtx, s.uid, s.device, resume)
+		r, err := srv.store.Resume(srv.baseCtx, string(s.uid), s.device, resume)
 		if err != nil {
 			srv.log.Error("resume point", "uid", s.uid, "err", err)
 			r = resume
@@ -29,14 +29,14 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 		from, told = r, &r
 	} else {
 		var err error
-		if from, err = srv.store.Cursor(srv.baseCtx, s.uid, s.device); err != nil {
+		if from, err = srv.store.Cursor(srv.baseCtx, string(s.uid), s.device); err != nil {
 			// replayed from 0, as for a device the store never saw
 			srv.log.Error("device cursor", "conn", s.id, "uid", s.uid, "err", err)
 		}
 	}
 	s.sendMsg(b, srv.authSuccess(s, told)) // before the hub shows s to broadcasts
 	first, replaced := srv.hub.add(s, !srv.cfg.DeviceDuplicates)
-	msgs, err := srv.store.After(srv.baseCtx, s.uid, from, 0)
+	msgs, err := srv.store.After(srv.baseCtx, string(s.uid), from, 0)
 	if err != nil {
 		srv.log.Error("replay stored pushes", "uid", s.uid, "err", err)
 	}
@@ -52,11 +52,11 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 	var ackErr error
 	switch {
 	case !s.acks && last > 0:
-		ackErr = srv.store.Ack(srv.baseCtx, s.uid, s.device, last) // written = delivered
+		ackErr = srv.store.Ack(srv.baseCtx, string(s.uid), s.device, last) // written = delivered
 	case s.acks:
 		// registers the device's cursor before any push is written to it
 		// (synchronously: other devices' acks must not purge what it lacks)
-		ackErr = srv.store.Ack(srv.baseCtx, s.uid, s.device, from)
+		ackErr = srv.store.Ack(srv.baseCtx, string(s.uid), s.device, from)
 	}
 	if ackErr != nil {
 		srv.log.Error("store ack at login", "conn", s.id, "uid", s.uid, "err", ackErr)

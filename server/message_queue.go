@@ -28,7 +28,7 @@ type messenger struct {
 type messageJob struct {
 	s   *Session
 	seq int64
-	to  string
+	to  key
 	msg pack.Message
 	id  string
 }

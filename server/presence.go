@@ -12,6 +12,6 @@ func (srv *Server) Online(user Target) bool {
 	if a == nil {
 		return false
 	}
-	key := scope(a, user.UID)
-	return srv.hub.online(key) || (srv.link != nil && srv.link.bus.Online(key))
+	k := scope(a, user.UID)
+	return srv.hub.online(k) || (srv.link != nil && srv.link.bus.Online(string(k)))
 }

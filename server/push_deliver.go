@@ -95,7 +95,7 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 		}
 		done(b, out, err)
 	}
-	var uids []string // the users to deliver to, as internal keys
+	var uids []key // the users to deliver to
 	var sh *pack.Shared
 	uo := o
 	switch {
@@ -103,7 +103,7 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 		srv.deliverUserAsync(ctx, b, scope(app, to.UID), &m, o, nil, finish)
 		return
 	case len(to.UIDs) > 0:
-		uids = make([]string, len(to.UIDs))
+		uids = make([]key, len(to.UIDs))
 		for i, uid := range to.UIDs {
 			uids[i] = scope(app, uid)
 		}
@@ -111,7 +111,7 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 			sh = pack.NewShared(srv.cfg.ByteOrder, m)
 		}
 	case to.Room != "":
-		uids = srv.hub.members(scope(app, to.Room)) // member keys are scoped
+		uids = srv.hub.members(scope(app, to.Room))
 		sh = pack.NewShared(srv.cfg.ByteOrder, m)
 		uo = srv.roomMemberOptions(o)
 	case to.All:
@@ -172,7 +172,7 @@ func (t *pushTally) add(b *batch, out Outcome, err error) {
 // deliverUserAsync delivers m to uid and calls done with the outcome: at
 // once (before it returns) with the memory store or when nothing waits for
 // uid, else through uid's pipe (pipe.go).
-func (srv *Server) deliverUserAsync(ctx context.Context, b *batch, uid string, m *pack.Message, o pushOptions, sh *pack.Shared, done pushDone) {
+func (srv *Server) deliverUserAsync(ctx context.Context, b *batch, uid key, m *pack.Message, o pushOptions, sh *pack.Shared, done pushDone) {
 	if srv.pipes == nil {
 		out, err := srv.deliverUser(ctx, b, uid, m, o, sh)
 		done(b, out, err)
@@ -232,7 +232,7 @@ func (srv *Server) persistMessage(m *pack.Message) pack.Message {
 // the user's order lock so that seqs reach each connection in increasing
 // order whatever the number of concurrent pushers. sh, when given, is the
 // transient message's shared encoding (one encode for many users).
-func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pack.Message, o pushOptions, sh *pack.Shared) (Outcome, error) {
+func (srv *Server) deliverUser(ctx context.Context, b *batch, uid key, m *pack.Message, o pushOptions, sh *pack.Shared) (Outcome, error) {
 	lock := srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
@@ -251,7 +251,7 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 	var out Outcome
 	if srv.link != nil && !o.local {
 		// other nodes holding uid write the same message
-		if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message()}); err != nil {
+		if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message()}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
 			return out, err // not routed: say so
 		}
@@ -264,12 +264,12 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid string, m *pac
 // deliverStored writes the stored message sh (its seq set; prev its
 // predecessor, -1 unknown) to uid's connections, here and, through the
 // bus, on other nodes; called under uid's order lock.
-func (srv *Server) deliverStored(ctx context.Context, b *batch, uid string, sh *pack.Shared, o pushOptions, prev int64) Outcome {
+func (srv *Server) deliverStored(ctx context.Context, b *batch, uid key, sh *pack.Shared, o pushOptions, prev int64) Outcome {
 	out := Outcome{Stored: 1, Seq: sh.Message().Seq}
 	if srv.link != nil && !o.local {
 		// other nodes holding uid write the same message (with its seq); a
 		// stored push that is not routed reaches them later from the store
-		if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: User(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
+		if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
 		}
 	}
@@ -285,7 +285,7 @@ func (srv *Server) deliverStored(ctx context.Context, b *batch, uid string, sh *
 
 // undelivered counts a push that reached no connection of uid and fires
 // Config.OnUndelivered when no node holds the user.
-func (srv *Server) undelivered(out *Outcome, uid string, sh *pack.Shared, o pushOptions) {
+func (srv *Server) undelivered(out *Outcome, uid key, sh *pack.Shared, o pushOptions) {
 	if out.Delivered == 0 {
 		out.Offline = 1
 		if !o.local && srv.cfg.OnUndelivered != nil {
@@ -294,7 +294,7 @@ func (srv *Server) undelivered(out *Outcome, uid string, sh *pack.Shared, o push
 			var elsewhere func() bool
 			if srv.link != nil {
 				bus := srv.link.bus
-				elsewhere = func() bool { return bus.Online(uid) }
+				elsewhere = func() bool { return bus.Online(string(uid)) }
 			}
 			srv.hooks.undelivered(uid, sh.Message(), o.persist, elsewhere)
 		}
@@ -305,7 +305,7 @@ func (srv *Server) undelivered(out *Outcome, uid string, sh *pack.Shared, o push
 // writeLocal queues sh on every open connection of uid here and returns
 // how many got it; called under uid's order lock. For a stored message, apps
 // without ack support get it once: its write is its ack.
-func (srv *Server) writeLocal(ctx context.Context, b *batch, uid string, sh *pack.Shared, persisted bool) int {
+func (srv *Server) writeLocal(ctx context.Context, b *batch, uid key, sh *pack.Shared, persisted bool) int {
 	n := 0
 	var buf [4]*Session
 	for _, s := range srv.hub.conns(uid, buf[:0]) {
@@ -326,7 +326,7 @@ func (srv *Server) writeLocal(ctx context.Context, b *batch, uid string, sh *pac
 // one write path of persistent pushes (writeLocal, and the cluster link's
 // ordered writes). An app without ack support gets each stored message
 // once, so its write is its ack, recorded like an /ack (recordAck).
-func (srv *Server) queueStored(ctx context.Context, b *batch, uid string, s *Session, sh *pack.Shared) {
+func (srv *Server) queueStored(ctx context.Context, b *batch, uid key, s *Session, sh *pack.Shared) {
 	b.add(s, s.frame(sh))
 	if !s.acks {
 		srv.recordAck(ctx, uid, s.device, sh.Message().Seq)

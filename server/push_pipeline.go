@@ -45,7 +45,7 @@ type pushDone func(b *batch, out Outcome, err error)
 // pushJob is one push to one user in a pipe.
 type pushJob struct {
 	ctx  context.Context
-	uid  string
+	uid  key
 	msg  pack.Message // persistent: with its meta; transient: as pushed
 	sh   *pack.Shared // transient: its shared encoding (nil: encode here)
 	o    pushOptions
@@ -71,7 +71,7 @@ const pipeShards = 64
 
 type pipeShard struct {
 	mu    sync.Mutex
-	users map[string][]*pushJob // uid → jobs; [0] is running
+	users map[key][]*pushJob // uid → jobs; [0] is running
 }
 
 // pipeline is the node's set of pipes and its completer.
@@ -82,9 +82,9 @@ type pipeline struct {
 	flight sync.WaitGroup
 
 	lateMu    sync.Mutex
-	wait      time.Duration       // transientWait (tests change it)
-	late      map[string]struct{} // users with transient jobs waiting in their pipe
-	lateTimer *time.Timer         // armed while late is not empty
+	wait      time.Duration    // transientWait (tests change it)
+	late      map[key]struct{} // users with transient jobs waiting in their pipe
+	lateTimer *time.Timer      // armed while late is not empty
 
 	mu   sync.Mutex
 	done []*pushJob // completed appends for the completer
@@ -100,13 +100,13 @@ func newPipeline(srv *Server, inFlight int) *pipeline {
 	p := &pipeline{srv: srv, wake: make(chan struct{}, 1), stop: make(chan struct{}), exit: make(chan struct{}), wait: transientWait,
 		room: budget{jobs: inFlight, bytes: max(16<<20, 4*srv.cfg.MaxFrame), freed: make(chan struct{})}}
 	for i := range p.shards {
-		p.shards[i].users = make(map[string][]*pushJob)
+		p.shards[i].users = make(map[key][]*pushJob)
 	}
 	go p.complete()
 	return p
 }
 
-func (p *pipeline) shard(uid string) *pipeShard {
+func (p *pipeline) shard(uid key) *pipeShard {
 	return &p.shards[p.srv.hub.hash(uid)%pipeShards]
 }
 
@@ -168,7 +168,7 @@ const transientWait = 250 * time.Millisecond
 func (p *pipeline) waitAtMost(job *pushJob) {
 	p.lateMu.Lock()
 	if p.late == nil {
-		p.late = make(map[string]struct{})
+		p.late = make(map[key]struct{})
 	}
 	p.late[job.uid] = struct{}{}
 	if p.lateTimer == nil {
@@ -219,7 +219,7 @@ func (p *pipeline) sweepLate() {
 		if still {
 			p.lateMu.Lock()
 			if p.late == nil {
-				p.late = make(map[string]struct{})
+				p.late = make(map[key]struct{})
 			}
 			p.late[uid] = struct{}{}
 			p.lateMu.Unlock()
@@ -245,7 +245,7 @@ func (p *pipeline) release(job *pushJob) {
 
 // start starts the append of the pipe's new head job.
 func (p *pipeline) start(job *pushJob) {
-	p.srv.store.Append(job.ctx, job.uid, &job.msg, job.o.ttl, func(a Appended) {
+	p.srv.store.Append(job.ctx, string(job.uid), &job.msg, job.o.ttl, func(a Appended) {
 		job.seq, job.prev, job.err = a.Seq, a.Prev, a.Err
 		p.mu.Lock()
 		p.done = append(p.done, job)
@@ -303,7 +303,7 @@ func (p *pipeline) finish(b *batch, job *pushJob) {
 // next removes uid's finished head job and runs what waits behind it:
 // transient pushes at once, until a persistent push (its append starts) or
 // a login (it gets its turn) is the head, or the pipe is empty.
-func (p *pipeline) next(b *batch, uid string) {
+func (p *pipeline) next(b *batch, uid key) {
 	sh := p.shard(uid)
 	for {
 		sh.mu.Lock()
@@ -335,7 +335,7 @@ func (p *pipeline) next(b *batch, uid string) {
 // awaitTurn makes a login of uid wait until every push accepted before it
 // is written (its replay then covers exactly what was stored before it);
 // pushes accepted after it wait until loginDone, which the login must call.
-func (p *pipeline) awaitTurn(uid string) {
+func (p *pipeline) awaitTurn(uid key) {
 	job := &pushJob{uid: uid, turn: make(chan struct{})}
 	sh := p.shard(uid)
 	sh.mu.Lock()
@@ -348,7 +348,7 @@ func (p *pipeline) awaitTurn(uid string) {
 }
 
 // loginDone lets the pushes behind a login run.
-func (p *pipeline) loginDone(uid string) {
+func (p *pipeline) loginDone(uid key) {
 	b := p.srv.getBatch()
 	p.next(b, uid)
 	p.srv.putBatch(b)

@@ -81,8 +81,9 @@ func (srv *Server) Members(room Target) []string {
 		return nil
 	}
 	keys := srv.hub.members(scope(a, room.Room))
+	uids := make([]string, len(keys))
 	for i, k := range keys {
-		keys[i] = unscope(k)
+		uids[i] = unscope(k)
 	}
-	return keys
+	return uids
 }

@@ -191,7 +191,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	if !srv.storeLocal {
-		srv.acks = newAcker(srv.store, storeAckTimeout, func(uid string, err error) {
+		srv.acks = newAcker(srv.store, storeAckTimeout, func(uid key, err error) {
 			srv.log.Error("store ack", "uid", uid, "err", err)
 		})
 		srv.messages = newMessenger(srv)

@@ -44,7 +44,7 @@ type Session struct {
 
 	// read side, owned by whoever holds inMu (the poller, or the auth goroutine)
 	dec    pack.Decoder
-	uid    string    // internal key: the uid scoped by its app (see scope)
+	uid    key       // the uid scoped by its app (see scope)
 	app    *appState // the app it authenticated to (push clients too)
 	limit  *connLimit
 	device string

@@ -76,9 +76,9 @@ type Appended struct {
 
 // appendStored appends m and waits for the outcome (the memory store's
 // path, and tests).
-func (srv *Server) appendStored(ctx context.Context, uid string, m *pack.Message, ttl time.Duration) (seq, prev int64, err error) {
+func (srv *Server) appendStored(ctx context.Context, uid key, m *pack.Message, ttl time.Duration) (seq, prev int64, err error) {
 	res := make(chan Appended, 1)
-	srv.store.Append(ctx, uid, m, ttl, func(a Appended) { res <- a })
+	srv.store.Append(ctx, string(uid), m, ttl, func(a Appended) { res <- a })
 	a := <-res
 	return a.Seq, a.Prev, a.Err
 }

@@ -20,7 +20,7 @@ import (
 type acker struct {
 	store   Store
 	timeout time.Duration
-	onError func(uid string, err error)
+	onError func(uid key, err error)
 
 	mu      sync.Mutex
 	pending map[ackKey]int64
@@ -29,12 +29,15 @@ type acker struct {
 	done    chan struct{}
 }
 
-type ackKey struct{ uid, device string }
+type ackKey struct {
+	uid    key
+	device string
+}
 
 // storeAckTimeout bounds one ack's store write.
 const storeAckTimeout = 10 * time.Second
 
-func newAcker(store Store, timeout time.Duration, onError func(uid string, err error)) *acker {
+func newAcker(store Store, timeout time.Duration, onError func(uid key, err error)) *acker {
 	a := &acker{
 		store: store, timeout: timeout, onError: onError,
 		pending: make(map[ackKey]int64),
@@ -47,7 +50,7 @@ func newAcker(store Store, timeout time.Duration, onError func(uid string, err e
 }
 
 // add queues uid's device's ack of everything up to seq.
-func (a *acker) add(uid, device string, seq int64) {
+func (a *acker) add(uid key, device string, seq int64) {
 	k := ackKey{uid, device}
 	a.mu.Lock()
 	if seq > a.pending[k] {
@@ -93,7 +96,7 @@ func (a *acker) flush() {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
-			err := a.store.Ack(ctx, k.uid, k.device, seq)
+			err := a.store.Ack(ctx, string(k.uid), k.device, seq)
 			cancel()
 			if err != nil {
 				a.onError(k.uid, err)
@@ -124,12 +127,12 @@ func (srv *Server) ack(s *Session, seq int64) {
 // recordAck writes a device's cumulative ack: at once with a local store,
 // through the acker otherwise (it must not wait for I/O: it runs on the
 // event loop or in the middle of a delivery).
-func (srv *Server) recordAck(ctx context.Context, uid, device string, seq int64) {
+func (srv *Server) recordAck(ctx context.Context, uid key, device string, seq int64) {
 	if srv.acks != nil {
 		srv.acks.add(uid, device, seq)
 		return
 	}
-	if err := srv.store.Ack(ctx, uid, device, seq); err != nil {
+	if err := srv.store.Ack(ctx, string(uid), device, seq); err != nil {
 		srv.log.Error("store ack", "uid", uid, "err", err)
 	}
 }
