@@ -25,7 +25,7 @@ type Bus struct {
 	node *server.BusNode
 
 	nodeID  string
-	deliver func(server.Delivery)
+	deliver func(server.Delivery) int
 
 	in chan *nats.Msg // deliveries and presence queries of every subscription
 
@@ -39,6 +39,7 @@ type Bus struct {
 	reg     registry
 	rooms   roomMirror
 	catchup catchup
+	reach   reaches      // answers to pushes to one user (reach.go)
 	lost    atomic.Int64 // deliveries dropped by a full queue (slow consumer)
 
 	stop   chan struct{}
@@ -61,6 +62,7 @@ func newBus(c *Cluster) *Bus {
 	b.reg.init(b)
 	b.rooms.init(b)
 	b.catchup.init(b)
+	b.reach.b = b
 	return b
 }
 
@@ -129,6 +131,10 @@ func (b *Bus) Close() error {
 	b.cancel()
 	b.c.nc.RemoveStatusListener(b.status)
 	b.wg.Wait()
+	if b.reach.sub != nil {
+		_ = b.reach.sub.Unsubscribe()
+	}
+	b.reach.close()
 	return nil
 }
 
@@ -149,17 +155,29 @@ func (b *Bus) unsubscribeAllLocked() {
 // unreachable a transient push fails with ErrUnavailable; a persistent one
 // is stored already, so it is queued in the connection's reconnect buffer
 // and the user's holders are told to re-read the store after reconnect.
-func (b *Bus) Publish(_ context.Context, d server.Delivery) error {
+// A push to one user with reach set carries a reply subject: the holders'
+// answers become its Reach (reach.go).
+func (b *Bus) Publish(_ context.Context, d server.Delivery, reach func(server.Reach)) error {
 	if b.isClosed() {
 		return ErrClosed
 	}
 	if b.c.cfg.Standalone {
-		return nil // no other node to reach
+		if reach != nil {
+			reach(server.Reach{}) // no other node
+		}
+		return nil
 	}
 	if err := checkTarget(&d.To); err != nil {
 		return err
 	}
 	switch {
+	case d.To.UID != "" && reach != nil:
+		reply := b.reach.add(reach)
+		err := b.publishMsg(b.c.names.user+key(d.To.UID), reply, &d)
+		if err != nil && reply != "" {
+			b.reach.cancel(reply)
+		}
+		return err
 	case d.To.UID != "":
 		return b.publish(b.c.names.user+key(d.To.UID), &d)
 	case len(d.To.UIDs) > 0:
@@ -194,6 +212,11 @@ func checkTarget(to *server.Target) error {
 }
 
 func (b *Bus) publish(subject string, d *server.Delivery) error {
+	return b.publishMsg(subject, "", d)
+}
+
+// publishMsg publishes d on subject, with a reply subject when reply is set.
+func (b *Bus) publishMsg(subject, reply string, d *server.Delivery) error {
 	nc := b.c.nc
 	if st := nc.Status(); st != nats.CONNECTED && !d.Persist {
 		return fmt.Errorf("%w: connection %s", ErrUnavailable, st)
@@ -202,7 +225,7 @@ func (b *Bus) publish(subject string, d *server.Delivery) error {
 	if err != nil {
 		return err
 	}
-	if err := nc.Publish(subject, data); err != nil {
+	if err := nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: data}); err != nil {
 		if d.Persist && d.To.UID != "" {
 			b.catchup.announceLater(d.To.UID)
 		}
@@ -290,6 +313,9 @@ func (b *Bus) dispatch() {
 			return
 		case m := <-b.in:
 			b.handle(m)
+			if len(b.in) == 0 {
+				b.reach.flush() // the answers of everything handled so far
+			}
 		}
 	}
 }
@@ -305,12 +331,18 @@ func (b *Bus) handle(m *nats.Msg) {
 		return
 	}
 	if d.Origin == b.nodeID {
-		return // our own, already written here
+		if m.Reply != "" {
+			b.reach.answerLater(m.Reply, selfAnswer) // our own, already written here
+		}
+		return
 	}
 	if d.Persist && d.Msg.Seq > 0 {
 		b.c.store.seen(uint64(d.Msg.Seq)) // acks up to it need no stream lookup
 	}
-	b.deliver(d)
+	n := b.deliver(d)
+	if m.Reply != "" {
+		b.reach.answerLater(m.Reply, n)
+	}
 }
 
 // Health implements server.Bus: nil once NATS is connected and

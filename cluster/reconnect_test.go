@@ -119,7 +119,7 @@ func TestLongNamesNeverReachNATS(t *testing.T) {
 	b := n.c.Bus()
 	long := strings.Repeat("u", 5000)
 	for _, to := range []server.Target{server.User(long), server.Users("bob", long), server.Room(long)} {
-		err := b.Publish(context.Background(), server.Delivery{Origin: "p0", To: to, Msg: pack.Message{URI: "/x"}})
+		err := b.Publish(context.Background(), server.Delivery{Origin: "p0", To: to, Msg: pack.Message{URI: "/x"}}, nil)
 		require.ErrorIs(t, err, pack.ErrBadName, "%+v", to)
 	}
 	require.ErrorIs(t, b.Subscribe(long), pack.ErrBadName)

@@ -27,6 +27,9 @@ type fakeBus struct {
 	members   []string
 	online    func(uid string) bool
 	health    error
+	// reach answers a push to one user as the other nodes would (nil: no
+	// other node holds anyone); it may call report later, from any goroutine.
+	reach func(d server.Delivery, report func(server.Reach))
 }
 
 func (b *fakeBus) Register(n *server.BusNode) error {
@@ -36,10 +39,19 @@ func (b *fakeBus) Register(n *server.BusNode) error {
 	return nil
 }
 
-func (b *fakeBus) Publish(_ context.Context, d server.Delivery) error {
+func (b *fakeBus) Publish(_ context.Context, d server.Delivery, report func(server.Reach)) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.published = append(b.published, d)
+	reach := b.reach
+	b.mu.Unlock()
+	if report == nil {
+		return nil
+	}
+	if reach == nil {
+		report(server.Reach{})
+		return nil
+	}
+	reach(d, report)
 	return nil
 }
 
@@ -131,4 +143,73 @@ func TestUndeliveredDoesNotWaitForClusterLookup(t *testing.T) {
 	}
 	release <- struct{}{}
 	require.Equal(t, "bob", <-fired, "the hook fires once the lookup says no node holds bob")
+}
+
+// A push to one user counts the whole cluster: the connections other nodes
+// wrote it to are delivered too, and the user is offline only when no node
+// holds them; the pusher is answered once the other nodes answered.
+func TestOutcomeCountsOtherNodes(t *testing.T) {
+	type answer struct {
+		r     server.Reach
+		delay time.Duration
+	}
+	var next answer
+	var mu sync.Mutex
+	bus := &fakeBus{reach: func(_ server.Delivery, report func(server.Reach)) {
+		mu.Lock()
+		a := next
+		mu.Unlock()
+		if a.delay == 0 {
+			report(a.r)
+			return
+		}
+		time.AfterFunc(a.delay, func() { report(a.r) })
+	}}
+	n := startNode(t, server.Config{Bus: bus, Authenticator: auth.None{}})
+	app(t, n.Addr, "alice", nil) // alice has one connection here
+	push := func(uid string, a answer, persist bool) server.Outcome {
+		mu.Lock()
+		next = a
+		mu.Unlock()
+		var opts []server.PushOption
+		if persist {
+			opts = append(opts, server.Persist(0))
+		}
+		out, err := n.Push(context.Background(), server.User(uid), pack.Message{URI: "/x", Body: []byte("1")}, opts...)
+		require.NoError(t, err)
+		return out
+	}
+	for _, persist := range []bool{false, true} {
+		stored := 0
+		if persist {
+			stored = 1
+		}
+		// bob is connected to two other nodes only, three connections
+		out := push("bob", answer{r: server.Reach{Delivered: 3, Elsewhere: true}}, persist)
+		require.Equal(t, 3, out.Delivered)
+		require.Zero(t, out.Offline, "held elsewhere is not offline")
+		require.Equal(t, stored, out.Stored)
+		// the answer comes later: the pusher waits for it
+		out = push("bob", answer{r: server.Reach{Delivered: 1, Elsewhere: true}, delay: 100 * time.Millisecond}, persist)
+		require.Equal(t, 1, out.Delivered)
+		// alice here and on another node
+		out = push("alice", answer{r: server.Reach{Delivered: 2, Elsewhere: true}}, persist)
+		require.Equal(t, 3, out.Delivered)
+		// carol nowhere
+		out = push("carol", answer{r: server.Reach{}}, persist)
+		require.Zero(t, out.Delivered)
+		require.Equal(t, 1, out.Offline)
+		// a node that holds dave did not answer in time: not offline, nothing counted
+		out = push("dave", answer{r: server.Reach{Elsewhere: true}}, persist)
+		require.Zero(t, out.Delivered)
+		require.Zero(t, out.Offline)
+	}
+	// several users: each one's answer adds up
+	mu.Lock()
+	next = answer{r: server.Reach{Delivered: 1, Elsewhere: true}}
+	mu.Unlock()
+	out, err := n.Push(context.Background(), server.Users("alice", "bob"), pack.Message{URI: "/x", Body: []byte("1")})
+	require.NoError(t, err)
+	require.Equal(t, 3, out.Delivered) // alice: 1 here + 1 elsewhere; bob: 1 elsewhere
+	require.Zero(t, out.Offline)
 }

@@ -33,7 +33,13 @@ type Bus interface {
 	// push as failed, except a persistent one, which is already stored: a
 	// Bus must get a persistent delivery to the nodes holding its user
 	// later (e.g. after reconnecting) rather than fail it.
-	Publish(ctx context.Context, d Delivery) error
+	//
+	// For a push to one user, reach is not nil: when Publish returns nil
+	// the bus calls it once (from any goroutine, maybe before Publish
+	// returns) with what the other nodes holding the user answered, within
+	// a short bound, so that the push's Outcome counts the whole cluster.
+	// reach must not block.
+	Publish(ctx context.Context, d Delivery, reach func(Reach)) error
 	// Subscribe and Unsubscribe tell the bus this node gained its first or
 	// lost its last connection of uid.
 	Subscribe(uid string) error
@@ -64,6 +70,18 @@ type Bus interface {
 	Close() error
 }
 
+// Reach is what the other nodes of a cluster answered to a push published
+// to one user.
+type Reach struct {
+	// Delivered counts the connections other nodes wrote the push to (for
+	// a persistent push: that hold it now).
+	Delivered int
+	// Elsewhere is true when another node holds the user, or may: false
+	// only when the bus knows for sure that no other node does. A node
+	// that did not answer within the bound counts as holding the user.
+	Elsewhere bool
+}
+
 // Delivery is a push travelling between nodes.
 type Delivery struct {
 	Origin  string       `json:"origin"`
@@ -80,24 +98,27 @@ type Delivery struct {
 }
 
 // fromBus delivers a push published by another node to this node's users
-// (BusNode.Deliver).
-func (srv *Server) fromBus(d Delivery) {
+// (BusNode.Deliver) and returns the connections it reached.
+func (srv *Server) fromBus(d Delivery) int {
 	if d.Origin == srv.nodeID {
-		return
+		return 0
 	}
 	b := srv.getBatch()
 	defer srv.putBatch(b)
 	o := pushOptions{local: true}
+	n := 0
 	switch {
 	case d.To.UID != "":
-		srv.deliverLocal(b, key(d.To.UID), &d.Msg, d.Persist, d.Prev) // the bus carries keys
+		n = srv.deliverLocal(b, key(d.To.UID), &d.Msg, d.Persist, d.Prev) // the bus carries keys
 	case len(d.To.UIDs) > 0:
 		for _, uid := range d.To.UIDs {
-			srv.deliverLocal(b, key(uid), &d.Msg, d.Persist, -1)
+			n += srv.deliverLocal(b, key(uid), &d.Msg, d.Persist, -1)
 		}
 	default:
-		_, _ = srv.push(srv.baseCtx, b, d.To, d.Msg, o)
+		out, _ := srv.push(srv.baseCtx, b, d.To, d.Msg, o)
+		n = out.Delivered
 	}
+	return n
 }
 
 // deliveryTo is the target of a Delivery to one user: the bus carries
@@ -106,16 +127,15 @@ func deliveryTo(uid key) Target { return Target{UID: string(uid)} }
 
 // deliverLocal writes a message that another node already stored (it
 // carries its seq) or a transient one to this node's connections of uid.
-func (srv *Server) deliverLocal(b *batch, uid key, m *pack.Message, persisted bool, prev int64) {
+func (srv *Server) deliverLocal(b *batch, uid key, m *pack.Message, persisted bool, prev int64) int {
 	lock := srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
 	sh := pack.NewShared(srv.cfg.ByteOrder, *m)
 	if persisted {
-		srv.link.writeStored(srv.baseCtx, b, uid, sh, prev)
-		return
+		return srv.link.writeStored(srv.baseCtx, b, uid, sh, prev)
 	}
-	srv.writeLocal(srv.baseCtx, b, uid, sh, false)
+	return srv.writeLocal(srv.baseCtx, b, uid, sh, false)
 }
 
 // roomMemberOptions is how a room push reaches each member on this node:

@@ -172,7 +172,7 @@ func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid key, sh *pa
 	seq := sh.Message().Seq
 	us := l.load(uid) // absent: the zero state, which every login records (replayed)
 	if seq <= us.last {
-		return 0 // written already (a copy from another path)
+		return len(conns) // written already (a copy from another path): they hold it
 	}
 	if prev < 0 || prev > us.last {
 		// A message stored before this one has not been written here yet:
@@ -252,8 +252,11 @@ type BusNode struct {
 // ID returns the node's id.
 func (n *BusNode) ID() string { return n.l.srv.nodeID }
 
-// Deliver writes a push another node published to this node's users.
-func (n *BusNode) Deliver(d Delivery) { n.l.srv.fromBus(d) }
+// Deliver writes a push another node published to this node's users and
+// returns the connections it reached (for a persistent push: that hold it
+// now, including those that had it already), for the origin's Outcome
+// (Reach).
+func (n *BusNode) Deliver(d Delivery) int { return n.l.srv.fromBus(d) }
 
 // Stats returns the node's current load.
 func (n *BusNode) Stats() Stats { return n.l.srv.Stats() }

@@ -16,18 +16,18 @@ import (
 // any bus, and every delivery comes from the test.
 type nopBus struct{}
 
-func (nopBus) Publish(context.Context, Delivery) error { return nil }
-func (nopBus) Subscribe(string) error                  { return nil }
-func (nopBus) Unsubscribe(string) error                { return nil }
-func (nopBus) Online(string) bool                      { return false }
-func (nopBus) Register(*BusNode) error                 { return nil }
-func (nopBus) MemberChanged(string, string, bool)      {}
-func (nopBus) Resync(string)                           {}
-func (nopBus) PickHost() (string, bool)                { return "", false }
-func (nopBus) Nodes() []NodeInfo                       { return nil }
-func (nopBus) Health() error                           { return nil }
-func (nopBus) StoreHealth() error                      { return nil }
-func (nopBus) Close() error                            { return nil }
+func (nopBus) Publish(context.Context, Delivery, func(Reach)) error { return nil }
+func (nopBus) Subscribe(string) error                               { return nil }
+func (nopBus) Unsubscribe(string) error                             { return nil }
+func (nopBus) Online(string) bool                                   { return false }
+func (nopBus) Register(*BusNode) error                              { return nil }
+func (nopBus) MemberChanged(string, string, bool)                   {}
+func (nopBus) Resync(string)                                        {}
+func (nopBus) PickHost() (string, bool)                             { return "", false }
+func (nopBus) Nodes() []NodeInfo                                    { return nil }
+func (nopBus) Health() error                                        { return nil }
+func (nopBus) StoreHealth() error                                   { return nil }
+func (nopBus) Close() error                                         { return nil }
 
 // kept counts the users whose write state is kept.
 func (l *clusterLink) kept() (last, ahead int) {
@@ -181,7 +181,7 @@ func (r *refLink) writeStored(t *testing.T, uid string, seq, prev int64) int {
 		r.users[uid] = us
 	}
 	if seq <= us.last {
-		return 0
+		return len(conns)
 	}
 	if prev < 0 || prev > us.last {
 		missed, err := r.srv.store.After(context.Background(), uid, us.last, 0)

@@ -127,12 +127,13 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 }
 
 // publishGroup sends a room push or broadcast to the other nodes (a push
-// to users is published per user by deliverUser).
+// to users is published per user by deliverUser). Its Outcome counts this
+// node's connections: no node waits for the others' answers to a group.
 func (srv *Server) publishGroup(ctx context.Context, to Target, m pack.Message, o pushOptions) error {
 	if srv.link == nil || o.local || (to.Room == "" && !to.All) {
 		return nil
 	}
-	if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: to, Msg: m}); err != nil {
+	if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: to, Msg: m}, nil); err != nil {
 		srv.log.Warn("publish to cluster failed", "err", err)
 		return err // the other nodes did not get it: say so
 	}
@@ -174,8 +175,8 @@ func (t *pushTally) add(b *batch, out Outcome, err error) {
 // uid, else through uid's pipe (pipe.go).
 func (srv *Server) deliverUserAsync(ctx context.Context, b *batch, uid key, m *pack.Message, o pushOptions, sh *pack.Shared, done pushDone) {
 	if srv.pipes == nil {
-		out, err := srv.deliverUser(ctx, b, uid, m, o, sh)
-		done(b, out, err)
+		out, w, err := srv.deliverUser(ctx, b, uid, m, o, sh)
+		srv.answerReached(b, out, err, w, done)
 		return
 	}
 	job := &pushJob{ctx: ctx, uid: uid, o: o, sh: sh, done: done}
@@ -189,8 +190,10 @@ func (srv *Server) deliverUserAsync(ctx context.Context, b *batch, uid key, m *p
 
 // deliverNow runs a transient job of a pipe (on the caller's goroutine).
 func (srv *Server) deliverNow(b *batch, job *pushJob) {
-	out, err := srv.deliverUser(job.ctx, b, job.uid, &job.msg, job.o, job.sh)
-	job.answer(b, out, err)
+	out, w, err := srv.deliverUser(job.ctx, b, job.uid, &job.msg, job.o, job.sh)
+	if done := job.take(); done != nil {
+		srv.answerReached(b, out, err, w, done)
+	}
 }
 
 // finishStored writes a pipe's persistent push that the Store answered
@@ -200,14 +203,16 @@ func (srv *Server) finishStored(b *batch, job *pushJob) {
 		job.answer(b, Outcome{}, job.err)
 		return
 	}
-	out := func() Outcome {
+	out, w := func() (Outcome, *reachWait) {
 		lock := srv.hub.orderLock(job.uid)
 		lock.Lock()
 		defer lock.Unlock() // a panic must not leave it held (pipeline.finish recovers)
 		job.msg.Seq = job.seq
 		return srv.deliverStored(job.ctx, b, job.uid, pack.NewShared(srv.cfg.ByteOrder, job.msg), job.o, job.prev)
 	}()
-	job.answer(b, out, nil)
+	if done := job.take(); done != nil {
+		srv.answerReached(b, out, nil, w, done)
+	}
 }
 
 // persistMessage returns the message a persistent push stores: m with meta
@@ -232,7 +237,7 @@ func (srv *Server) persistMessage(m *pack.Message) pack.Message {
 // the user's order lock so that seqs reach each connection in increasing
 // order whatever the number of concurrent pushers. sh, when given, is the
 // transient message's shared encoding (one encode for many users).
-func (srv *Server) deliverUser(ctx context.Context, b *batch, uid key, m *pack.Message, o pushOptions, sh *pack.Shared) (Outcome, error) {
+func (srv *Server) deliverUser(ctx context.Context, b *batch, uid key, m *pack.Message, o pushOptions, sh *pack.Shared) (Outcome, *reachWait, error) {
 	lock := srv.hub.orderLock(uid)
 	lock.Lock()
 	defer lock.Unlock()
@@ -240,36 +245,41 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid key, m *pack.M
 		msg := srv.persistMessage(m)
 		seq, prev, err := srv.appendStored(ctx, uid, &msg, o.ttl)
 		if err != nil {
-			return Outcome{}, err
+			return Outcome{}, nil, err
 		}
 		msg.Seq = seq
-		return srv.deliverStored(ctx, b, uid, pack.NewShared(srv.cfg.ByteOrder, msg), o, prev), nil
+		out, w := srv.deliverStored(ctx, b, uid, pack.NewShared(srv.cfg.ByteOrder, msg), o, prev)
+		return out, w, nil
 	}
 	if sh == nil {
 		sh = pack.NewShared(srv.cfg.ByteOrder, *m)
 	}
 	var out Outcome
+	var w *reachWait
 	if srv.link != nil && !o.local {
 		// other nodes holding uid write the same message
-		if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message()}); err != nil {
+		var err error
+		if w, err = srv.publishTo(ctx, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message()}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
-			return out, err // not routed: say so
+			return out, nil, err // not routed: say so
 		}
 	}
 	out.Delivered = srv.writeLocal(ctx, b, uid, sh, false)
 	srv.undelivered(&out, uid, sh, o)
-	return out, nil
+	return out, w, nil
 }
 
 // deliverStored writes the stored message sh (its seq set; prev its
 // predecessor, -1 unknown) to uid's connections, here and, through the
 // bus, on other nodes; called under uid's order lock.
-func (srv *Server) deliverStored(ctx context.Context, b *batch, uid key, sh *pack.Shared, o pushOptions, prev int64) Outcome {
+func (srv *Server) deliverStored(ctx context.Context, b *batch, uid key, sh *pack.Shared, o pushOptions, prev int64) (Outcome, *reachWait) {
 	out := Outcome{Stored: 1, Seq: sh.Message().Seq}
+	var w *reachWait
 	if srv.link != nil && !o.local {
 		// other nodes holding uid write the same message (with its seq); a
 		// stored push that is not routed reaches them later from the store
-		if err := srv.link.bus.Publish(ctx, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
+		var err error
+		if w, err = srv.publishTo(ctx, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
 		}
 	}
@@ -280,7 +290,7 @@ func (srv *Server) deliverStored(ctx context.Context, b *batch, uid key, sh *pac
 		out.Delivered = srv.writeLocal(ctx, b, uid, sh, true)
 	}
 	srv.undelivered(&out, uid, sh, o)
-	return out
+	return out, w
 }
 
 // undelivered counts a push that reached no connection of uid and fires

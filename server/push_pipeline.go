@@ -61,10 +61,19 @@ type pushJob struct {
 
 // answer calls the job's done, once.
 func (job *pushJob) answer(b *batch, out Outcome, err error) {
-	if !job.answered {
-		job.answered = true
-		job.done(b, out, err)
+	if done := job.take(); done != nil {
+		done(b, out, err)
 	}
+}
+
+// take returns the job's done the first time (nil after): the caller
+// answers, maybe later (answerReached).
+func (job *pushJob) take() pushDone {
+	if job.answered {
+		return nil
+	}
+	job.answered = true
+	return job.done
 }
 
 const pipeShards = 64
