@@ -155,8 +155,8 @@ func (b *Bus) unsubscribeAllLocked() {
 // unreachable a transient push fails with ErrUnavailable; a persistent one
 // is stored already, so it is queued in the connection's reconnect buffer
 // and the user's holders are told to re-read the store after reconnect.
-// A push to one user with reach set carries a reply subject: the holders'
-// answers become its Reach (reach.go).
+// A push to one user with reach set carries a reply subject: the first
+// holder's answer, or NATS's "no responders", becomes its Reach (reach.go).
 func (b *Bus) Publish(_ context.Context, d server.Delivery, reach func(server.Reach)) error {
 	if b.isClosed() {
 		return ErrClosed
@@ -172,7 +172,7 @@ func (b *Bus) Publish(_ context.Context, d server.Delivery, reach func(server.Re
 	}
 	switch {
 	case d.To.UID != "" && reach != nil:
-		reply := b.reach.add(reach)
+		reply := b.reach.add(d.To.UID, reach)
 		err := b.publishMsg(b.c.names.user+key(d.To.UID), reply, &d)
 		if err != nil && reply != "" {
 			b.reach.cancel(reply)
@@ -331,10 +331,7 @@ func (b *Bus) handle(m *nats.Msg) {
 		return
 	}
 	if d.Origin == b.nodeID {
-		if m.Reply != "" {
-			b.reach.answerLater(m.Reply, selfAnswer) // our own, already written here
-		}
-		return
+		return // our own, already written here (and never asked: reach.go)
 	}
 	if d.Persist && d.Msg.Seq > 0 {
 		b.c.store.seen(uint64(d.Msg.Seq)) // acks up to it need no stream lookup

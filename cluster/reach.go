@@ -13,34 +13,35 @@ import (
 	"github.com/plexpush/plex/server"
 )
 
-// A push to one user is published with a reply subject in the bus's own
-// inbox (inbox + "t" + token). Every node holding the user writes it and
-// answers with the number of connections it reached (the origin, which
-// holds its own subscription when the user is connected to it too,
-// answers -1); with no node holding the user NATS answers at once with a
-// no-responders status on the reply subject. The origin sums the answers
-// until none came for reachQuiet after the last one, or reachWait after
-// the publish, then reports a server.Reach: one subscription and one timer
-// per push in flight, no goroutine.
+// A push to a user whom the pushing node does not hold is published with a
+// reply subject in the bus's own inbox (inbox + "t" + token). Every node
+// holding the user writes it and answers with the number of connections it
+// reached; with no node holding the user NATS answers at once with a
+// no-responders status on the reply subject. The first of the two settles
+// the push's Reach: the holder's count, or nobody. With neither by the
+// bound (a holder frozen, or too busy to answer in time) the user counts
+// as held elsewhere, unconfirmed. One subscription and one timer per push
+// in flight, no goroutine, and no wait for further holders: a user held by
+// several other nodes is counted on the first that answered.
 //
 // Answers are batched: a holder collects them per origin inbox while its
 // dispatcher has deliveries queued and sends them as one message (inbox +
 // "B", lines "token count") when the queue is empty, so under load an
 // answer costs a few bytes, not a message.
-
+//
+// The bound adapts to how fast holders answer: reachFactor times a moving
+// average of the answer time, within [reachMin, reachMax]. A frozen node
+// then costs a push to its users a few milliseconds on a healthy cluster,
+// while a loaded one still gets its answers counted. A user whose push got
+// no answer is not asked about again for reachQuiet: pushes to users of a
+// frozen node are unconfirmed at once instead of each waiting the bound.
 const (
-	// reachQuiet is how long the origin waits for another holder's answer
-	// after one came: holders answer within microseconds of each other on
-	// a healthy cluster.
-	reachQuiet = 2 * time.Millisecond
-	// reachWait bounds the wait for any answer; a holder that did not
-	// answer by then is taken to hold the user (not offline), its
-	// connections uncounted.
-	reachWait = 250 * time.Millisecond
+	reachMin    = 2 * time.Millisecond
+	reachMax    = 250 * time.Millisecond
+	reachFactor = 4
+	reachQuiet  = 2 * time.Second
+	reachMuted  = 1 << 14 // users remembered as unanswered, at most
 )
-
-// selfAnswer is the origin's answer to its own publish.
-const selfAnswer = -1
 
 // batchSubject ends the subject of a batch of answers (tokens are "t" and
 // base 36 digits, so they never equal it).
@@ -57,19 +58,19 @@ type reaches struct {
 	mu      sync.Mutex
 	pending map[string]*reachOp
 	next    atomic.Uint64
+	avg     time.Duration        // moving average of the answer time (under mu)
+	muted   map[string]time.Time // uid → until when its pushes are not asked about (under mu)
 
 	// holder side: answers to other nodes' pushes not sent yet, by the
 	// origin's inbox (dispatcher goroutine only)
 	out map[string][]byte
 }
 
-// reachOp is one push waiting for its holders' answers.
+// reachOp is one push waiting for a holder's answer.
 type reachOp struct {
-	report    func(server.Reach)
-	delivered int
-	answers   int  // including the origin's own
-	elsewhere bool // another node answered
-	timer     *time.Timer
+	report func(server.Reach)
+	sent   time.Time
+	timer  *time.Timer
 }
 
 func (r *reaches) start() error {
@@ -84,30 +85,60 @@ func (r *reaches) start() error {
 	return r.err
 }
 
-// add registers report and returns the reply subject for the publish; ""
-// when the inbox is unusable (report is then called with an unknown reach).
-func (r *reaches) add(report func(server.Reach)) string {
+// add registers report for a push to uid and returns the reply subject
+// for the publish; "" when the push is not asked about (report was called
+// with an unconfirmed reach): the inbox is unusable, or uid is muted.
+func (r *reaches) add(uid string, report func(server.Reach)) string {
 	if r.start() != nil {
 		report(server.Reach{Elsewhere: true})
 		return ""
 	}
-	token := "t" + strconv.FormatUint(r.next.Add(1), 36)
-	op := &reachOp{report: report}
+	now := time.Now()
 	r.mu.Lock()
+	if until, ok := r.muted[uid]; ok {
+		if now.Before(until) {
+			r.mu.Unlock()
+			report(server.Reach{Elsewhere: true})
+			return ""
+		}
+		delete(r.muted, uid)
+	}
+	token := "t" + strconv.FormatUint(r.next.Add(1), 36)
+	op := &reachOp{report: report, sent: now}
+	bound := min(max(reachFactor*r.avg, reachMin), reachMax)
 	r.pending[token] = op
-	op.timer = time.AfterFunc(reachWait, func() { r.finish(token, false) })
+	op.timer = time.AfterFunc(bound, func() {
+		if op := r.take(token); op != nil {
+			r.mute(uid)
+			op.report(server.Reach{Elsewhere: true}) // unconfirmed: not offline
+		}
+	})
 	r.mu.Unlock()
 	return r.inbox + token
 }
 
-// cancel drops the op of a publish that failed: its report is not called.
-func (r *reaches) cancel(reply string) {
-	token := strings.TrimPrefix(reply, r.inbox)
+// mute stops asking about uid's pushes for reachQuiet.
+func (r *reaches) mute(uid string) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.muted == nil || len(r.muted) >= reachMuted {
+		r.muted = make(map[string]time.Time) // bounded: forget them all
+	}
+	r.muted[uid] = time.Now().Add(reachQuiet)
+}
+
+// take removes and returns the op waiting under token (nil: settled).
+func (r *reaches) take(token string) *reachOp {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	op := r.pending[token]
 	delete(r.pending, token)
-	r.mu.Unlock()
-	if op != nil {
+	return op
+}
+
+// cancel drops the op of a publish that failed: its report is not called.
+func (r *reaches) cancel(reply string) {
+	if op := r.take(strings.TrimPrefix(reply, r.inbox)); op != nil {
 		op.timer.Stop()
 	}
 }
@@ -118,12 +149,14 @@ func (r *reaches) answer(m *nats.Msg) {
 	token := strings.TrimPrefix(m.Subject, r.inbox)
 	if token != batchSubject {
 		if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
-			r.finish(token, true) // no node holds the user
+			if op := r.take(token); op != nil {
+				op.timer.Stop()
+				op.report(server.Reach{}) // no node holds the user
+			}
 		}
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	now := time.Now()
 	for data := m.Data; len(data) > 0; {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -133,19 +166,21 @@ func (r *reaches) answer(m *nats.Msg) {
 		}
 		tok, num, ok := bytes.Cut(line, []byte{' '})
 		n, err := strconv.Atoi(string(num))
-		if !ok || err != nil || n < selfAnswer {
+		if !ok || err != nil || n < 0 {
 			continue
 		}
+		r.mu.Lock()
 		op := r.pending[string(tok)]
+		delete(r.pending, string(tok))
+		if op != nil {
+			r.avg += (now.Sub(op.sent) - r.avg) / 8
+		}
+		r.mu.Unlock()
 		if op == nil {
-			continue // after its bound: reported already
+			continue // settled already (another holder, or the bound)
 		}
-		op.answers++
-		if n != selfAnswer {
-			op.delivered += n
-			op.elsewhere = true
-		}
-		op.timer.Reset(reachQuiet)
+		op.timer.Stop()
+		op.report(server.Reach{Delivered: n, Elsewhere: true})
 	}
 }
 
@@ -176,26 +211,8 @@ func (r *reaches) flush() {
 	}
 }
 
-// finish reports token's reach, once: none when NATS said no node holds
-// the user, else what the answers said; with no answer at all by the
-// bound, a node that did not answer may hold the user.
-func (r *reaches) finish(token string, none bool) {
-	r.mu.Lock()
-	op := r.pending[token]
-	delete(r.pending, token)
-	r.mu.Unlock()
-	if op == nil {
-		return
-	}
-	op.timer.Stop()
-	if none {
-		op.report(server.Reach{})
-		return
-	}
-	op.report(server.Reach{Delivered: op.delivered, Elsewhere: op.elsewhere || op.answers == 0})
-}
-
-// close reports every push still waiting, as unknown (the bus is closing).
+// close reports every push still waiting as unconfirmed (the bus is
+// closing).
 func (r *reaches) close() {
 	r.mu.Lock()
 	ops := r.pending
@@ -203,6 +220,6 @@ func (r *reaches) close() {
 	r.mu.Unlock()
 	for _, op := range ops {
 		op.timer.Stop()
-		op.report(server.Reach{Delivered: op.delivered, Elsewhere: true})
+		op.report(server.Reach{Elsewhere: true})
 	}
 }

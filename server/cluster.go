@@ -34,11 +34,11 @@ type Bus interface {
 	// Bus must get a persistent delivery to the nodes holding its user
 	// later (e.g. after reconnecting) rather than fail it.
 	//
-	// For a push to one user, reach is not nil: when Publish returns nil
-	// the bus calls it once (from any goroutine, maybe before Publish
-	// returns) with what the other nodes holding the user answered, within
-	// a short bound, so that the push's Outcome counts the whole cluster.
-	// reach must not block.
+	// For a push to one user whom this node does not hold, reach is not
+	// nil: when Publish returns nil the bus calls it once (from any
+	// goroutine, maybe before Publish returns) with what the other nodes
+	// answered within a short bound, so that the push's Outcome says
+	// whether any node holds the user. reach must not block.
 	Publish(ctx context.Context, d Delivery, reach func(Reach)) error
 	// Subscribe and Unsubscribe tell the bus this node gained its first or
 	// lost its last connection of uid.
@@ -71,14 +71,15 @@ type Bus interface {
 }
 
 // Reach is what the other nodes of a cluster answered to a push published
-// to one user.
+// to one user whom the pushing node does not hold.
 type Reach struct {
-	// Delivered counts the connections other nodes wrote the push to (for
-	// a persistent push: that hold it now).
+	// Delivered counts the connections another node wrote the push to (for
+	// a persistent push: that hold it now), as the first node holding the
+	// user to answer said.
 	Delivered int
 	// Elsewhere is true when another node holds the user, or may: false
-	// only when the bus knows for sure that no other node does. A node
-	// that did not answer within the bound counts as holding the user.
+	// only when the bus knows for sure that no other node does. With no
+	// answer within the bound the user counts as held, unconfirmed.
 	Elsewhere bool
 }
 

@@ -5,10 +5,13 @@ import (
 	"sync"
 )
 
-// A push to one user in a cluster is answered with an Outcome that counts
-// the whole cluster: the node publishes it (Bus.Publish), writes its own
-// connections, and joins what the other nodes answered (Reach) before it
-// answers the pusher. Delivered adds their connections; Offline stays 1
+// A push to one user in a cluster is answered with an Outcome that is true
+// for the whole cluster. When this node holds the user, the user is not
+// offline and Delivered counts this node's connections; the others are not
+// asked (a user connected to several nodes is counted here). Otherwise the
+// node publishes the push asking for an answer (Bus.Publish's reach) and
+// joins it before it answers the pusher: Delivered counts the connections
+// of the first node holding the user that answered, and Offline stays 1
 // only when no node holds the user.
 
 // reachWait is one push's wait for Bus.Publish's reach. The reach may come
@@ -32,9 +35,13 @@ func (w *reachWait) report(r Reach) {
 	w.mu.Unlock()
 }
 
-// publishTo hands d, a push to one user, to the other nodes; the wait it
-// returns gets what they answered.
-func (srv *Server) publishTo(ctx context.Context, d Delivery) (*reachWait, error) {
+// publishTo hands d, a push to uid, to the other nodes; the wait it
+// returns (nil: none) gets what they answered when this node does not
+// hold uid. Called under uid's order lock.
+func (srv *Server) publishTo(ctx context.Context, uid key, d Delivery) (*reachWait, error) {
+	if srv.hub.online(uid) {
+		return nil, srv.link.bus.Publish(ctx, d, nil)
+	}
 	w := &reachWait{}
 	if err := srv.link.bus.Publish(ctx, d, w.report); err != nil {
 		return nil, err

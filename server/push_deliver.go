@@ -259,7 +259,7 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid key, m *pack.M
 	if srv.link != nil && !o.local {
 		// other nodes holding uid write the same message
 		var err error
-		if w, err = srv.publishTo(ctx, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message()}); err != nil {
+		if w, err = srv.publishTo(ctx, uid, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message()}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
 			return out, nil, err // not routed: say so
 		}
@@ -279,7 +279,7 @@ func (srv *Server) deliverStored(ctx context.Context, b *batch, uid key, sh *pac
 		// other nodes holding uid write the same message (with its seq); a
 		// stored push that is not routed reaches them later from the store
 		var err error
-		if w, err = srv.publishTo(ctx, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
+		if w, err = srv.publishTo(ctx, uid, Delivery{Origin: srv.nodeID, To: deliveryTo(uid), Msg: *sh.Message(), Persist: true, Prev: prev}); err != nil {
 			srv.log.Warn("publish to cluster failed", "uid", uid, "err", err)
 		}
 	}
