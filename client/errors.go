@@ -93,6 +93,10 @@ var errNotSent = errors.New("client: request not sent")
 // within Config.RequestTimeout.
 var errStalled = errors.New("client: node stalled: no reply within the request timeout")
 
+// errSilent kills a node connection that held requests and sent nothing,
+// not even a heartbeat echo, for silentDead (silence.go).
+var errSilent = errors.New("client: node silent: no frame, not even a heartbeat echo")
+
 // errHeartbeat kills a connection that received nothing within the
 // heartbeat timeout the node announced.
 var errHeartbeat = errors.New("client: heartbeat timeout: nothing received from the node")

@@ -53,6 +53,13 @@ type link struct {
 	received     atomic.Bool  // a frame other than a heartbeat echo arrived after the handshake
 	writingSince atomic.Int64 // unix nanos when the current Write began; 0: none
 
+	// silence.go: a push client's watch on a node that stops answering
+	lastRead  atomic.Int64 // unix nanos of the last frame read
+	busySince atomic.Int64 // unix nanos when the link last began to hold requests
+	probeAt   atomic.Int64 // unix nanos of the last silence probe; 0: none
+	wantProbe atomic.Bool  // the writer sends a heartbeat now
+	suspect   atomic.Bool  // silent past its probe: new requests go elsewhere
+
 	mu      sync.Mutex
 	queue   []*request         // waiting for the writer, in order
 	pending map[int64]*request // every request held: queued, or written and waiting for its reply
@@ -87,6 +94,7 @@ func newLink(nc net.Conn, r *pack.Reader, w wire, info sessionInfo, stats *count
 		stop:    make(chan struct{}),
 	}
 	l.setPace(l.fg)
+	l.lastRead.Store(time.Now().UnixNano())
 	return l
 }
 
@@ -112,6 +120,9 @@ func (l *link) enqueue(r *request) (bool, error) {
 	if l.dead || (l.maxLoad > 0 && len(l.pending) >= l.maxLoad) {
 		l.mu.Unlock()
 		return false, nil
+	}
+	if len(l.pending) == 0 {
+		l.busySince.Store(time.Now().UnixNano()) // silence counts from here (silence.go)
 	}
 	l.pending[r.id] = r
 	l.queue = append(l.queue, r)
@@ -242,6 +253,7 @@ func (l *link) readLoop() {
 			l.kill(err)
 			return
 		}
+		l.lastRead.Store(time.Now().UnixNano())
 		if m.URI == pack.URIHeartbeat {
 			if l.heartbeatEcho(m) {
 				refreshed = time.Time{}
@@ -311,7 +323,7 @@ func (l *link) writeLoop() {
 			buf, k = l.modeFrame(buf)
 			frames += k
 		}
-		if len(buf) == 0 && heartbeat {
+		if (len(buf) == 0 && heartbeat) || l.wantProbe.Swap(false) {
 			buf = append(buf, l.hbFrame...)
 			frames++
 		}

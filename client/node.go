@@ -86,8 +86,9 @@ func (n *node) once(ctx context.Context) (healthy bool, err error) {
 	n.log.Info("connected to node", "node", info.Node, "remote", addr, "heartbeat", l.heartbeat())
 	c.notify()
 
-	// A quarter of the timeout: a stall is noticed at most 25% late.
-	tick := time.NewTicker(max(c.cfg.RequestTimeout/4, 10*time.Millisecond))
+	// A quarter of the timeout: a stall is noticed at most 25% late (and
+	// silence, silence.go, within a third of silentAfter).
+	tick := time.NewTicker(max(min(c.cfg.RequestTimeout/4, silentAfter/3), 10*time.Millisecond))
 	defer tick.Stop()
 	for !l.isDead() {
 		select {
@@ -97,12 +98,25 @@ func (n *node) once(ctx context.Context) (healthy bool, err error) {
 		case now := <-tick.C:
 			if l.stalled(now, c.cfg.RequestTimeout) {
 				l.kill(errStalled)
+				continue
+			}
+			if l.silentFor(now) >= min(silentDead, c.cfg.RequestTimeout) {
+				l.kill(errSilent)
+				continue
+			}
+			if changed, suspect := l.watchSilence(now); changed {
+				if suspect {
+					n.log.Warn("node silent; new pushes go to the other nodes", "node", info.Node, "remote", addr, "silent", l.silentFor(now).Round(time.Millisecond))
+				} else {
+					n.log.Info("node answers again", "node", info.Node, "remote", addr)
+				}
+				c.notify()
 			}
 		}
 	}
 	n.cur.Store(nil)
 	err = l.wait()
-	return !errors.Is(err, errStalled) && c.cfg.Backoff.healthy(l.received.Load(), time.Since(up)), err
+	return !errors.Is(err, errStalled) && !errors.Is(err, errSilent) && c.cfg.Backoff.healthy(l.received.Load(), time.Since(up)), err
 }
 
 // onFrame handles a frame from the node (reader goroutine).

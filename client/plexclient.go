@@ -264,16 +264,17 @@ func (c *PlexClient) do(ctx context.Context, r *request) (reply, error) {
 }
 
 // pick hands r to the next healthy node connection, round-robin; false
-// when none took it. A frame over the limit of every connected node is
+// when none took it. A silent node (silence.go) takes it only when no
+// other connection does. A frame over the limit of every connected node is
 // refused as a bad request, as a node would refuse the push.
 func (c *PlexClient) pick(r *request) (bool, error) {
 	n := uint64(len(c.nodes))
 	start := c.rr.Add(1)
 	var tooLarge, fits bool
-	for i := range n {
+	for i := range 2 * n {
 		l := c.nodes[(start+i)%n].cur.Load()
-		if l == nil {
-			continue
+		if l == nil || l.suspect.Load() != (i >= n) {
+			continue // the first round skips suspect links, the second takes only them
 		}
 		ok, err := l.enqueue(r)
 		if ok {
@@ -367,8 +368,9 @@ func (c *PlexClient) Close() error {
 // Stats is a snapshot of a PlexClient's connections.
 type Stats struct {
 	// Nodes is the number of configured nodes; Connected, how many have a
-	// connection now.
-	Nodes, Connected int
+	// connection now; Silent, how many of those answer nothing while they
+	// hold requests, so that new requests go to the others (a frozen node).
+	Nodes, Connected, Silent int
 	// Pending is the number of requests held by node connections (queued or
 	// waiting for their reply); Waiting, the number waiting for a node.
 	Pending, Waiting int
@@ -385,6 +387,9 @@ func (c *PlexClient) Stats() Stats {
 		if l := n.cur.Load(); l != nil {
 			s.Connected++
 			s.Pending += l.load()
+			if l.suspect.Load() {
+				s.Silent++
+			}
 		}
 	}
 	return s

@@ -560,3 +560,56 @@ func TestNewValidatesConfig(t *testing.T) {
 	_, err := client.NewConn(client.ConnConfig{Addrs: []string{""}})
 	require.Error(t, err)
 }
+
+// A node that goes silent while it holds pushes (frozen) is left for new
+// pushes within a couple of seconds, long before RequestTimeout: they go
+// to the other node, while those it holds end with ErrOutcomeUnknown once
+// its silence marks it dead (4 s), also before RequestTimeout.
+func TestSilentNodeIsLeftForNewPushes(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	a := dialApp(t, n.Addr, "alice", client.ConnConfig{})
+	silent, _ := fakeNode(t, `{"heartbeat_ms":30000,"timeout_ms":75000}`)
+	pc := pusher(t, client.Config{Addrs: []string{silent, n.Addr}, RequestTimeout: 30 * time.Second})
+	ctx := ctxT(t)
+	require.Eventually(t, func() bool { return pc.Stats().Connected == 2 }, waitFor, time.Millisecond)
+
+	// concurrent pushes: round-robin hands some to the silent node
+	held := make(chan error, 10)
+	for i := range 10 {
+		go func() {
+			_, err := pc.Send(ctx, "alice", "/held", []byte(fmt.Sprint(i)))
+			held <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return pc.Stats().Silent == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the node that answers nothing is noticed")
+
+	// every new push goes to the node that answers, none waits for the silent one
+	for i := range 40 {
+		sctx, cancel := context.WithTimeout(ctx, 4*time.Second) // far inside RequestTimeout
+		res, err := pc.Send(sctx, "alice", "/chat", []byte(fmt.Sprint(i)))
+		cancel()
+		require.NoError(t, err, "push %d after the node went silent", i)
+		require.Equal(t, 1, res.Delivered)
+	}
+	var unknown int
+	for range 10 {
+		var err error
+		select {
+		case err = <-held:
+		case <-time.After(15 * time.Second): // RequestTimeout is 30 s
+			t.Fatal("a push held by the silent node waited for RequestTimeout")
+		}
+		if err != nil {
+			require.ErrorIs(t, err, client.ErrOutcomeUnknown)
+			unknown++
+		}
+	}
+	require.Positive(t, unknown, "the pushes the silent node held end as unknown")
+	got := 0
+	for got < 40+10-unknown {
+		a.recv(t)
+		got++
+	}
+}

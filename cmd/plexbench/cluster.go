@@ -258,8 +258,12 @@ func benchCluster(ctx context.Context, c config, modes []string) error {
 				time.Sleep(300 * time.Millisecond)
 			}
 			fmt.Printf("unicast median_time=%s median_rate=%.0f/s over %d runs\n", ms(median(times)), float64(total)/median(times).Seconds(), c.runs)
+		case "frozen":
+			if err := benchFrozen(ctx, c, nodes, total); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("cluster mode measures idle, broadcast and unicast, not %q", mode)
+			return fmt.Errorf("cluster mode measures idle, broadcast, unicast and frozen, not %q", mode)
 		}
 	}
 	return nil
