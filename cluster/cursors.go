@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,7 +62,7 @@ func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 	k := key(uid)
 	kv := s.c.cursKV
 	e := s.cachedCursors(uid)
-	for range 16 { // conflicts need another node acking for the user at the same moment
+	for try := range 16 { // conflicts need another node acking for the user at the same moment
 		if e == nil {
 			var err error
 			if e, err = s.readCursors(ctx, k); err != nil {
@@ -84,7 +85,13 @@ func (s *Store) Ack(ctx context.Context, uid, device string, seq int64) error {
 			next.rev, err = kv.Update(ctx, k, val, e.rev)
 		}
 		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || wrongLast(err) {
-			e = nil // another node wrote it: read again
+			e = nil // another node wrote it: read again, after a jittered pause
+			// that grows with the conflicts so that racing writers converge
+			select {
+			case <-time.After(time.Duration(rand.Int64N(int64(time.Millisecond) << min(try, 5)))):
+			case <-ctx.Done():
+				return fmt.Errorf("cluster: ack: %w", ctx.Err())
+			}
 			continue
 		}
 		if err != nil {

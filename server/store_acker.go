@@ -17,6 +17,13 @@ import (
 // An ack still in the queue when the device reconnects is not lost: the
 // app's resume point (meta resume) or the replay's dedup by seq covers it
 // (at-least-once, docs/protocol.md §12).
+//
+// A write that fails (NATS away, a leader election, writers on several
+// nodes racing for the user's cursors) is tried again, with backoff, up to
+// ackRetries times, merged with any newer ack of the device meanwhile, so
+// that cursors converge once the store answers again: a lost ack would
+// cost the device a replay of what it already had. Only then is it
+// reported (onError) and dropped; the device's next ack covers it.
 type acker struct {
 	store   Store
 	timeout time.Duration
@@ -24,10 +31,24 @@ type acker struct {
 
 	mu      sync.Mutex
 	pending map[ackKey]int64
+	retry   map[ackKey]ackRetry // failed writes waiting for their next try
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
 }
+
+// ackRetry is a failed ack write: its seq, how many tries failed, and when
+// to try again.
+type ackRetry struct {
+	seq   int64
+	tries int
+	at    time.Time
+}
+
+const (
+	ackRetries    = 6                      // tries after the first: ~15 s of backoff in all
+	ackRetryFirst = 250 * time.Millisecond // doubled per try
+)
 
 type ackKey struct {
 	uid    key
@@ -41,6 +62,7 @@ func newAcker(store Store, timeout time.Duration, onError func(uid key, err erro
 	a := &acker{
 		store: store, timeout: timeout, onError: onError,
 		pending: make(map[ackKey]int64),
+		retry:   make(map[ackKey]ackRetry),
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -65,15 +87,79 @@ func (a *acker) add(uid key, device string, seq int64) {
 
 func (a *acker) run() {
 	defer close(a.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
+		timer.Reset(a.nextRetry())
 		select {
 		case <-a.wake:
-			a.flush()
+		case <-timer.C:
+			a.dueRetries(time.Now())
 		case <-a.stop:
+			a.dueRetries(time.Now().Add(time.Hour)) // one last try for every failed write
 			a.flush()
 			return
 		}
+		a.flush()
 	}
+}
+
+// nextRetry returns how long until the earliest failed write is due (an
+// hour when none waits).
+func (a *acker) nextRetry() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	d := time.Hour
+	now := time.Now()
+	for _, r := range a.retry {
+		d = min(d, max(r.at.Sub(now), 0))
+	}
+	return d
+}
+
+// dueRetries moves the failed writes due by now back into the queue (each
+// stays in retry, not due, until its write succeeds or fails again).
+func (a *acker) dueRetries(now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, r := range a.retry {
+		if r.at.After(now) {
+			continue
+		}
+		if r.seq > a.pending[k] {
+			a.pending[k] = r.seq
+		}
+		r.at = now.Add(time.Hour) // in flight
+		a.retry[k] = r
+	}
+}
+
+// failed records a failed write of k's ack seq: tried again later, or
+// reported and dropped after ackRetries.
+func (a *acker) failed(k ackKey, seq int64, err error) {
+	a.mu.Lock()
+	r := a.retry[k]
+	r.seq, r.tries = max(r.seq, seq), r.tries+1
+	drop := r.tries > ackRetries
+	if drop {
+		delete(a.retry, k)
+	} else {
+		r.at = time.Now().Add(ackRetryFirst << (r.tries - 1))
+		a.retry[k] = r
+	}
+	a.mu.Unlock()
+	if drop {
+		a.onError(k.uid, err)
+	}
+}
+
+// succeeded forgets k's failed writes up to seq.
+func (a *acker) succeeded(k ackKey, seq int64) {
+	a.mu.Lock()
+	if r, ok := a.retry[k]; ok && r.seq <= seq {
+		delete(a.retry, k)
+	}
+	a.mu.Unlock()
 }
 
 // flush writes every queued ack, one store call per device.
@@ -99,7 +185,9 @@ func (a *acker) flush() {
 			err := a.store.Ack(ctx, string(k.uid), k.device, seq)
 			cancel()
 			if err != nil {
-				a.onError(k.uid, err)
+				a.failed(k, seq, err)
+			} else {
+				a.succeeded(k, seq)
 			}
 		})
 	}
