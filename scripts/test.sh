@@ -35,6 +35,9 @@ go test -race -count=1 -timeout 10m ./...
 step "fuzz smoke"
 scripts/fuzz-smoke.sh
 
+step "fault scenarios as processes (a frozen node)"
+scripts/faults.sh
+
 step "C++ SDK (ctest, then ASan/UBSan)"
 bash sdk/cpp/ci.sh
 
