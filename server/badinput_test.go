@@ -140,7 +140,7 @@ func TestHeartbeatEchoAndTimeout(t *testing.T) {
 }
 
 func TestSilentConnectionsClosedAtAuthTimeout(t *testing.T) {
-	n := startNode(t, server.Config{AuthTimeout: 300 * time.Millisecond})
+	n := startNode(t, server.Config{AuthTimeout: 300 * time.Millisecond, MaxPreAuthPerAddress: -1})
 	const count = 1000
 	conns := make([]net.Conn, 0, count)
 	for range count {

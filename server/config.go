@@ -107,6 +107,14 @@ type Config struct {
 	// MaxInnerConnections bounds the connections of InnerAddr (3004 over
 	// it). Zero: 1024 (push clients hold one connection per node each).
 	MaxInnerConnections int
+	// MaxPreAuthPerAddress bounds the connections one address (IPv6: its
+	// /64) holds on the app listeners (TCP, TLS, WebSocket) before they
+	// authenticate; more are refused at accept with 3004. A connection
+	// counts until it authenticates or closes (at most AuthTimeout), so
+	// many apps behind one NAT logging in at once stay far below it.
+	// Zero: 256; negative: no bound (e.g. behind a proxy that hides the
+	// apps' addresses).
+	MaxPreAuthPerAddress int
 	// WriteBudgetBytes bounds the output queued for all connections
 	// together (each one's is bounded by WriteQueueBytes): past it, the
 	// connections with the most output queued, the slowest consumers,
@@ -290,6 +298,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInnerConnections <= 0 {
 		c.MaxInnerConnections = 1024
+	}
+	if c.MaxPreAuthPerAddress == 0 {
+		c.MaxPreAuthPerAddress = 256
 	}
 	if c.MaxConcurrentLogins <= 0 {
 		c.MaxConcurrentLogins = 256

@@ -31,6 +31,7 @@ type Server struct {
 	acks       *acker          // nil when storeLocal
 	messages   *messenger      // nil when storeLocal
 	throttle   *secretThrottle // wrong secrets per address (auth_throttle.go); nil: off
+	preauth    *preauthLimit   // unauthenticated app connections per address; nil: off
 	loginLimit *loginLimit     // logins off the read path (login_limit.go)
 	senders    *senderLimits   // /message per sending user (message_limit.go); nil: unlimited
 	budget     *writeBudget    // output queued in nbio across connections (write_budget.go); nil: off
@@ -100,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 		listeners:  make(map[net.Listener]bool),
 		stop:       make(chan struct{}),
 		throttle:   newSecretThrottle(&cfg),
+		preauth:    newPreauthLimit(cfg.MaxPreAuthPerAddress),
 		loginLimit: newLoginLimit(&cfg),
 		senders:    newSenderLimits(&cfg),
 		budget:     newWriteBudget(&cfg),

@@ -63,6 +63,7 @@ type Session struct {
 	outQueued atomic.Int32 // bytes handed to nbio, not yet written (write_budget.go)
 	innerOnly bool         // accepted on Config.InnerAddr
 	acks      bool
+	preauth   bool // counted in its address's pre-auth share; under preauthLimit.mu (preauth_limit.go)
 }
 
 // sessionList is an intrusive doubly linked list of open sessions: O(1)

@@ -111,6 +111,7 @@ func (s *Session) finishAuth(uid string, err error, l login) bool {
 	s.uid, s.device, s.acks = scope(s.app, uid), l.device, l.acks
 	s.dec.SetLimit(s.srv.cfg.MaxFrame)
 	s.state.Store(stateApp)
+	s.srv.leavePreauth(s)
 	s.srv.metrics.auths.WithLabelValues("ok").Inc()
 	b := s.srv.getBatch()
 	s.srv.online(s, b, l.resume, l.hasResume) // sends /auth/success first
@@ -167,6 +168,7 @@ func (s *Session) innerAuth(b *batch, m *pack.Message) bool {
 	s.app = app
 	s.dec.SetLimit(s.srv.cfg.MaxFrame)
 	s.state.Store(stateInner)
+	s.srv.leavePreauth(s)
 	s.srv.metrics.auths.WithLabelValues("inner_ok").Inc()
 	s.sendMsg(b, s.srv.authSuccess(s, nil))
 	return true

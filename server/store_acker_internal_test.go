@@ -58,6 +58,8 @@ func TestAckerRetriesFailedWrites(t *testing.T) {
 	reportedB := make(chan key, 10)
 	b := newAcker(always, time.Second, func(uid key, _ error) { reportedB <- uid })
 	b.add("bob", "d1", 1)
+	require.Eventually(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.retry) == 1 }, 5*time.Second, time.Millisecond,
+		"the first write failed and waits for its retry")
 	b.close() // closing tries every failed write once more, then stops
 	_, calls := always.get("bob/d1")
 	require.GreaterOrEqual(t, calls, 2, "tried again at close")

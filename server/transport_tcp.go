@@ -83,6 +83,7 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 		return
 	}
 	s := srv.newSession(innerOnly)
+	s.preauth = !innerOnly && srv.preauth != nil // admit counted it (before s is published)
 	now := time.Unix(0, s.accepted)
 	var tt *tlsTransport
 	var nb *nbio.Conn
@@ -94,6 +95,7 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 		var err error
 		if nb, err = nbio.NBConn(nc); err != nil { // dups the fd into a non-blocking conn; closes nc
 			srv.log.Error("event loop: adopt conn", "err", err)
+			srv.preauth.release(s, nc.RemoteAddr())
 			nc.Close()
 			return
 		}
@@ -104,6 +106,7 @@ func (srv *Server) accept(nc net.Conn, innerOnly bool) {
 	// access is state.Load, which pairs with this store.
 	s.state.Store(stateNew)
 	if !srv.register(s) {
+		srv.leavePreauth(s)
 		s.tr.Close()
 		return
 	}
@@ -157,6 +160,10 @@ func (srv *Server) admit(remote net.Addr, innerOnly bool) pack.Code {
 		srv.metrics.refused.WithLabelValues("max_connections").Inc()
 		return pack.CodeTooManyConnections
 	}
+	if !srv.preauth.take(remote) {
+		srv.metrics.refused.WithLabelValues("preauth_per_address").Inc()
+		return pack.CodeTooManyConnections
+	}
 	return 0
 }
 
@@ -202,6 +209,7 @@ func (srv *Server) closed(s *Session, err error) {
 		return
 	}
 	s.leaveBackground()
+	srv.leavePreauth(s)
 	code := s.finalCode()
 	if code == 0 && isOverflow(err) {
 		code = pack.CodeSlowConsumer

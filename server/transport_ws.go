@@ -86,6 +86,7 @@ func (srv *Server) acceptWS(raw net.Conn) {
 		return
 	}
 	s := srv.newSession(false)
+	s.preauth = srv.preauth != nil // admit counted it (before s is published)
 	t := &wsConn{s: s}
 	s.tr = t
 	switch raw.(type) {
@@ -94,6 +95,7 @@ func (srv *Server) acceptWS(raw net.Conn) {
 		nb, err := nbio.NBConn(raw) // dups the fd into a non-blocking conn; closes raw
 		if err != nil {
 			srv.log.Error("event loop: adopt websocket", "err", err)
+			srv.preauth.release(s, raw.RemoteAddr())
 			raw.Close()
 			return
 		}
@@ -106,6 +108,7 @@ func (srv *Server) acceptWS(raw net.Conn) {
 	s.state.Store(stateNew)
 	t.phase.Store(wsOpen)
 	if !srv.register(s) {
+		srv.leavePreauth(s)
 		if t.nb != nil {
 			t.nb.Close() // on no poller yet: closing here is safe
 		} else {

@@ -335,6 +335,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		MaxFrame:                    o.MaxFrame,
 		MaxConnections:              o.MaxConns,
 		MaxInnerConnections:         o.MaxInnerConns,
+		MaxPreAuthPerAddress:        o.MaxPreAuth,
 		WriteQueueBytes:             o.WriteQueue,
 		DeviceDuplicates:            !o.OnePerDevice,
 		SecretFailBurst:             o.SecretFailBurst,

@@ -45,6 +45,7 @@ type options struct {
 	MaxFrame         int
 	MaxConns         int
 	MaxInnerConns    int
+	MaxPreAuth       int
 	WriteQueue       int
 	SecretFailBurst  int
 	MaxLogins        int
@@ -112,6 +113,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.MaxFrame, "max-frame", 1<<20, "max frame body after auth, bytes")
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "max connections (0: no limit); -inner-addr's do not count")
 	fs.IntVar(&o.MaxInnerConns, "max-inner-conns", 1024, "max connections on -inner-addr (push clients)")
+	fs.IntVar(&o.MaxPreAuth, "max-preauth-per-addr", 256, "connections one address (IPv6: its /64) may hold on the app listeners before they log in; more get 3004; -1: no bound (e.g. behind a proxy hiding addresses)")
 	fs.IntVar(&o.WriteQueue, "write-queue", 4<<20, "max bytes queued per connection before it is dropped as a slow consumer")
 	fs.IntVar(&o.MaxLogins, "max-logins", 256, "logins authenticating at once (webhook calls, store replays); 16 times as many may wait, more get /auth/failed 3005")
 	fs.IntVar(&o.SecretFailBurst, "secret-fail-burst", 10, "wrong inner secrets (push clients, HTTP bearer) one address may send before it is refused with 4029/429 for a while (1 more per second); -1: off (e.g. behind a proxy hiding addresses)")
