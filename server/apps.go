@@ -3,8 +3,10 @@ package server
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -35,15 +37,28 @@ type App struct {
 	// it a push is refused with 4029. Zero: unlimited.
 	PushRate  float64
 	PushBurst int
+	// StoreRate limits the bytes the app's persistent pushes and /messages
+	// put in the store, per second (StoreBurst at once; at least the
+	// largest frame is allowed), counted once per targeted user: a push
+	// over it is refused with 4029 and nothing is stored. Stored data of
+	// the app then stays under StoreRate × the push TTL whoever holds its
+	// inner secret or its users' tokens. Zero: unlimited.
+	StoreRate  float64
+	StoreBurst int
 }
 
 // ErrRateLimited: an app's push quota is exhausted (code 4029).
 var ErrRateLimited = errors.New("server: push rate limit exceeded")
 
+// ErrStoreQuota: an app's store quota (StoreRate) is exhausted; nothing
+// was stored (code 4029, HTTP 429). It matches ErrRateLimited.
+var ErrStoreQuota = fmt.Errorf("%w: app store quota", ErrRateLimited)
+
 // appState is an App as the node runs it.
 type appState struct {
 	App
 	limiter *rate.Limiter // nil: unlimited
+	store   *rate.Limiter // StoreRate's bucket; nil: unlimited
 }
 
 // appTable is the node's immutable set of apps, swapped whole by SetApps.
@@ -127,10 +142,13 @@ func unscope(k key) string {
 	return string(k)
 }
 
-func newAppState(a App) *appState {
+func newAppState(a App, maxFrame int) *appState {
 	st := &appState{App: a}
 	if a.PushRate > 0 {
 		st.limiter = rate.NewLimiter(rate.Limit(a.PushRate), max(1, a.PushBurst))
+	}
+	if a.StoreRate > 0 {
+		st.store = rate.NewLimiter(rate.Limit(a.StoreRate), max(a.StoreBurst, maxFrame+64))
 	}
 	return st
 }
@@ -158,11 +176,15 @@ func (srv *Server) SetApps(apps []App) error {
 			return errors.New("server: apps " + a.ID + " and " + other + " share an inner secret")
 		}
 		secrets[a.InnerSecret] = a.ID
-		st := newAppState(a)
+		st := newAppState(a, srv.cfg.MaxFrame)
 		if old != nil {
 			if prev := old.byID[a.ID]; prev != nil && prev.limiter != nil && st.limiter != nil &&
 				prev.PushRate == a.PushRate && prev.PushBurst == a.PushBurst {
 				st.limiter = prev.limiter // keep the bucket's state across reloads
+			}
+			if prev := old.byID[a.ID]; prev != nil && prev.store != nil && st.store != nil &&
+				prev.StoreRate == a.StoreRate && prev.StoreBurst == a.StoreBurst {
+				st.store = prev.store
 			}
 		}
 		t.byID[a.ID] = st
@@ -201,3 +223,18 @@ func (srv *Server) appBySecret(secret []byte) (*appState, bool) {
 
 // allowPush takes one push from the app's quota.
 func (a *appState) allowPush() bool { return a == nil || a.limiter == nil || a.limiter.Allow() }
+
+// allowStore takes n stored bytes from the app's store quota (StoreRate).
+func (a *appState) allowStore(n int) bool {
+	return a == nil || a.store == nil || a.store.AllowN(time.Now(), n)
+}
+
+// storedSize is what a push of m puts in the store per user, as StoreRate
+// counts it: its URI, body and meta, and the meta the node adds.
+func storedSize(m *pack.Message) int {
+	n := len(m.URI) + len(m.Body) + 64 // persist, id, ts
+	for k, v := range m.Meta {
+		n += len(k) + len(v)
+	}
+	return n
+}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,4 +199,43 @@ func TestAppPushQuota(t *testing.T) {
 	code, _ := do(t, n.Handler(), "POST", "/plex/v1/push", secret, `{"uid":"alice","uri":"/x"}`)
 	require.Equal(t, 429, code)
 	require.GreaterOrEqual(t, metricValue(t, n, "plex_rate_limited_total", "app_pushes"), float64(refused+1))
+}
+
+// An app's store quota bounds the bytes its persistent pushes and
+// /messages put in the store, per targeted user; over it a push is refused
+// with 4029 (HTTP 429) and nothing is stored, while transient pushes flow.
+func TestAppStoreQuota(t *testing.T) {
+	st := server.NewMemoryStore(server.MemoryStoreConfig{})
+	n := startNode(t, server.Config{Store: st, MaxFrame: 4096, StoreRate: 1, StoreBurst: 10_000,
+		MessagePolicy: func(string, string) bool { return true }})
+	p := pusher(t, n.Addr)
+	body := strings.Repeat("x", 1000)
+	stored, refused := 0, 0
+	for i := range 20 {
+		_, cerr := p.push(int64(i+1), server.PushRequest{UID: "bob", URI: "/x", Body: body, Persist: true})
+		if cerr != nil {
+			require.Equal(t, pack.CodeRateLimited, cerr.Code)
+			refused++
+			continue
+		}
+		stored++
+	}
+	require.Equal(t, stored, st.Len("bob"), "what was refused was not stored")
+	require.InDelta(t, 9, stored, 1, "about StoreBurst / (body + overhead) stored")
+	require.Positive(t, refused)
+	_, cerr := p.push(100, server.PushRequest{UIDs: []string{"carol", "dave"}, URI: "/x", Body: body[:300], Persist: true})
+	require.NotNil(t, cerr, "counted per targeted user: still over")
+	require.Equal(t, pack.CodeRateLimited, cerr.Code)
+	code, _ := do(t, n.Handler(), "POST", "/plex/v1/push", secret, `{"uid":"bob","uri":"/x","body":"`+body+`","persist":true}`)
+	require.Equal(t, 429, code)
+	out, cerr := p.push(101, server.PushRequest{UID: "bob", URI: "/x", Body: body}) // transient: not stored, not limited
+	require.Nil(t, cerr)
+	require.Equal(t, 1, out.Offline)
+
+	a := app(t, n.Addr, "alice", nil) // /message is stored too
+	a.send(pack.Message{Seq: 7, URI: pack.URIMessage, Body: []byte(`{"to":"bob","body":"` + body[:900] + `"}`)})
+	m := a.recvSkipHeartbeat()
+	require.Equal(t, pack.URIError, m.URI)
+	require.Equal(t, pack.CodeRateLimited, pack.ErrorOf(&m).Code)
+	require.GreaterOrEqual(t, metricValue(t, n, "plex_rate_limited_total", "app_store"), float64(refused+3))
 }

@@ -191,6 +191,11 @@ type Config struct {
 	// (4029 over it). Zero: unlimited.
 	PushRate  float64
 	PushBurst int
+	// StoreRate and StoreBurst limit the bytes the default app's
+	// persistent pushes and /messages store per second (App.StoreRate).
+	// Zero: unlimited.
+	StoreRate  float64
+	StoreBurst int
 	// ConnFrameRate and ConnByteRate limit what one connection may send
 	// (frames/s and bytes/s, with a burst of one second's worth). A frame
 	// over the limit is answered with /error 4029 and not processed; the

@@ -55,6 +55,11 @@ func (srv *Server) userMessage(s *Session, b *batch, m *pack.Message) {
 		s.replyError(b, m.Seq, pack.CodeRateLimited, "app push rate exceeded")
 		return
 	}
+	if !s.app.allowStore(len(pack.URIMessage) + len(req.Body) + len(from) + len(req.Conversation) + 96) {
+		srv.metrics.rateLimited.WithLabelValues("app_store").Inc()
+		s.replyError(b, m.Seq, pack.CodeRateLimited, "app store quota exceeded")
+		return
+	}
 	id := srv.newMessageID()
 	msg := pack.Message{URI: pack.URIMessage, Body: []byte(req.Body), Meta: map[string]string{
 		pack.MetaFrom: from,

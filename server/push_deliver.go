@@ -86,6 +86,12 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 		done(b, Outcome{}, ErrRateLimited)
 		return
 	}
+	if o.persist && !o.local && !app.allowStore(storedSize(&m)*max(1, len(to.UIDs))) {
+		srv.metrics.rateLimited.WithLabelValues("app_store").Inc()
+		srv.metrics.pushes.WithLabelValues("rate_limited").Inc()
+		done(b, Outcome{}, ErrStoreQuota)
+		return
+	}
 	finish := func(b *batch, out Outcome, err error) {
 		if err != nil {
 			srv.metrics.pushes.WithLabelValues("failed").Inc()

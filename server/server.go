@@ -120,7 +120,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	srv.storeLocal = srv.store.Local()
 	srv.defaultApp = newAppState(App{Authenticator: cfg.Authenticator, InnerSecret: cfg.InnerSecret,
-		MessagePolicy: cfg.MessagePolicy, PushRate: cfg.PushRate, PushBurst: cfg.PushBurst})
+		MessagePolicy: cfg.MessagePolicy, PushRate: cfg.PushRate, PushBurst: cfg.PushBurst,
+		StoreRate: cfg.StoreRate, StoreBurst: cfg.StoreBurst}, cfg.MaxFrame)
 	if err := srv.SetApps(cfg.Apps); err != nil {
 		return nil, err
 	}

@@ -25,6 +25,8 @@ type appConfig struct {
 	Messages     bool    `json:"messages"`    // allow user-to-user /message within the app
 	PushRate     float64 `json:"push-rate"`
 	PushBurst    int     `json:"push-burst"`
+	StoreRate    float64 `json:"store-rate"`  // bytes per second the app may store
+	StoreBurst   int     `json:"store-burst"` // bytes at once
 }
 
 // loadApps reads the "apps" list of the JSON config file (other keys are
@@ -72,7 +74,7 @@ func loadApps(o *options, log *slog.Logger) ([]server.App, error) {
 			a.InnerSecret = a.PushSecret
 		}
 		app := server.App{ID: a.ID, Authenticator: authn, InnerSecret: a.InnerSecret,
-			PushRate: a.PushRate, PushBurst: a.PushBurst}
+			PushRate: a.PushRate, PushBurst: a.PushBurst, StoreRate: a.StoreRate, StoreBurst: a.StoreBurst}
 		if a.Messages {
 			app.MessagePolicy = func(from, to string) bool { return from != to }
 		}

@@ -336,6 +336,8 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		MaxConnections:              o.MaxConns,
 		MaxInnerConnections:         o.MaxInnerConns,
 		MaxPreAuthPerAddress:        o.MaxPreAuth,
+		StoreRate:                   o.StoreRate,
+		StoreBurst:                  o.StoreBurst,
 		WriteQueueBytes:             o.WriteQueue,
 		DeviceDuplicates:            !o.OnePerDevice,
 		SecretFailBurst:             o.SecretFailBurst,

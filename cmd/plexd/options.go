@@ -46,6 +46,8 @@ type options struct {
 	MaxConns         int
 	MaxInnerConns    int
 	MaxPreAuth       int
+	StoreRate        float64
+	StoreBurst       int
 	WriteQueue       int
 	SecretFailBurst  int
 	MaxLogins        int
@@ -113,6 +115,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.MaxFrame, "max-frame", 1<<20, "max frame body after auth, bytes")
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "max connections (0: no limit); -inner-addr's do not count")
 	fs.IntVar(&o.MaxInnerConns, "max-inner-conns", 1024, "max connections on -inner-addr (push clients)")
+	fs.Float64Var(&o.StoreRate, "store-rate", 0, "bytes per second the default app's persistent pushes and /messages may store (each targeted user counts); over it 4029; 0: unlimited")
+	fs.IntVar(&o.StoreBurst, "store-burst", 0, "bytes the default app may store at once under -store-rate (at least the largest frame)")
 	fs.IntVar(&o.MaxPreAuth, "max-preauth-per-addr", 256, "connections one address (IPv6: its /64) may hold on the app listeners before they log in; more get 3004; -1: no bound (e.g. behind a proxy hiding addresses)")
 	fs.IntVar(&o.WriteQueue, "write-queue", 4<<20, "max bytes queued per connection before it is dropped as a slow consumer")
 	fs.IntVar(&o.MaxLogins, "max-logins", 256, "logins authenticating at once (webhook calls, store replays); 16 times as many may wait, more get /auth/failed 3005")
@@ -243,7 +247,7 @@ func (o *options) validate(given map[string]bool) error {
 		name string
 		n    int
 	}{{"max-frame", o.MaxFrame}, {"max-conns", o.MaxConns}, {"max-inner-conns", o.MaxInnerConns}, {"max-logins", o.MaxLogins}, {"write-queue", o.WriteQueue},
-		{"nats-replicas", o.NATSReplicas}, {"store-max-per-user", o.StoreMaxPerUser}} {
+		{"nats-replicas", o.NATSReplicas}, {"store-max-per-user", o.StoreMaxPerUser}, {"store-burst", o.StoreBurst}} {
 		if v.n < 0 {
 			bad("-%s %d: must not be negative", v.name, v.n)
 		}
@@ -263,6 +267,9 @@ func (o *options) validate(given map[string]bool) error {
 		if v.d < 0 {
 			bad("-%s %s: must not be negative", v.name, v.d)
 		}
+	}
+	if o.StoreRate < 0 {
+		bad("-store-rate %v: must not be negative", o.StoreRate)
 	}
 	if o.HeartbeatTimeout > 0 && o.HeartbeatTimeout <= o.Heartbeat {
 		bad("-heartbeat-timeout %s must be longer than -heartbeat %s", o.HeartbeatTimeout, o.Heartbeat)
