@@ -49,6 +49,11 @@ type Config struct {
 	// is off: what a power loss can take of acknowledged messages. Zero:
 	// nats-server's default, 2 minutes.
 	SyncInterval time.Duration
+	// MaxStore bounds the bytes JetStream keeps on disk. Zero: nats-server's
+	// default, 75% of the free space of StoreDir's filesystem when the
+	// server starts (a disk that fills later is noticed only by failing
+	// writes).
+	MaxStore int64
 	// Logger receives the server's logs (Info for notices). Nil: silent.
 	Logger *slog.Logger
 	// ReadyTimeout bounds the wait for the server to accept connections.
@@ -88,6 +93,7 @@ func Start(cfg Config) (*Server, error) {
 		DisableShortFirstPing: true,
 		SyncAlways:            cfg.SyncAlways,
 		SyncInterval:          cfg.SyncInterval, // 0: nats-server's default
+		JetStreamMaxStore:     cfg.MaxStore,     // 0: from the free space
 	}
 	if cfg.Listen == "" {
 		opts.DontListen = true
@@ -183,6 +189,15 @@ func (s *Server) RouteURL() string {
 
 // Name returns the server's name.
 func (s *Server) Name() string { return s.ns.Name() }
+
+// JetStreamMaxStore returns JetStream's disk limit in force (0: JetStream
+// is not running).
+func (s *Server) JetStreamMaxStore() int64 {
+	if cfg := s.ns.JetStreamConfig(); cfg != nil {
+		return cfg.MaxStore
+	}
+	return 0
+}
 
 // Shutdown stops the server and waits until it has stopped. JetStream's
 // files stay in StoreDir.

@@ -103,7 +103,7 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		}
 		cn.natsDir = filepath.Join(dir, "nats")
 		cn.ns, err = embedded.Start(embedded.Config{StoreDir: cn.natsDir, Name: "plexd", Logger: natsLogger(log),
-			SyncAlways: syncAlways, SyncInterval: syncInterval})
+			SyncAlways: syncAlways, SyncInterval: syncInterval, MaxStore: o.StoreMaxBytes})
 		if err != nil {
 			return nil, err
 		}

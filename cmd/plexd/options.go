@@ -69,6 +69,7 @@ type options struct {
 	NATSPrefix      string
 	NATSReplicas    int
 	StoreMaxPerUser int
+	StoreMaxBytes   int64
 	NodeHeartbeat   time.Duration
 
 	LogLevel  string
@@ -136,6 +137,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.NATSTLSKey, "nats-tls-key", "", "PEM private key for -nats-tls-cert")
 	fs.StringVar(&o.NATSPrefix, "nats-prefix", "plex", "names this plex cluster's NATS subjects, stream and buckets (several clusters can share one NATS)")
 	fs.IntVar(&o.NATSReplicas, "nats-replicas", 0, "JetStream replicas when creating the stream and buckets (0: min(3, NATS servers))")
+	fs.Int64Var(&o.StoreMaxBytes, "store-max-bytes", 0, "disk bytes the embedded JetStream may use for stored pushes (0: 75% of the data dir's free space when plexd starts); ignored with -nats")
 	fs.IntVar(&o.StoreMaxPerUser, "store-max-per-user", 1000, "stored pushes kept per user when creating the stream; the oldest is dropped beyond it")
 	fs.DurationVar(&o.NodeHeartbeat, "node-heartbeat", 2*time.Second, "how often the node announces its address and load; silent for 3 of these = dead")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn, error")
@@ -267,6 +269,9 @@ func (o *options) validate(given map[string]bool) error {
 		if v.d < 0 {
 			bad("-%s %s: must not be negative", v.name, v.d)
 		}
+	}
+	if o.StoreMaxBytes < 0 {
+		bad("-store-max-bytes %d: must not be negative", o.StoreMaxBytes)
 	}
 	if o.StoreRate < 0 {
 		bad("-store-rate %v: must not be negative", o.StoreRate)
