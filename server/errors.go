@@ -29,6 +29,11 @@ var (
 	ErrConnClosed = errors.New("server: connection closed")
 	// ErrUnknownApp: a push named an app the node does not serve.
 	ErrUnknownApp = errors.New("server: unknown app")
+	// ErrStoreBusy: the node holds as many persistent pushes in flight as
+	// it may (Config.MaxPersistInFlight), and none finished within 100 ms:
+	// the store is slow or cannot answer. Nothing was stored; retry later
+	// (code 3005, HTTP 503).
+	ErrStoreBusy = errors.New("server: persistent pushes in flight at their bound (the store is slow or away); nothing stored, retry later")
 	// ErrOutcomeUnknown: a Store's Append failed in a way that may still
 	// have stored the message (e.g. the write was sent but its
 	// acknowledgement was lost). A Store wraps it (errors.Is) in such

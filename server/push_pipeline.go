@@ -382,12 +382,24 @@ type budget struct {
 	jobs, bytes int           // limits
 	nJobs, used int           // taken
 	freed       chan struct{} // closed (and replaced) when room is given back
+	saturated   bool          // a take waited admitWait in vain; until room is given back
 }
 
+// admitWait bounds how long a push waits for room in a full budget. A
+// healthy store frees room within milliseconds; one that cannot answer
+// (NATS without quorum) holds it for its append timeout, and a push client
+// whose frames are read in order must not stall behind that: its transient
+// pushes, and the pushes of other users, keep flowing, and its persistent
+// pushes are answered 3005 (ErrStoreBusy: nothing stored, retry later).
+// Once a wait failed, pushes fail at once until room is given back.
+const admitWait = 100 * time.Millisecond
+
 // take waits until job fits (a job larger than the whole bound fits an
-// empty budget) or its ctx ends.
+// empty budget), at most admitWait (then ErrStoreBusy), or until its ctx
+// ends.
 func (r *budget) take(job *pushJob) error {
 	w := len(job.msg.Body) + len(job.msg.URI) + 256
+	var timeout <-chan time.Time
 	for {
 		r.mu.Lock()
 		if r.nJobs < r.jobs && (r.used+w <= r.bytes || r.used == 0) {
@@ -397,10 +409,24 @@ func (r *budget) take(job *pushJob) error {
 			job.weight = w
 			return nil
 		}
+		if r.saturated {
+			r.mu.Unlock()
+			return ErrStoreBusy
+		}
 		freed := r.freed
 		r.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(admitWait)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
 		case <-freed:
+		case <-timeout:
+			r.mu.Lock()
+			r.saturated = true
+			r.mu.Unlock()
+			return ErrStoreBusy
 		case <-job.ctx.Done():
 			return job.ctx.Err()
 		}
@@ -411,6 +437,7 @@ func (r *budget) give(job *pushJob) {
 	r.mu.Lock()
 	r.nJobs--
 	r.used -= job.weight
+	r.saturated = false
 	close(r.freed)
 	r.freed = make(chan struct{})
 	r.mu.Unlock()

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -168,4 +169,43 @@ func TestTransientOvertakesStuckPersistent(t *testing.T) {
 	st.releaseUser("alice")
 	require.Equal(t, int64(1), p.recv().Seq)
 	require.Equal(t, "stuck", string(alice.recvSkipHeartbeat().Body))
+}
+
+// A store that cannot answer fills the node's persistent-push budget; one
+// push client carrying both kinds must not stall behind it: its pushes over
+// the budget are answered 3005 at once (nothing stored, retry later), and
+// its transient pushes keep being delivered while the store is stuck.
+func TestTransientFlowWhileStoreBudgetIsFull(t *testing.T) {
+	st := newUserGatedStore()
+	n := startNode(t, server.Config{Store: st, MaxPersistInFlight: 4})
+	bob := app(t, n.Addr, "bob", nil)
+	p := pusher(t, n.Addr)
+	for _, u := range []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"} {
+		st.holdUser(u)
+	}
+	for i, u := range []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"} { // 4 fit, 4 do not
+		p.send(pushReq(t, int64(i+1), server.PushRequest{UID: u, URI: "/p", Body: "x", Persist: true}))
+	}
+	busy := 0
+	for range 4 { // the ones over the budget are answered; the held ones are not
+		m := p.recv()
+		require.Equal(t, pack.URIError, m.URI, "%+v", m)
+		require.Equal(t, pack.CodeInternal, pack.ErrorOf(&m).Code, "nothing stored: 3005")
+		busy++
+	}
+	for i := range 20 { // transient pushes flow while the store is stuck
+		p.send(pushReq(t, int64(100+i), server.PushRequest{UID: "bob", URI: "/t", Body: fmt.Sprint(i)}))
+		m := p.recv()
+		require.Equal(t, int64(100+i), m.Seq)
+		require.Equal(t, pack.URIReply, m.URI)
+		require.Equal(t, fmt.Sprint(i), string(bob.recvSkipHeartbeat().Body))
+	}
+	for _, u := range []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"} {
+		st.releaseUser(u)
+	}
+	for range 4 { // the held ones are answered once stored
+		m := p.recv()
+		require.Equal(t, pack.URIReply, m.URI, "%+v", m)
+	}
+	require.Equal(t, 4, busy)
 }
