@@ -26,8 +26,6 @@ func TestMain(m *testing.M) {
 // 2-core machine, never a timing assertion.
 const waitFor = 20 * time.Second
 
-const secret = testnode.Secret
-
 // leakCheck registers a goroutine-leak check that runs after every other
 // cleanup of the test (cleanups run last-in, first-out).
 func leakCheck(t *testing.T) {
