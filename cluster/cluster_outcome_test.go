@@ -1,11 +1,14 @@
 package cluster_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plexpush/plex/cluster"
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/server"
 )
@@ -16,7 +19,18 @@ import (
 // other node that answered: a user on another node, on two other nodes, on
 // the pushing node and another, and on none; transient and persistent.
 func TestOutcomeIsClusterTrue(t *testing.T) {
-	nodes, _ := threeNodes(t)
+	// A generous answer wait: on a loaded machine (the race detector, other
+	// packages' tests) a holder's answer can take longer than the 2 ms
+	// default, which would make the user unconfirmed (a valid outcome, not
+	// the one checked here).
+	ns := natsServers(t, 3)
+	all := urls(ns)
+	var nodes []*plexNode
+	for i := range 3 {
+		nodes = append(nodes, startPlex(t, ns[i].ClientURL()+","+all, fmt.Sprintf("p%d", i),
+			nodeOpts{connect: noRandomize, ccfg: cluster.Config{AnswerWait: 10 * time.Second}}))
+	}
+	waitReady(t, nodes...)
 	dialApp(t, "bob", "b1", nodes[1].addr)  // bob on p1 only
 	dialApp(t, "dave", "d1", nodes[1].addr) // dave on p1 and p2
 	dialApp(t, "dave", "d2", nodes[2].addr)
@@ -50,4 +64,29 @@ func TestOutcomeIsClusterTrue(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, out.Delivered)
 	require.Equal(t, 1, out.Offline)
+}
+
+// A node that holds the user but does not answer (frozen, overloaded)
+// leaves the user unconfirmed: neither delivered nor offline, never
+// reported offline while a node may hold them.
+func TestOutcomeUnconfirmedWhenTheHolderDoesNotAnswer(t *testing.T) {
+	ns := natsServers(t, 1)
+	n := startPlex(t, ns[0].ClientURL(), "p0", nodeOpts{})
+	waitReady(t, n)
+	silent, err := nats.Connect(ns[0].ClientURL())
+	require.NoError(t, err)
+	defer silent.Close()
+	sub, err := silent.SubscribeSync(n.c.UserSubject("zoe")) // "holds" zoe, never answers
+	require.NoError(t, err)
+	defer sub.Unsubscribe()
+	require.NoError(t, silent.Flush())
+	for range 3 { // the first waits for the bound, the next are not asked about
+		out, err := n.Push(ctxTimeout(t, waitFor), server.User("zoe"), pack.Message{URI: "/o", Body: []byte("x")})
+		require.NoError(t, err)
+		require.Zero(t, out.Delivered)
+		require.Zero(t, out.Offline, "a user some node may hold is not offline")
+	}
+	m, err := sub.NextMsg(5 * time.Second)
+	require.NoError(t, err, "the push was routed to the holder")
+	require.NotEmpty(t, m.Reply, "asking for an answer")
 }

@@ -69,6 +69,11 @@ type Config struct {
 	// gives up and reports an unknown outcome (docs/operations.md,
 	// Timeouts).
 	AppendTimeout time.Duration
+	// AnswerWait is the least time a push to a user whom the pushing node
+	// does not hold waits for the holding node's answer before its Outcome
+	// calls the user unconfirmed; above it the wait follows how fast nodes
+	// answer (4x their recent answer time, at most 250 ms). Zero: 2 ms.
+	AnswerWait time.Duration
 	// Standalone says that no other plex node can ever share this NATS
 	// system (plexd's embedded NATS server has no listener): the Bus then
 	// routes nothing and subscribes to nothing per user, saving a NATS
@@ -110,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AppendTimeout <= 0 {
 		c.AppendTimeout = DefaultAppendTimeout
+	}
+	if c.AnswerWait <= 0 {
+		c.AnswerWait = reachMin
 	}
 	return c
 }

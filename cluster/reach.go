@@ -30,7 +30,8 @@ import (
 // answer costs a few bytes, not a message.
 //
 // The bound adapts to how fast holders answer: reachFactor times a moving
-// average of the answer time, within [reachMin, reachMax]. A frozen node
+// average of the answer time, within [Config.AnswerWait (reachMin by
+// default), reachMax]. A frozen node
 // then costs a push to its users a few milliseconds on a healthy cluster,
 // while a loaded one still gets its answers counted. A user whose push got
 // no answer is not asked about again for reachQuiet: pushes to users of a
@@ -105,7 +106,7 @@ func (r *reaches) add(uid string, report func(server.Reach)) string {
 	}
 	token := "t" + strconv.FormatUint(r.next.Add(1), 36)
 	op := &reachOp{report: report, sent: now}
-	bound := min(max(reachFactor*r.avg, reachMin), reachMax)
+	bound := min(max(reachFactor*r.avg, r.b.c.cfg.AnswerWait), max(reachMax, r.b.c.cfg.AnswerWait))
 	r.pending[token] = op
 	op.timer = time.AfterFunc(bound, func() {
 		if op := r.take(token); op != nil {
