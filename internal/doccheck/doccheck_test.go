@@ -115,3 +115,76 @@ func TestDocsSpeakToUsers(t *testing.T) {
 		}
 	}
 }
+
+// TestClientConformanceTable checks docs/clients.md: every cell says yes,
+// partly or no; yes and partly name tests, and each named test exists in
+// that column's client, so a capability cannot silently lose its proof.
+func TestClientConformanceTable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "docs/clients.md"))
+	require.NoError(t, err)
+	doc := string(b)
+	start := strings.Index(doc, "<!-- conformance:begin -->")
+	end := strings.Index(doc, "<!-- conformance:end -->")
+	require.True(t, start >= 0 && end > start, "docs/clients.md: conformance markers")
+	read := func(globs ...string) string {
+		var all strings.Builder
+		for _, g := range globs {
+			files, err := filepath.Glob(filepath.Join(root, g))
+			require.NoError(t, err)
+			require.NotEmpty(t, files, g)
+			for _, f := range files {
+				src, err := os.ReadFile(f)
+				require.NoError(t, err)
+				all.Write(src)
+			}
+		}
+		return all.String()
+	}
+	goTests := read("client/*_test.go")
+	mobileTests := read("sdk/mobile/*_test.go")
+	cppTests := read("sdk/cpp/tests/*.cpp")
+	jsTests := read("web/e2e/*.test.mjs")
+	exists := []func(name string) bool{
+		func(n string) bool { return strings.Contains(goTests, "func "+n+"(t *testing.T)") },
+		func(n string) bool { return strings.Contains(mobileTests, "func "+n+"(t *testing.T)") },
+		func(n string) bool {
+			suite, test, ok := strings.Cut(n, ".")
+			return ok && regexp.MustCompile(`TEST(_F)?\(`+regexp.QuoteMeta(suite)+`, `+regexp.QuoteMeta(test)+`\)`).MatchString(cppTests)
+		},
+		func(n string) bool {
+			title := strings.Trim(n, "'")
+			return strings.HasPrefix(n, "'") && strings.Contains(jsTests, "test('"+title)
+		},
+	}
+	tick := regexp.MustCompile("`([^`]+)`")
+	rows := 0
+	for _, line := range strings.Split(doc[start:end], "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| capability") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), " | ")
+		require.Len(t, cells, 5, "row %q", line)
+		rows++
+		for i, cell := range cells[1:] {
+			cell = strings.TrimSpace(cell)
+			verdict, _, _ := strings.Cut(cell, " ")
+			verdict = strings.TrimSuffix(verdict, ":")
+			require.Contains(t, []string{"yes", "partly", "no"}, verdict, "%s / column %d: %q", cells[0], i+1, cell)
+			if verdict == "no" {
+				require.Greater(t, len(cell), len("no: "), "%s / column %d: say what is missing", cells[0], i+1)
+				continue
+			}
+			var named int
+			for _, m := range tick.FindAllStringSubmatch(cell, -1) {
+				name := m[1]
+				if !strings.HasPrefix(name, "Test") && !strings.HasPrefix(name, "'") && !regexp.MustCompile(`^[A-Z]\w*\.[A-Z]\w*$`).MatchString(name) {
+					continue // a state or API name, not a test
+				}
+				named++
+				require.True(t, exists[i](name), "%s / column %d: no test %s", cells[0], i+1, name)
+			}
+			require.Positive(t, named, "%s / column %d: a %s names the tests that prove it", cells[0], i+1, verdict)
+		}
+	}
+	require.GreaterOrEqual(t, rows, 8)
+}
