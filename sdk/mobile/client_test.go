@@ -483,3 +483,35 @@ func TestLogsNeverShowTheToken(t *testing.T) {
 	require.Contains(t, logs.String(), "online")
 	require.NotContains(t, logs.String(), token)
 }
+
+// The listener receives each push's meta (protocol §13.6): the node's id
+// and ts, persist for a persistent push, and the pusher's own keys.
+func TestListenerReceivesPushMeta(t *testing.T) {
+	leakCheck(t)
+	n := startNode(t, server.Config{})
+	c, r := newClient(t, config(n, "alice"))
+	require.NoError(t, c.Connect())
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	out, err := n.Push(ctx, server.User("alice"), pack.Message{URI: "/p", Body: []byte("x"), Meta: map[string]string{"kind": "chat", "id": "m-1"}}, server.Persist(0))
+	require.NoError(t, err)
+	require.Equal(t, msg{"/p", "x", out.Seq}, r.nextMsg(t))
+	meta := <-r.metas
+	require.Equal(t, "chat", meta.Get("kind"))
+	require.Equal(t, "m-1", meta.Get("id"), "the pusher's id is kept")
+	require.Equal(t, "1", meta.Get("persist"))
+	require.True(t, meta.Has("ts"))
+	require.False(t, meta.Has("nope"))
+	var keys []string
+	for i := range meta.Len() {
+		keys = append(keys, meta.Key(i))
+	}
+	require.Equal(t, []string{"id", "kind", "persist", "ts"}, keys, "sorted")
+	require.Equal(t, "", meta.Key(meta.Len()))
+
+	n.PushText("alice", "/t", "transient", false)
+	require.Equal(t, "transient", r.nextMsg(t).body)
+	require.False(t, (<-r.metas).Has("persist"))
+}

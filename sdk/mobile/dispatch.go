@@ -20,6 +20,7 @@ type event struct {
 	uri     string
 	body    []byte
 	seq     int64
+	meta    map[string]string
 	persist bool
 	done    chan struct{} // closed once the message was handled or skipped
 
@@ -84,7 +85,7 @@ func (c *Client) deliver(ev *event) {
 	if ev.sess.isRetired() {
 		return
 	}
-	c.call(func(l Listener) error { return l.OnMessage(ev.uri, ev.body, ev.seq) })
+	c.call(func(l Listener) error { return l.OnMessage(ev.uri, ev.body, ev.seq, newMeta(ev.meta)) })
 	if ev.persist {
 		// Only the dispatcher writes it. Not a max: the Conn delivers a
 		// seq at or below the last one only after a node answered a resume
@@ -167,7 +168,7 @@ func (c *Client) startSession() {
 // a push only once the app has it.
 func (c *Client) onConnMessage(s *session, m *pack.Message) {
 	ev := &event{
-		sess: s, uri: m.URI, body: m.Body, seq: m.Seq,
+		sess: s, uri: m.URI, body: m.Body, seq: m.Seq, meta: m.Meta,
 		persist: m.Seq > 0 && m.Get(pack.MetaPersist) == "1",
 		done:    make(chan struct{}),
 	}

@@ -16,7 +16,7 @@ import (
 // methods (through the wrappers in sdk/android and sdk/ios).
 type printer struct{ connected, closed chan struct{} }
 
-func (p printer) OnMessage(uri string, body []byte, seq int64) error {
+func (p printer) OnMessage(uri string, body []byte, seq int64, _ *plexmobile.Meta) error {
 	fmt.Printf("message %s %q persistent=%v\n", uri, body, seq > 0)
 	return nil
 }

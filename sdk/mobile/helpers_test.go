@@ -68,16 +68,21 @@ func (s stateEv) String() string { return fmt.Sprintf("%d/%d %q", s.state, s.cod
 // recorder is a Listener that records events in channels.
 type recorder struct {
 	msgs   chan msg
+	metas  chan *plexmobile.Meta // each message's meta, in the same order
 	states chan stateEv
 	onMsg  func(msg) error // optional hook, on the SDK thread
 }
 
 func newRecorder() *recorder {
-	return &recorder{msgs: make(chan msg, 4096), states: make(chan stateEv, 4096)}
+	return &recorder{msgs: make(chan msg, 4096), metas: make(chan *plexmobile.Meta, 4096), states: make(chan stateEv, 4096)}
 }
 
-func (r *recorder) OnMessage(uri string, body []byte, seq int64) error {
+func (r *recorder) OnMessage(uri string, body []byte, seq int64, meta *plexmobile.Meta) error {
 	m := msg{uri, string(body), seq}
+	select {
+	case r.metas <- meta:
+	default: // a test that does not read metas
+	}
 	r.msgs <- m
 	if r.onMsg != nil {
 		return r.onMsg(m)

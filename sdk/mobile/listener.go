@@ -47,7 +47,9 @@ type Listener interface {
 	// after OnMessage returned, so a push whose OnMessage did not return
 	// (process killed) comes again after the next connect. seq is 0 for
 	// transient pushes. An empty body may arrive as null (Java) or nil.
-	OnMessage(uri string, body []byte, seq int64) error
+	// meta is the push's meta (never nil): the node's "id" and "ts", "persist"
+	// for a persistent push, and the pusher's own keys.
+	OnMessage(uri string, body []byte, seq int64, meta *Meta) error
 	// OnState reports a state change: one of the State constants, the
 	// node's numeric code (docs/protocol.md §13) or 0, and a
 	// human-readable reason ("" when there is nothing to say).

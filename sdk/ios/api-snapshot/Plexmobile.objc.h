@@ -5,12 +5,13 @@
 #include "Universe.objc.h"
 @class PlexmobileClient;
 @class PlexmobileConfig;
+@class PlexmobileMeta;
 @protocol PlexmobileListener;
 @class PlexmobileListener;
 @protocol PlexmobileLogger;
 @class PlexmobileLogger;
 @protocol PlexmobileListener <NSObject>
-- (BOOL)onMessage:(NSString* _Nullable)uri body:(NSData* _Nullable)body seq:(int64_t)seq error:(NSError* _Nullable* _Nullable)error;
+- (BOOL)onMessage:(NSString* _Nullable)uri body:(NSData* _Nullable)body seq:(int64_t)seq meta:(PlexmobileMeta* _Nullable)meta error:(NSError* _Nullable* _Nullable)error;
 - (BOOL)onState:(int64_t)state code:(int64_t)code reason:(NSString* _Nullable)reason error:(NSError* _Nullable* _Nullable)error;
 @end
 @protocol PlexmobileLogger <NSObject>
@@ -50,6 +51,16 @@
 @property (nonatomic) int64_t sendTimeoutMs;
 @property (nonatomic) int64_t backgroundPolicy;
 @end
+@interface PlexmobileMeta : NSObject <goSeqRefInterface> {
+}
+@property(strong, readonly) _Nonnull id _ref;
+- (nonnull instancetype)initWithRef:(_Nonnull id)ref;
+- (nonnull instancetype)init;
+- (NSString* _Nonnull)get:(NSString* _Nullable)key;
+- (BOOL)has:(NSString* _Nullable)key;
+- (NSString* _Nonnull)key:(int64_t)i;
+- (int64_t)len;
+@end
 FOUNDATION_EXPORT const int64_t PlexmobileBackgroundDisconnect;
 FOUNDATION_EXPORT const int64_t PlexmobileBackgroundKeep;
 FOUNDATION_EXPORT const int64_t PlexmobileBackgroundSlowHeartbeat;
@@ -73,7 +84,7 @@ FOUNDATION_EXPORT PlexmobileClient* _Nullable PlexmobileNewClient(PlexmobileConf
 }
 @property(strong, readonly) _Nonnull id _ref;
 - (nonnull instancetype)initWithRef:(_Nonnull id)ref;
-- (BOOL)onMessage:(NSString* _Nullable)uri body:(NSData* _Nullable)body seq:(int64_t)seq error:(NSError* _Nullable* _Nullable)error;
+- (BOOL)onMessage:(NSString* _Nullable)uri body:(NSData* _Nullable)body seq:(int64_t)seq meta:(PlexmobileMeta* _Nullable)meta error:(NSError* _Nullable* _Nullable)error;
 - (BOOL)onState:(int64_t)state code:(int64_t)code reason:(NSString* _Nullable)reason error:(NSError* _Nullable* _Nullable)error;
 @end
 @interface PlexmobileLogger : NSObject <goSeqRefInterface, PlexmobileLogger> {

@@ -121,12 +121,20 @@ public protocol PlexClientDelegate: AnyObject {
     /// A push: `seq` > 0 for a persistent one (acknowledged to the node only
     /// after this returns; each arrives once, in seq order), 0 for a transient one.
     func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64)
+    /// The same push with its meta (protocol §9): the node's `id` and `ts`,
+    /// `persist` for a persistent push, and the pusher's own keys. The
+    /// default calls the method without meta; implement this one instead
+    /// when you need the meta.
+    func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64, meta: [String: String])
     /// A state change, with the node's code (or 0) and a reason.
     func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String)
 }
 
 public extension PlexClientDelegate {
     func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64) {}
+    func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64, meta: [String: String]) {
+        plexClient(client, didReceive: uri, body: body, seq: seq)
+    }
     func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String) {}
 }
 
@@ -244,10 +252,10 @@ public final class PlexClient {
         lock.unlock()
     }
 
-    fileprivate func onMessage(_ uri: String, _ body: Data, _ seq: Int64) {
+    fileprivate func onMessage(_ uri: String, _ body: Data, _ seq: Int64, _ meta: [String: String]) {
         dispatch { [weak self] in
             guard let self = self else { return }
-            self.delegate?.plexClient(self, didReceive: uri, body: body, seq: seq)
+            self.delegate?.plexClient(self, didReceive: uri, body: body, seq: seq, meta: meta)
             if seq > 0 {
                 self.lock.lock()
                 if seq > self.delivered { self.delivered = seq }
@@ -273,8 +281,15 @@ public final class PlexClient {
     private final class Bridge: NSObject, PlexmobileListenerProtocol {
         weak var owner: PlexClient?
 
-        func onMessage(_ uri: String?, body: Data?, seq: Int64) throws {
-            owner?.onMessage(uri ?? "", body ?? Data(), seq)
+        func onMessage(_ uri: String?, body: Data?, seq: Int64, meta: PlexmobileMeta?) throws {
+            var m: [String: String] = [:]
+            if let meta = meta {
+                for i in 0..<meta.len() {
+                    let k = meta.key(i)
+                    m[k] = meta.get(k)
+                }
+            }
+            owner?.onMessage(uri ?? "", body ?? Data(), seq, m)
         }
 
         func onState(_ state: Int64, code: Int64, reason: String?) throws {

@@ -55,7 +55,7 @@ final class Recorder implements Listener {
     final LinkedBlockingQueue<State> states = new LinkedBlockingQueue<>();
 
     @Override
-    public void onMessage(String uri, byte[] body, long seq) {
+    public void onMessage(String uri, byte[] body, long seq, io.plexpush.plexmobile.Meta meta) {
         String b = body == null ? "" : new String(body, StandardCharsets.UTF_8);
         msgs.add(new Msg(uri, b, seq, Thread.currentThread().getName()));
     }

@@ -56,7 +56,7 @@ class WrapperTest {
     }
 
     /** Records what the wrapper calls, and on which thread. */
-    static final class Events extends PlexListener {
+    static class Events extends PlexListener {
         final LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
         final List<String> threads = Collections.synchronizedList(new ArrayList<>());
 
@@ -103,6 +103,30 @@ class WrapperTest {
                 assertEquals(w, next());
             }
         }
+    }
+
+    /** The five-argument onMessage receives each push's meta; the four-argument one still works. */
+    @Test
+    void deliversPushMeta() throws Exception {
+        LinkedBlockingQueue<java.util.Map<String, String>> metas = new LinkedBlockingQueue<>();
+        Events ev = new Events() {
+            @Override
+            public void onMessage(PlexClient client, String uri, byte[] body, long seq, java.util.Map<String, String> meta) {
+                metas.add(meta);
+                super.onMessage(client, uri, body, seq, meta); // the default: the four-argument one
+            }
+        };
+        PlexClient plex = new PlexClient(config("alice"), ev, ui);
+        plex.connect();
+        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.CONNECTED, "connected");
+        node.push("{\"uid\":\"alice\",\"uri\":\"/p\",\"body\":\"m\",\"persist\":true,\"meta\":{\"kind\":\"chat\"}}");
+        assertTrue(ev.next().startsWith("message /p m "), "the four-argument onMessage ran");
+        java.util.Map<String, String> meta = metas.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS);
+        assertEquals("chat", meta.get("kind"));
+        assertEquals("1", meta.get("persist"));
+        assertTrue(meta.containsKey("id") && meta.containsKey("ts"), meta.toString());
+        assertThrows(UnsupportedOperationException.class, () -> meta.put("x", "y"));
+        plex.close();
     }
 
     @Test

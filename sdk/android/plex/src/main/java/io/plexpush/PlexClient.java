@@ -4,9 +4,13 @@ import io.plexpush.plexmobile.Client;
 import io.plexpush.plexmobile.Config;
 import io.plexpush.plexmobile.Listener;
 import io.plexpush.plexmobile.Logger;
+import io.plexpush.plexmobile.Meta;
 import io.plexpush.plexmobile.Plexmobile;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -255,11 +259,12 @@ public final class PlexClient implements Closeable {
         }
     }
 
-    private void onMessage(String uri, byte[] body, long seq) {
+    private void onMessage(String uri, byte[] body, long seq, Meta meta) {
         final byte[] b = body == null ? EMPTY : body; // gomobile passes an empty []byte as null
+        final Map<String, String> m = toMap(meta); // read on the SDK thread, before dispatching
         dispatch(() -> {
             try {
-                listener.onMessage(this, uri, b, seq);
+                listener.onMessage(this, uri, b, seq, m);
             } finally { // the SDK counts a push whose callback threw as delivered too
                 if (seq > 0) {
                     synchronized (lock) {
@@ -270,6 +275,18 @@ public final class PlexClient implements Closeable {
                 }
             }
         });
+    }
+
+    /** A push's meta as an unmodifiable map, sorted by key. */
+    private static Map<String, String> toMap(Meta meta) {
+        TreeMap<String, String> m = new TreeMap<>();
+        if (meta != null) {
+            for (long i = 0, n = meta.len(); i < n; i++) {
+                String k = meta.key(i);
+                m.put(k, meta.get(k));
+            }
+        }
+        return Collections.unmodifiableMap(m);
     }
 
     private void onState(int state, int code, String reason) {
@@ -308,9 +325,9 @@ public final class PlexClient implements Closeable {
         }
 
         @Override
-        public void onMessage(String uri, byte[] body, long seq) throws Exception {
+        public void onMessage(String uri, byte[] body, long seq, Meta meta) throws Exception {
             try {
-                owner.onMessage(uri, body, seq);
+                owner.onMessage(uri, body, seq, meta);
             } catch (Error e) {
                 throw new Exception("listener failed", e);
             }

@@ -1,5 +1,7 @@
 package io.plexpush;
 
+import java.util.Map;
+
 /**
  * Receives a {@link PlexClient}'s events. Every method does nothing by
  * default: override the ones you need.
@@ -22,6 +24,16 @@ public abstract class PlexListener {
      * once, in seq order), 0 for a transient one. {@code body} is never null.
      */
     public void onMessage(PlexClient client, String uri, byte[] body, long seq) {}
+
+    /**
+     * The same push with its meta (protocol §9): the node's {@code id} and
+     * {@code ts}, {@code persist} for a persistent push, and the pusher's own
+     * keys. The default calls {@link #onMessage(PlexClient, String, byte[], long)};
+     * override this one instead when you need the meta. {@code meta} is never null.
+     */
+    public void onMessage(PlexClient client, String uri, byte[] body, long seq, Map<String, String> meta) {
+        onMessage(client, uri, body, seq);
+    }
 
     /** Every state change, before the specific method; see {@link PlexClient#CONNECTING} and friends. */
     public void onStateChanged(PlexClient client, int state, int code, String reason) {}
