@@ -61,6 +61,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<std::uint64_t> rewinds_passed{0};
     std::atomic<std::uint32_t> send_limit{0};
     std::atomic<std::size_t> socket_pending{0};
+    std::atomic<bool> background{false}; // set_background's wish, applied by the I/O thread
 
     std::mutex life_mu; // serialises connect/close/destruction
     bool destroying = false; // under life_mu: connect() from a late callback is refused
@@ -157,6 +158,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         detail::Connection conn;
         std::string in;
         std::deque<std::string> frames;
+        bool bg = background.load();
+        s.set_background(Clock::now(), bg);
         s.start(Clock::now());
 
         for (;;) {
@@ -208,6 +211,10 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                 }
                 for (auto& f : frames) s.send_frame(now, std::move(f)); // dropped unless online
                 if (rewinds_passed.load() == rewinds_posted) s.on_delivered(now, delivered.load());
+                if (bool want = background.load(); want != bg) {
+                    bg = want;
+                    s.set_background(now, bg);
+                }
             }
             if (rc > 0 && n == 2 && p[1].revents) {
                 in.clear();
@@ -376,6 +383,11 @@ std::error_code Client::send(const Message& m) {
     }
     im.wake.signal();
     return {};
+}
+
+void Client::set_background(bool on) {
+    impl_->background.store(on);
+    impl_->wake.signal();
 }
 
 State Client::state() const noexcept { return impl_->state.load(); }

@@ -118,6 +118,7 @@ void Session::on_connected(Clock::time_point now) {
     interval_ = cfg_.heartbeat;
     timeout_ = cfg_.heartbeat_timeout;
     info_ = SessionInfo{};
+    bg_asked_ = bg_active_ = false;
     acked_ = 0;
     resume_sent_ = 0;
     set_state(State::authenticating);
@@ -222,7 +223,15 @@ void Session::send_ack(Clock::time_point now, bool again) {
 }
 
 void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
-    if (m.uri == uri::heartbeat) return; // liveness was noted for every frame
+    if (m.uri == uri::heartbeat) { // liveness was noted for every frame
+        if (state_ == State::online && bg_asked_ && want_bg_ && m.get(meta::mode) == "background" &&
+            info_.background_heartbeat.count() > 0 && info_.background_timeout.count() > 0) {
+            bg_active_ = true; // the node applies the background timeout from now on
+            interval_ = info_.background_heartbeat;
+            timeout_ = info_.background_timeout;
+        }
+        return;
+    }
     if (m.uri == uri::auth_failed) {
         fail(now, code_error(code_of(m, static_cast<int>(errc::auth_failed))), true);
         return;
@@ -272,6 +281,8 @@ void Session::handle_auth_success(Clock::time_point now, const Message& m) {
         // up to 2^63-1 ms wrapped it (signed overflow) and timed out at once.
         if (auto v = ms("heartbeat_ms"); v > 0) info_.heartbeat = max_interval(v);
         if (auto v = ms("timeout_ms"); v > 0) info_.timeout = max_interval(v);
+        if (auto v = ms("background_heartbeat_ms"); v > 0) info_.background_heartbeat = max_interval(v);
+        if (auto v = ms("background_timeout_ms"); v > 0) info_.background_timeout = max_interval(v);
         if (auto v = ms("max_frame"); v > 0 && v <= 0xFFFFFFFF)
             info_.max_frame = static_cast<std::uint32_t>(v);
         if (auto it = j.find("acks"); it != j.end() && it->is_boolean()) info_.acks = it->get<bool>();
@@ -298,6 +309,36 @@ void Session::handle_auth_success(Clock::time_point now, const Message& m) {
     online_since_ = now;
     last_heartbeat_ = now;
     set_state(State::online);
+    if (want_bg_) ask_background(now); // asked again on every connection
+}
+
+void Session::ask_background(Clock::time_point now) {
+    if (state_ != State::online || bg_asked_ || info_.background_heartbeat.count() <= 0) return;
+    bg_asked_ = true;
+    Message hb;
+    hb.uri = uri::heartbeat;
+    hb.meta.emplace(meta::mode, "background");
+    write(now, hb);
+}
+
+void Session::set_background(Clock::time_point now, bool on) {
+    if (on == want_bg_) return;
+    want_bg_ = on;
+    if (on) {
+        ask_background(now);
+        return;
+    }
+    // Back to the foreground: the normal pace at once, then tell the node.
+    const bool told = bg_asked_;
+    bg_asked_ = bg_active_ = false;
+    interval_ = info_.heartbeat.count() > 0 ? info_.heartbeat : cfg_.heartbeat;
+    timeout_ = info_.timeout.count() > 0 ? info_.timeout : cfg_.heartbeat_timeout;
+    if (told && state_ == State::online) {
+        Message hb;
+        hb.uri = uri::heartbeat;
+        hb.meta.emplace(meta::mode, "foreground");
+        write(now, hb);
+    }
 }
 
 void Session::write(Clock::time_point now, const Message& m) {

@@ -2,7 +2,9 @@
 // docs/contract-draft.md describes it. They need the plexd binary in the
 // PLEXD environment variable (ctest sets it from -DPLEX_PLEXD=...); without
 // it every test here is reported as SKIPPED, never as passed.
+#include <cstdlib>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -70,6 +72,39 @@ TEST_F(Integration, AuthSuccess) {
     EXPECT_EQ(c.state(), State::closed);
     ASSERT_TRUE(r.wait_state(State::closed)) << r.describe();
     EXPECT_FALSE(r.states().back().second) << "close() reports no error";
+}
+
+// Background mode against a real node: the node counts the connection in
+// background mode once the client asked (plex_background_connections), and
+// back in the foreground no more.
+TEST_F(Integration, BackgroundModeIsAppliedByTheNode) {
+    start_node({"-background-heartbeat", "2s"});
+    auto background_conns = [&]() -> int {
+        std::string body;
+        if (test::http_request(node.http(), "GET", "/metrics", "", "S", body) != 200) return -1;
+        auto at = body.find("\nplex_background_connections{");
+        if (at == std::string::npos) return -1;
+        auto sp = body.find("} ", at);
+        return sp == std::string::npos ? -1 : std::atoi(body.c_str() + sp + 2);
+    };
+    auto eventually = [&](int want) {
+        for (int i = 0; i < 200; ++i) {
+            if (background_conns() == want) return true;
+            std::this_thread::sleep_for(50ms);
+        }
+        return false;
+    };
+    Recorder r;
+    Client c(config());
+    r.attach(c);
+    c.set_background(true); // before connect: asked once online
+    ASSERT_FALSE(c.connect());
+    ASSERT_TRUE(r.wait_state(State::online)) << r.describe();
+    EXPECT_EQ(c.info().background_heartbeat, 2000ms);
+    EXPECT_TRUE(eventually(1)) << "the node applied background mode";
+    c.set_background(false);
+    EXPECT_TRUE(eventually(0)) << "back in the foreground";
+    c.close();
 }
 
 TEST_F(Integration, AuthFailureIsTerminal) {

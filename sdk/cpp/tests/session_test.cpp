@@ -194,6 +194,75 @@ TEST(Session, HeartbeatAtTheAnnouncedInterval) {
     EXPECT_EQ(h.state(), State::online);
 }
 
+// Background mode (protocol §11.1, §13.6): asked with mode=background on a
+// node that offers it, the normal pace kept until the node confirms, asked
+// again on every new connection; off restores the normal pace at once.
+TEST(Session, BackgroundModeAskedConfirmedAndRestored) {
+    const std::string facts =
+        R"({"heartbeat_ms":1000,"timeout_ms":3000,"background_heartbeat_ms":10000,"background_timeout_ms":30000})";
+    Harness h;
+    h.make();
+    h.s->set_background(h.now, true); // before connecting: asked once online
+    h.s->start(h.now);
+    h.drain();
+    h.s->on_connected(h.now);
+    h.drain();
+    h.written.clear();
+    h.auth_success(facts);
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].uri, "/heartbeat");
+    EXPECT_EQ(h.written[0].get("mode"), "background");
+    EXPECT_FALSE(h.s->background());
+    EXPECT_EQ(*h.s->next_deadline(), h.now + 1000ms) << "the normal pace until the node confirms";
+
+    h.receive(Message{0, "/heartbeat", "", {{"mode", "background"}}}); // confirmed
+    EXPECT_TRUE(h.s->background());
+    h.written.clear();
+    h.advance(9999ms);
+    EXPECT_TRUE(h.written.empty()) << "no heartbeat before the background interval";
+    h.advance(1ms);
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].uri, "/heartbeat");
+    EXPECT_TRUE(h.written[0].get("mode").empty());
+    h.advance(15000ms); // silent past the normal timeout: still online
+    EXPECT_EQ(h.state(), State::online);
+
+    h.written.clear();
+    h.s->set_background(h.now, false); // off: the normal pace at once
+    h.drain();
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].get("mode"), "foreground");
+    EXPECT_FALSE(h.s->background());
+    EXPECT_LE(*h.s->next_deadline(), h.now + 1000ms);
+
+    h.s->set_background(h.now, true);
+    h.drain();
+    h.receive(Message{0, "/heartbeat", "", {{"mode", "background"}}});
+    ASSERT_TRUE(h.s->background());
+    h.s->on_closed(h.now, errc::connection_lost); // a new connection asks again
+    h.drain();
+    h.to_deadline();
+    h.s->on_connected(h.now);
+    h.drain();
+    EXPECT_FALSE(h.s->background()) << "a new connection starts at the normal pace";
+    h.written.clear();
+    h.auth_success(facts);
+    ASSERT_EQ(h.written.size(), 1u);
+    EXPECT_EQ(h.written[0].get("mode"), "background");
+}
+
+// A node that does not offer background mode gets no mode request.
+TEST(Session, BackgroundModeWithoutTheNodesOfferChangesNothing) {
+    Harness h;
+    h.online(); // facts without background_heartbeat_ms
+    h.written.clear();
+    h.s->set_background(h.now, true);
+    h.drain();
+    EXPECT_TRUE(h.written.empty());
+    EXPECT_FALSE(h.s->background());
+    EXPECT_EQ(*h.s->next_deadline(), h.now + 1000ms);
+}
+
 TEST(Session, SilenceFromTheNodeTriggersHeartbeatEvenWhileSending) {
     Harness h;
     h.online();

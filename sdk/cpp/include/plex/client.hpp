@@ -73,6 +73,13 @@ public:
     std::error_code send(std::string_view uri, std::string_view body);
     std::error_code send(const Message& m);
 
+    // Background mode (docs/protocol.md §11.1): on, the connection
+    // heartbeats at the node's background pace once the node confirms
+    // (asked again on every new connection); off, the normal pace at once.
+    // On a node that does not offer it nothing changes. Any time, any
+    // thread, before connect() too.
+    void set_background(bool on);
+
     State state() const noexcept;
     // Highest persistent seq whose on_message has returned (it is acked to
     // the node after that). Save it and pass it as Config::resume_from to

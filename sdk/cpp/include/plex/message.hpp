@@ -69,6 +69,7 @@ inline constexpr std::string_view time = "ts";       // on a push: accept time, 
 inline constexpr std::string_view code = "code";     // on /error, /disconnect, /auth/failed
 inline constexpr std::string_view reason = "reason"; // text accompanying code
 inline constexpr std::string_view persist = "persist"; // on a push: "1" = stored, must be acked
+inline constexpr std::string_view mode = "mode"; // on /heartbeat: "background" or "foreground" (§11.1)
 } // namespace meta
 
 // The protocol version this SDK speaks (meta "v" on /auth/server).

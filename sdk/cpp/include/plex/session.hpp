@@ -58,6 +58,9 @@ struct SessionInfo {
     std::chrono::milliseconds heartbeat{0};
     std::chrono::milliseconds timeout{0};
     std::uint32_t max_frame = 0; // 0: not announced
+    // Background mode's pace (§11.1); zero: the node does not offer it.
+    std::chrono::milliseconds background_heartbeat{0};
+    std::chrono::milliseconds background_timeout{0};
     bool acks = false;
     // The seq the node replays after (announced when the login sent resume
     // with acks); below what was sent, the session rewinds (action::Rewind).
@@ -137,6 +140,15 @@ public:
     // last_seq() was never delivered and is ignored; after action::Rewind
     // report only seqs of messages delivered after it.
     void on_delivered(Clock::time_point now, std::int64_t seq);
+    // Background mode (docs/protocol.md §11.1, §13.6): on a node that
+    // offers it, asks for the slow heartbeat pace with /heartbeat
+    // mode=background and keeps the normal pace until the node's echo
+    // confirms; asks again on every new connection while on. Off restores
+    // the normal pace at once (mode=foreground). On a node without it,
+    // nothing changes. Any state; the wish is kept across connections.
+    void set_background(Clock::time_point now, bool on);
+    // Whether the background pace is in force on this connection.
+    bool background() const noexcept { return bg_active_; }
     // Ends the session: Disconnect, then closed. Idempotent.
     void close(Clock::time_point now);
 
@@ -168,6 +180,7 @@ private:
     void handle(Clock::time_point now, Message& m, bool& ack_due);
     void write(Clock::time_point now, const Message& m);
     void handle_auth_success(Clock::time_point now, const Message& m);
+    void ask_background(Clock::time_point now);
     void enter_backoff(Clock::time_point now, std::error_code ec);
 
     Config cfg_;
@@ -179,6 +192,9 @@ private:
     std::int64_t last_seq_ = 0;
     std::uint64_t failures_ = 0; // retries since the last healthy connection (§13.6)
     bool received_ = false;      // this connection delivered a message after auth
+    bool want_bg_ = false;       // set_background(true) in force
+    bool bg_asked_ = false;      // mode=background sent on this connection
+    bool bg_active_ = false;     // the node confirmed: the background pace is in force
     Clock::time_point online_since_{};
     std::chrono::milliseconds interval_;
     std::chrono::milliseconds timeout_;
