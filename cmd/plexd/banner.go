@@ -18,6 +18,7 @@ import (
 func printBanner(ctx context.Context, w io.Writer, o *options, cfg *server.Config, cl *clusterNode, ready map[string]string) {
 	addr := ready["addr"]
 	fmt.Fprintf(w, "plexd %s listening\n  apps connect to   %s (auth %s, %s-endian frames)\n", cfg.NodeID, addr, o.Auth, o.Order)
+	fmt.Fprintf(w, "  version           %s\n", readVersion())
 	if line := appCommand(o, cfg, addr); line != "" {
 		fmt.Fprintf(w, "  connect an app    %s\n", line)
 	}

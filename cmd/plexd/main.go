@@ -38,6 +38,10 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		fmt.Fprintln(stderr, "plexd -h lists the flags")
 		return 2
 	}
+	if o.Version {
+		printVersion(stdout)
+		return 0
+	}
 	n, err := start(ctx, o, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "plexd:", err)

@@ -16,8 +16,11 @@ import (
 // options are plexd's settings. Each comes from, in order of precedence: a
 // command-line flag, an environment variable PLEX_<FLAG_NAME> (upper case,
 // '-' → '_'), a key of the JSON config file given by -config, the default.
+// The exception is -version, an action of the command line only
+// (actionFlag).
 type options struct {
-	Config string
+	Config  string
+	Version bool
 
 	Addr      string
 	InnerAddr string
@@ -92,6 +95,7 @@ type options struct {
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("plexd", flag.ContinueOnError)
 	fs.StringVar(&o.Config, "config", "", "JSON config file whose keys are flag names")
+	fs.BoolVar(&o.Version, "version", false, "print plexd's version (module, VCS revision and time) and exit; command line only")
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:9578", "TCP address for apps and push clients")
 	fs.StringVar(&o.InnerAddr, "inner-addr", "", "separate TCP address for push clients only")
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:9579", "HTTP API address (empty: none)")
@@ -186,6 +190,9 @@ func parseOptions(args []string, env func(string) string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if o.Version { // an action: nothing else is read, so it works in any environment
+		return o, nil
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var file map[string]any
@@ -209,6 +216,9 @@ func parseOptions(args []string, env func(string) string) (*options, error) {
 			given[f.Name] = true
 			return
 		}
+		if actionFlag(f.Name) {
+			return
+		}
 		if v := env("PLEX_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))); v != "" {
 			given[f.Name] = true
 			if err := f.Value.Set(v); err != nil {
@@ -229,15 +239,26 @@ func parseOptions(args []string, env func(string) string) (*options, error) {
 	return o, o.validate(given)
 }
 
-// checkKeys refuses a config file key that names no flag ("apps": apps.go).
+// checkKeys refuses a config file key that names no flag ("apps": apps.go)
+// or names an action.
 func checkKeys(path string, file map[string]any, fs *flag.FlagSet) error {
 	for k := range file {
 		if fs.Lookup(k) == nil && k != "apps" {
 			return fmt.Errorf("config %s: unknown key %q", path, k)
 		}
+		if actionFlag(k) {
+			return fmt.Errorf("config %s: key %q is a command-line action (plexd -%s), not a setting", path, k, k)
+		}
 	}
 	return nil
 }
+
+// actionFlag reports whether flag name is an action of the command line
+// rather than a setting: no environment variable sets it (PLEX_VERSION may
+// well be another tool's variable, and a node must not print and exit
+// because of it) and a config file key naming it is refused (a file that
+// turned every start into a version print would be a mistake).
+func actionFlag(name string) bool { return name == "version" }
 
 // validate refuses settings that are out of range or that the chosen
 // auth ignores, instead of running with something the operator did not
