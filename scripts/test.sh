@@ -38,6 +38,9 @@ scripts/fuzz-smoke.sh
 step "fault scenarios as processes (a frozen node)"
 scripts/faults.sh
 
+step "deploy kit offline (static build, NATS config, compose, systemd unit)"
+scripts/deploy-check.sh
+
 step "C++ SDK (ctest, then ASan/UBSan)"
 bash sdk/cpp/ci.sh
 
