@@ -6,10 +6,13 @@
 package embedded
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +38,10 @@ type Config struct {
 	ClusterName   string
 	ClusterListen string
 	Routes        []string
+	// ClusterSecret, when set, is the password (user "plex") every route
+	// between members presents and checks: a member with another secret
+	// is refused (logged by both sides). Set the same on every member.
+	ClusterSecret string
 	// MaxPayload is the largest message NATS accepts. Zero: 8 MiB (a
 	// plex push of the default 1 MiB frame limit plus routing overhead fits).
 	MaxPayload int32
@@ -65,6 +72,7 @@ type Config struct {
 type Server struct {
 	ns       *natsserver.Server
 	storeDir string
+	token    string // the client listener's token when only in-process clients are meant to use it
 }
 
 // Start starts the server and waits until it accepts connections. With a
@@ -95,9 +103,21 @@ func Start(cfg Config) (*Server, error) {
 		SyncInterval:          cfg.SyncInterval, // 0: nats-server's default
 		JetStreamMaxStore:     cfg.MaxStore,     // 0: from the free space
 	}
-	if cfg.Listen == "" {
+	var token string
+	switch {
+	case cfg.Listen == "" && cfg.ClusterListen != "":
+		// nats-server starts its route listener only after its client
+		// listener: give it one on loopback, closed to everyone but this
+		// process by a random token (clients connect in-process anyway).
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		token = hex.EncodeToString(b[:])
+		opts.Host, opts.Port, opts.Authorization = "127.0.0.1", natsserver.RANDOM_PORT, token
+	case cfg.Listen == "":
 		opts.DontListen = true
-	} else {
+	default:
 		host, port, err := splitHostPort(cfg.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("embedded: Listen: %w", err)
@@ -114,10 +134,16 @@ func Start(cfg Config) (*Server, error) {
 			name = "plex"
 		}
 		opts.Cluster = natsserver.ClusterOpts{Name: name, Host: host, Port: port}
+		if cfg.ClusterSecret != "" {
+			opts.Cluster.Username, opts.Cluster.Password = "plex", cfg.ClusterSecret
+		}
 		if len(cfg.Routes) > 0 {
 			urls := make([]string, len(cfg.Routes))
 			for i, r := range cfg.Routes {
 				if !strings.Contains(r, "://") {
+					if cfg.ClusterSecret != "" {
+						r = "plex:" + url.QueryEscape(cfg.ClusterSecret) + "@" + r
+					}
 					r = "nats-route://" + r
 				}
 				urls[i] = r
@@ -138,7 +164,7 @@ func Start(cfg Config) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("embedded: NATS server not ready within %s (store dir %s)", cfg.ReadyTimeout, cfg.StoreDir)
 	}
-	return &Server{ns: ns, storeDir: cfg.StoreDir}, nil
+	return &Server{ns: ns, storeDir: cfg.StoreDir, token: token}, nil
 }
 
 // RestartJetStream stops JetStream and starts it again on the same files,
@@ -164,6 +190,9 @@ func (s *Server) RestartJetStream() error {
 // Connect opens a connection to the server: in-process (no socket) when it
 // has no listener, else over its client URL.
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	if s.token != "" {
+		return nats.Connect("", append([]nats.Option{nats.InProcessServer(s.ns), nats.Token(s.token)}, opts...)...)
+	}
 	if s.ns.ClientURL() == "" || s.ns.Addr() == nil {
 		return nats.Connect("", append([]nats.Option{nats.InProcessServer(s.ns)}, opts...)...)
 	}

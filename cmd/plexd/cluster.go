@@ -102,9 +102,17 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 			return nil, err
 		}
 		cn.natsDir = filepath.Join(dir, "nats")
-		cn.ns, err = embedded.Start(embedded.Config{StoreDir: cn.natsDir, Name: "plexd", Logger: natsLogger(log),
-			SyncAlways: syncAlways, SyncInterval: syncInterval, MaxStore: o.StoreMaxBytes})
-		if err != nil {
+		ecfg := embedded.Config{StoreDir: cn.natsDir, Name: "plexd", Logger: natsLogger(log),
+			SyncAlways: syncAlways, SyncInterval: syncInterval, MaxStore: o.StoreMaxBytes}
+		if o.clustered() {
+			if ecfg.Name, err = serverName(dir); err != nil {
+				return nil, err
+			}
+			ecfg.ClusterName, ecfg.ClusterListen, ecfg.Routes = o.ClusterName, o.ClusterListen, o.peers()
+			ecfg.ClusterSecret = routeSecret(o.InnerSecret)
+			cn.where += ", NATS cluster " + o.ClusterName + " (routes on " + o.ClusterListen + ", peers " + strings.Join(o.peers(), ",") + ")"
+		}
+		if cn.ns, err = embedded.Start(ecfg); err != nil {
 			return nil, err
 		}
 		if cn.nc, err = cn.ns.Connect(connOpts...); err != nil {
@@ -126,13 +134,19 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		}
 		cn.where = "NATS " + redactURLs(o.NATS)
 	}
+	replicas := o.NATSReplicas
+	if replicas == 0 && o.clustered() {
+		// as many as the nodes named (at most 3), whether or not they are
+		// up yet: the first node must not create single-replica streams
+		replicas = min(3, 1+len(otherPeers(o.ClusterListen, o.peers())))
+	}
 	cn.c, err = cluster.New(cluster.Config{
 		Conn:       cn.nc,
 		Prefix:     o.NATSPrefix,
-		Replicas:   o.NATSReplicas,
+		Replicas:   replicas,
 		MaxPerUser: o.StoreMaxPerUser,
 		Heartbeat:  o.NodeHeartbeat,
-		Standalone: cn.ns != nil, // the embedded server has no listener: no peer can join
+		Standalone: cn.ns != nil && !o.clustered(), // alone: no peer can join
 		Logger:     log,
 	})
 	if err != nil {
@@ -144,8 +158,12 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 	err = cn.c.Open(octx)
 	cancel()
 	switch {
-	case err != nil && cn.ns != nil:
+	case err != nil && cn.ns != nil && !o.clustered():
 		return nil, fmt.Errorf("embedded NATS JetStream: %w", err)
+	case err != nil && o.clustered():
+		// JetStream needs a quorum of the named nodes: serve meanwhile
+		// (readyz false, transient pushes routed as peers join)
+		log.Warn("NATS cluster not ready yet (JetStream needs a majority of the nodes); serving, readyz false until it is", "err", err)
 	case err != nil:
 		log.Error("NATS unreachable; serving without routing until it is (readyz false)", "nats", redactURLs(o.NATS), "err", err)
 	}
@@ -266,3 +284,14 @@ func redactURLs(list string) string {
 
 // errDirLocked: another plexd uses the data directory.
 var errDirLocked = errors.New("data directory in use by another plexd")
+
+// otherPeers returns the peers that are not self (a node may list itself).
+func otherPeers(self string, peers []string) []string {
+	var out []string
+	for _, p := range peers {
+		if p != self {
+			out = append(out, p)
+		}
+	}
+	return out
+}

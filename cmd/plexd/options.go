@@ -71,6 +71,7 @@ type options struct {
 	NATSTLSKey      string
 	NATSPrefix      string
 	NATSReplicas    int
+	clusterOptions  // -cluster-*: the embedded NATS server's cluster (cluster_flags.go)
 	StoreMaxPerUser int
 	StoreMaxBytes   int64
 	NodeHeartbeat   time.Duration
@@ -140,7 +141,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.NATSTLSCert, "nats-tls-cert", "", "PEM client certificate for NATS (mutual TLS)")
 	fs.StringVar(&o.NATSTLSKey, "nats-tls-key", "", "PEM private key for -nats-tls-cert")
 	fs.StringVar(&o.NATSPrefix, "nats-prefix", "plex", "names this plex cluster's NATS subjects, stream and buckets (several clusters can share one NATS)")
-	fs.IntVar(&o.NATSReplicas, "nats-replicas", 0, "JetStream replicas when creating the stream and buckets (0: min(3, NATS servers))")
+	fs.IntVar(&o.NATSReplicas, "nats-replicas", 0, "JetStream replicas when creating the stream and buckets (0: min(3, NATS servers); with -cluster-peers: min(3, the nodes named))")
+	o.clusterOptions.register(fs)
 	fs.Int64Var(&o.StoreMaxBytes, "store-max-bytes", 0, "disk bytes the embedded JetStream may use for stored pushes (0: 75% of the data dir's free space when plexd starts); ignored with -nats")
 	fs.IntVar(&o.StoreMaxPerUser, "store-max-per-user", 1000, "stored pushes kept per user when creating the stream; the oldest is dropped beyond it")
 	fs.DurationVar(&o.NodeHeartbeat, "node-heartbeat", 2*time.Second, "how often the node announces its address and load; silent for 3 of these = dead")
@@ -266,6 +268,9 @@ func actionFlag(name string) bool { return name == "version" }
 func (o *options) validate(given map[string]bool) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if err := o.clusterOptions.validate(o.NATS, o.InnerSecret); err != nil {
+		bad("%v", err)
+	}
 	for _, v := range []struct {
 		name string
 		n    int
