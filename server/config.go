@@ -104,6 +104,9 @@ type Config struct {
 	// connections cannot lock push clients out. Zero: no limit beyond the
 	// process's file limit.
 	MaxConnections int
+	// Version names what the node runs, reported in Stats and GET
+	// /plex/v1/stats (e.g. a release and VCS revision). Optional.
+	Version string
 	// MaxInnerConnections bounds the connections of InnerAddr (3004 over
 	// it). Zero: 1024 (push clients hold one connection per node each).
 	MaxInnerConnections int

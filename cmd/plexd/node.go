@@ -344,6 +344,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		MaxConcurrentLogins:         o.MaxLogins,
 		WebSocketOrigins:            splitList(o.WSOrigins),
 		Logger:                      log,
+		Version:                     readVersion().String(),
 	}
 	if o.TLSCert != "" || o.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -81,4 +83,19 @@ func TestVersionIsCommandLineOnly(t *testing.T) {
 func TestBannerShowsVersion(t *testing.T) {
 	p := runPlexd(t, "-store", "memory")
 	require.Contains(t, p.stdout.String(), "  version           "+readVersion().String()+"\n")
+}
+
+// The version is in GET /plex/v1/stats (and so in the console).
+func TestVersionInStats(t *testing.T) {
+	p := runPlexd(t, "-store", "memory")
+	req, _ := http.NewRequest("GET", "http://"+p.addrs["http"]+"/plex/v1/stats", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var st struct {
+		Version string `json:"version"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	require.Equal(t, readVersion().String(), st.Version)
 }

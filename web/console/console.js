@@ -98,7 +98,7 @@ async function poll() {
   if (secret) {
     try {
       const st = await getJSON('/plex/v1/stats', secret);
-      $('node-id').textContent = st.node;
+      $('node-id').textContent = st.version ? `${st.node} · ${st.version}` : st.node;
       self = st.node;
       // A cluster lists its nodes in the stats ("nodes"); a single node is its own list.
       const list = Array.isArray(st.nodes) && st.nodes.length > 0
