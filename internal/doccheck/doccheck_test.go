@@ -188,3 +188,48 @@ func TestClientConformanceTable(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, rows, 8)
 }
+
+// TestProtocolSectionsAreContiguous: the spec's sections are numbered
+// 1, 2, … and their subsections N.1, N.2, …, so that a section lost in an
+// edit (it happened to §13.6) fails here instead of leaving references to
+// nothing.
+func TestProtocolSectionsAreContiguous(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "docs/protocol.md"))
+	require.NoError(t, err)
+	sec := regexp.MustCompile(`^## (\d+)\. `)
+	sub := regexp.MustCompile(`^### (\d+)\.(\d+) `)
+	var major, minor int
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := sec.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			require.Equal(t, major+1, n, "section after §%d: %q", major, line)
+			major, minor = n, 0
+		}
+		if m := sub.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			k, _ := strconv.Atoi(m[2])
+			require.Equal(t, major, n, "%q under §%d", line, major)
+			require.Equal(t, minor+1, k, "subsection after §%d.%d: %q", major, minor, line)
+			minor = k
+		}
+	}
+	require.Greater(t, major, 10)
+	// every §N and §N.M the spec names exists (other documents' §, e.g.
+	// RFC 6455 §8.1, are not the spec's)
+	refs := regexp.MustCompile(`(RFC \d+ )?§(\d+)(?:\.(\d+))?`)
+	spec := string(b)
+	var missing []string
+	for _, m := range refs.FindAllStringSubmatch(spec, -1) {
+		if m[1] != "" {
+			continue
+		}
+		head := "\n## " + m[2] + ". "
+		if m[3] != "" {
+			head = "\n### " + m[2] + "." + m[3] + " "
+		}
+		if !strings.Contains(spec, head) {
+			missing = append(missing, m[0])
+		}
+	}
+	require.Empty(t, missing, "sections referenced but not in docs/protocol.md")
+}
