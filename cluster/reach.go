@@ -41,7 +41,9 @@ const (
 	reachMax    = 250 * time.Millisecond
 	reachFactor = 4
 	reachQuiet  = 2 * time.Second
-	reachMuted  = 1 << 14 // users remembered as unanswered, at most
+	// reachFirstAvg is the answer time assumed before any was measured.
+	reachFirstAvg = 10 * time.Millisecond
+	reachMuted    = 1 << 14 // users remembered as unanswered, at most
 )
 
 // batchSubject ends the subject of a batch of answers (tokens are "t" and
@@ -77,6 +79,7 @@ type reachOp struct {
 func (r *reaches) start() error {
 	r.once.Do(func() {
 		r.pending = make(map[string]*reachOp)
+		r.avg = reachFirstAvg // until answers were timed: a node's first pushes do not race a 2 ms bound
 		r.inbox = r.b.c.nc.NewInbox() + "."
 		r.sub, r.err = r.b.c.nc.Subscribe(r.inbox+"*", r.answer)
 		if r.err == nil {
