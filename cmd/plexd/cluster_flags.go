@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,16 @@ func (c *clusterOptions) validate(nats, innerSecret string) error {
 		return errors.New("-cluster-listen clusters the embedded NATS server; with -nats the external NATS system is the cluster")
 	case c.ClusterListen != "" && strings.TrimSpace(c.ClusterName) == "":
 		return errors.New("-cluster-name must not be empty")
+	}
+	seen := map[string]bool{}
+	for _, p := range c.peers() {
+		if _, _, err := net.SplitHostPort(p); err != nil {
+			return fmt.Errorf("-cluster-peers %q: %w", p, err)
+		}
+		if seen[p] {
+			return fmt.Errorf("-cluster-peers names %s twice", p)
+		}
+		seen[p] = true
 	}
 	return nil
 }

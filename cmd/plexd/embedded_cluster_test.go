@@ -106,6 +106,8 @@ func TestClusterFlagsValidated(t *testing.T) {
 		{"-cluster-listen", "127.0.0.1:0", "-inner-secret", "x", "-nats", "nats://127.0.0.1:4222"},
 		{"-cluster-listen", "127.0.0.1:0", "-inner-secret", "x", "-cluster-name", " "},
 		{"-cluster-listen", "127.0.0.1:0"}, // no inner secret
+		{"-cluster-listen", "127.0.0.1:7001", "-inner-secret", "x", "-cluster-peers", "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7001"},
+		{"-cluster-listen", "127.0.0.1:7001", "-inner-secret", "x", "-cluster-peers", "no-port"},
 	} {
 		_, err := parseOptions(args, noEnv)
 		require.Error(t, err, "%v", args)
