@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -23,14 +22,7 @@ func TestOutcomeIsClusterTrue(t *testing.T) {
 	// packages' tests) a holder's answer can take longer than the 2 ms
 	// default, which would make the user unconfirmed (a valid outcome, not
 	// the one checked here).
-	ns := natsServers(t, 3)
-	all := urls(ns)
-	var nodes []*plexNode
-	for i := range 3 {
-		nodes = append(nodes, startPlex(t, ns[i].ClientURL()+","+all, fmt.Sprintf("p%d", i),
-			nodeOpts{connect: noRandomize, ccfg: cluster.Config{AnswerWait: 10 * time.Second}}))
-	}
-	waitReady(t, nodes...)
+	nodes, _ := threeNodesWith(t, cluster.Config{AnswerWait: 10 * time.Second})
 	dialApp(t, "bob", "b1", nodes[1].addr)  // bob on p1 only
 	dialApp(t, "dave", "d1", nodes[1].addr) // dave on p1 and p2
 	dialApp(t, "dave", "d2", nodes[2].addr)

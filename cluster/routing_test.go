@@ -18,13 +18,19 @@ import (
 // connected to NATS server i first.
 func threeNodes(t *testing.T) ([]*plexNode, string) {
 	t.Helper()
+	return threeNodesWith(t, cluster.Config{})
+}
+
+// threeNodesWith is threeNodes with each node's cluster.Config.
+func threeNodesWith(t *testing.T, ccfg cluster.Config) ([]*plexNode, string) {
+	t.Helper()
 	ns := natsServers(t, 3)
 	all := urls(ns)
 	var nodes []*plexNode
 	for i := range 3 {
 		// each node prefers its own NATS server, then the others
 		u := ns[i].ClientURL() + "," + all
-		nodes = append(nodes, startPlex(t, u, fmt.Sprintf("p%d", i), nodeOpts{connect: noRandomize}))
+		nodes = append(nodes, startPlex(t, u, fmt.Sprintf("p%d", i), nodeOpts{connect: noRandomize, ccfg: ccfg}))
 	}
 	waitReady(t, nodes...)
 	return nodes, all

@@ -182,16 +182,9 @@ func (p *pollers) writev(nb *nbio.Conn, bufs [][]byte) (int, error) {
 	return n, err
 }
 
-// write is writev for one buffer.
+// write is writev for one buffer (nbio writes one buffer as Write does).
 func (p *pollers) write(nb *nbio.Conn, b []byte) error {
-	fd := nb.Hash()
-	l := p.lock(fd)
-	l.RLock()
-	defer l.RUnlock()
-	_, err := nb.Write(b)
-	if err != nil {
-		p.parkIfClosed(nb, fd)
-	}
+	_, err := p.writev(nb, [][]byte{b})
 	return err
 }
 
