@@ -35,7 +35,7 @@ import (
 // poller has delivered one barrier, i.e. is inside its loop.
 type pollers struct {
 	probes []*pollerProbe // by poller: nbio puts descriptor fd on poller fd % len
-	locks  [64]sync.RWMutex
+	locks  [64]paddedRWMutex
 
 	mu      sync.Mutex
 	parked  map[int]chan struct{} // descriptor number → its poller's barrier
@@ -166,7 +166,14 @@ func (pr *pollerProbe) arrived(n int) {
 
 // lock is the lock that orders writes to descriptor fd before admit of a
 // connection given the same number (striped: no memory per connection).
-func (p *pollers) lock(fd int) *sync.RWMutex { return &p.locks[fd%len(p.locks)] }
+func (p *pollers) lock(fd int) *sync.RWMutex { return &p.locks[fd%len(p.locks)].RWMutex }
+
+// paddedRWMutex fills a cache line, so that writers on different pollers
+// (cores) taking neighbouring stripes do not bounce one line between them.
+type paddedRWMutex struct {
+	sync.RWMutex
+	_ [64 - 24]byte
+}
 
 // writev writes bufs to nb (nbio's Writev) and parks its descriptor number
 // if the write closed it.
