@@ -68,7 +68,14 @@ func dial(t *testing.T, addr string) *peer { return dialWith(t, addr, pack.BigEn
 
 func dialWith(t *testing.T, addr string, o pack.Order, c pack.Codec) *peer {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	return dialer(t, net.Dialer{Timeout: 5 * time.Second}, addr, o, c)
+}
+
+// dialer dials addr with d (e.g. from a chosen source address) and
+// returns the raw peer, closed at cleanup.
+func dialer(t *testing.T, d net.Dialer, addr string, o pack.Order, c pack.Codec) *peer {
+	t.Helper()
+	nc, err := d.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { nc.Close() })
 	return &peer{t: t, c: nc, r: pack.NewReader(nc, o, c, 16<<20), w: pack.NewWriter(nc, o, c), order: o, codec: c}

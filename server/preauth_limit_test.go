@@ -15,10 +15,7 @@ import (
 func dialFrom(t *testing.T, src, addr string) *peer {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
-	nc, err := d.Dial("tcp", addr)
-	require.NoError(t, err)
-	t.Cleanup(func() { nc.Close() })
-	return &peer{t: t, c: nc, r: pack.NewReader(nc, pack.BigEndian, pack.JSON, 16<<20), w: pack.NewWriter(nc, pack.BigEndian, pack.JSON), order: pack.BigEndian, codec: pack.JSON}
+	return dialer(t, d, addr, pack.BigEndian, pack.JSON)
 }
 
 // One address holding connections that never log in fills its own share

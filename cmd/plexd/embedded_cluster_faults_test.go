@@ -36,7 +36,7 @@ func TestEmbeddedClusterFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three plexd processes and kills them")
 	}
-	routes := freePorts(t, 3)
+	routes := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
 	args := func(i int) []string {

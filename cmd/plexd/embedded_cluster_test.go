@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,26 +13,13 @@ import (
 	"github.com/plexpush/plex/pack"
 )
 
-// freePorts returns n loopback addresses nobody listens on (now).
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		out = append(out, ln.Addr().String())
-		ln.Close()
-	}
-	return out
-}
-
 // TestThreeNodesClusterTheirEmbeddedNATS: three plexd nodes with
 // -cluster-listen and -cluster-peers and nothing else form one cluster:
 // JetStream replicated three times, a push through any node reaches a user
 // on another, persistent pushes are stored cluster-wide, presence and
 // discovery see every node, and a node restarted later catches up.
 func TestThreeNodesClusterTheirEmbeddedNATS(t *testing.T) {
-	routes := freePorts(t, 3)
+	routes := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	peers := strings.Join(routes, ",")
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
 	start := func(i int) *plexd {
