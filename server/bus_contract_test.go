@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/plexpush/plex/auth"
 	"github.com/plexpush/plex/pack"
@@ -27,6 +28,8 @@ type fakeBus struct {
 	members   []string
 	online    func(uid string) bool
 	health    error
+	// registerErr fails Register (and so New).
+	registerErr error
 	// reach answers a push to one user as the other nodes would (nil: no
 	// other node holds anyone); it may call report later, from any goroutine.
 	reach func(d server.Delivery, report func(server.Reach))
@@ -43,7 +46,7 @@ func (b *fakeBus) Register(n *server.BusNode) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.node, b.registers = n, b.registers+1
-	return nil
+	return b.registerErr
 }
 
 func (b *fakeBus) Publish(_ context.Context, d server.Delivery, report func(server.Reach)) error {
@@ -227,4 +230,14 @@ func TestOutcomeCountsOtherNodes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, out.Delivered) // alice: 1 here; bob: 1 elsewhere
 	require.Zero(t, out.Offline)
+}
+
+// A bus that refuses to register fails New, and New leaves nothing behind:
+// the loops it had started (the timing wheel, the write budget) and the
+// event loop stop (goleak in TestMain and here).
+func TestNewStopsWhatItStartedWhenTheBusFails(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	_, err := server.New(server.Config{Bus: &fakeBus{registerErr: errors.New("no cluster")}, Authenticator: auth.None{}})
+	require.ErrorContains(t, err, "no cluster")
+	goleak.VerifyNone(t, before)
 }
