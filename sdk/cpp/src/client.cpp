@@ -51,7 +51,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     bool stop = false;
     SessionInfo info;
     detail::WakePipe wake;
-    std::atomic<State> state{State::closed};
+    std::atomic<State> state{State::idle};
     std::atomic<std::int64_t> queued_seq; // highest persistent seq handed to the dispatcher
     std::atomic<std::int64_t> delivered;  // highest persistent seq whose callback returned
     // Rewinds handed to the dispatcher (I/O thread only, across sessions) and
@@ -328,7 +328,7 @@ std::error_code Client::connect() {
     std::lock_guard<std::mutex> life(im.life_mu);
     if (im.destroying) return errc::closed;
     if (im.io.joinable()) {
-        if (im.state.load() != State::closed) return {};
+        if (im.state.load() != State::closed) return {}; // still running
         im.io.join(); // ended by a terminal code
     }
     if (auto ec = im.validate()) return ec;

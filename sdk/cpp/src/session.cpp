@@ -14,8 +14,8 @@ namespace plex {
 
 const char* to_string(State s) noexcept {
     switch (s) {
+    case State::idle: return "idle";
     case State::connecting: return "connecting";
-    case State::authenticating: return "authenticating";
     case State::online: return "online";
     case State::reconnecting: return "reconnecting";
     case State::closed: return "closed";
@@ -100,11 +100,12 @@ std::chrono::milliseconds Session::backoff_delay(std::uint64_t failures) {
 
 void Session::set_state(State s, std::error_code ec) {
     state_ = s;
+    linked_ = false;
     actions_.emplace_back(action::StateChanged{s, ec});
 }
 
 void Session::start(Clock::time_point now) {
-    if (state_ != State::closed) return;
+    if (state_ != State::idle && state_ != State::closed) return;
     failures_ = 0;
     info_ = SessionInfo{};
     set_state(State::connecting);
@@ -113,7 +114,7 @@ void Session::start(Clock::time_point now) {
 }
 
 void Session::on_connected(Clock::time_point now) {
-    if (state_ != State::connecting) return;
+    if (state_ != State::connecting || linked_) return;
     decoder_ = FrameDecoder(cfg_.order, cfg_.max_frame);
     interval_ = cfg_.heartbeat;
     timeout_ = cfg_.heartbeat_timeout;
@@ -121,7 +122,7 @@ void Session::on_connected(Clock::time_point now) {
     bg_asked_ = bg_active_ = false;
     acked_ = 0;
     resume_sent_ = 0;
-    set_state(State::authenticating);
+    linked_ = true; // still connecting (§13.6): the auth handshake runs
     deadline_ = now + cfg_.connect_timeout;
     last_recv_ = now;
 
@@ -149,13 +150,12 @@ void Session::on_connected(Clock::time_point now) {
 }
 
 void Session::on_connect_failed(Clock::time_point now, std::error_code ec) {
-    if (state_ != State::connecting) return;
+    if (state_ != State::connecting || linked_) return;
     fail(now, ec ? ec : make_error_code(errc::connection_lost), true);
 }
 
 void Session::on_closed(Clock::time_point now, std::error_code ec) {
-    if (state_ != State::connecting && state_ != State::authenticating && state_ != State::online)
-        return;
+    if (state_ != State::connecting && state_ != State::online) return;
     fail(now, ec ? ec : make_error_code(errc::connection_lost), true);
 }
 
@@ -180,7 +180,7 @@ void Session::enter_backoff(Clock::time_point now, std::error_code ec) {
 }
 
 void Session::on_data(Clock::time_point now, const void* data, std::size_t n) {
-    if (state_ != State::authenticating && state_ != State::online) return;
+    if (!authenticating() && state_ != State::online) return;
     last_recv_ = now;
     decoder_.feed(data, n);
     bool ack_due = false;
@@ -195,7 +195,7 @@ void Session::on_data(Clock::time_point now, const void* data, std::size_t n) {
             return;
         }
         handle(now, m, ack_due);
-        if (state_ != State::authenticating && state_ != State::online) return;
+        if (!authenticating() && state_ != State::online) return;
     }
     if (ec) {
         fail(now, ec, true);
@@ -241,7 +241,7 @@ void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
         return;
     }
     if (m.uri == uri::auth_success) {
-        if (state_ == State::authenticating) handle_auth_success(now, m);
+        if (authenticating()) handle_auth_success(now, m);
         return;
     }
     if (state_ != State::online) return; // nothing else is valid before auth
@@ -348,7 +348,7 @@ void Session::write(Clock::time_point now, const Message& m) {
 }
 
 std::error_code Session::send_frame(Clock::time_point now, std::string frame) {
-    if (state_ != State::online && state_ != State::authenticating) return errc::not_connected;
+    if (state_ != State::online && !authenticating()) return errc::not_connected;
     last_sent_ = now;
     if (!actions_.empty()) {
         if (auto* w = std::get_if<action::Write>(&actions_.back())) {
@@ -370,10 +370,7 @@ std::error_code Session::send(Clock::time_point now, const Message& m) {
 void Session::on_tick(Clock::time_point now) {
     switch (state_) {
     case State::connecting:
-        if (now >= deadline_) fail(now, errc::connect_timeout, true);
-        return;
-    case State::authenticating:
-        if (now >= deadline_) fail(now, errc::auth_timeout, true);
+        if (now >= deadline_) fail(now, linked_ ? errc::auth_timeout : errc::connect_timeout, true);
         return;
     case State::reconnecting:
         if (now >= deadline_) {
@@ -396,6 +393,7 @@ void Session::on_tick(Clock::time_point now) {
         }
         return;
     }
+    case State::idle:
     case State::closed: return;
     }
 }
@@ -403,19 +401,19 @@ void Session::on_tick(Clock::time_point now) {
 std::optional<Clock::time_point> Session::next_deadline() const {
     switch (state_) {
     case State::connecting:
-    case State::authenticating:
     case State::reconnecting: return deadline_;
     case State::online:
         return std::min(last_recv_ + timeout_,
                         std::max(std::min(last_sent_, last_recv_) + interval_,
                                  last_heartbeat_ + interval_));
+    case State::idle:
     case State::closed: break;
     }
     return std::nullopt;
 }
 
 void Session::close(Clock::time_point) {
-    if (state_ == State::closed) return;
+    if (state_ == State::closed || state_ == State::idle) return;
     if (state_ != State::reconnecting) actions_.emplace_back(action::Disconnect{});
     set_state(State::closed);
 }

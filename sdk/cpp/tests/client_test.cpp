@@ -51,7 +51,7 @@ TEST(Client, DefaultsFromTheContract) {
     EXPECT_EQ(c.heartbeat, 30s);
     EXPECT_EQ(c.heartbeat_timeout, 75s);
     Client client(c);
-    EXPECT_EQ(client.state(), State::closed);
+    EXPECT_EQ(client.state(), State::idle);
     EXPECT_EQ(client.send("/x", "y"), errc::not_connected);
     client.close(); // never connected: harmless
 }

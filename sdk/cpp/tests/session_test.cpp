@@ -129,14 +129,14 @@ Message code_msg(std::string_view u, int code) {
 TEST(Session, HandshakeSendsAuthWithMeta) {
     Harness h;
     h.make();
-    EXPECT_EQ(h.state(), State::closed);
+    EXPECT_EQ(h.state(), State::idle);
     h.s->start(h.now);
     h.drain();
     EXPECT_EQ(h.state(), State::connecting);
     EXPECT_EQ(h.connects, 1);
     h.s->on_connected(h.now);
     h.drain();
-    EXPECT_EQ(h.state(), State::authenticating);
+    EXPECT_EQ(h.state(), State::connecting) << "the auth handshake is part of connecting (§13.6)";
     ASSERT_EQ(h.written.size(), 1u);
     const Message& auth = h.written[0];
     EXPECT_EQ(auth.uri, "/auth/server");
@@ -149,7 +149,7 @@ TEST(Session, HandshakeSendsAuthWithMeta) {
     EXPECT_EQ(h.s->info().heartbeat, 1000ms);
     EXPECT_EQ(h.s->info().timeout, 3000ms);
     EXPECT_EQ(h.s->send_limit(), 4096u);
-    std::vector<State> want = {State::connecting, State::authenticating, State::online};
+    std::vector<State> want = {State::connecting, State::online};
     ASSERT_EQ(h.states.size(), want.size());
     for (std::size_t i = 0; i < want.size(); ++i) {
         EXPECT_EQ(h.states[i].first, want[i]);
@@ -592,7 +592,7 @@ TEST(Session, ResumeBelowWhatWasSentRewinds) {
     online_with_resume(h, 1000, 0);
     ASSERT_EQ(h.rewinds.size(), 1u);
     EXPECT_EQ(h.rewinds[0].first, 0);
-    EXPECT_EQ(h.rewinds[0].second, 2u) << "after connecting and authenticating, before online";
+    EXPECT_EQ(h.rewinds[0].second, 1u) << "after connecting, before online";
     EXPECT_EQ(h.s->last_seq(), 0);
     EXPECT_EQ(h.s->delivered_seq(), 0);
     EXPECT_TRUE(h.written.empty()) << "nothing acked for the rewind itself";

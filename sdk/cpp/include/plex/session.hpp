@@ -8,10 +8,13 @@
 // tests drive it with a fake clock and bytes (tests/session_test.cpp), and
 // plex::Client drives it from its I/O thread.
 //
-//   closed --start--> connecting --connected--> authenticating --/auth/success--> online
-//     ^                  |  ^                        |                              |
-//     |                  v  |                        v                              v
-//     +-- close / 4xxx -- reconnecting <----- failure, timeout, 3xxx, lost ---------+
+//   idle --start--> connecting (dial, then the auth handshake) --/auth/success--> online
+//                      |  ^                                                       |
+//                      v  |                                                       v
+//   closed <-- close / 4xxx -- reconnecting <------ failure, timeout, 3xxx, lost ---+
+//
+// (docs/protocol.md §13.6: the same five states as every plex client; start()
+// on a closed session begins a new run, as Client::connect() after close().)
 //
 // Heartbeat and reconnect semantics live here, in one place:
 // - any inbound frame proves liveness; nothing received for heartbeat_timeout
@@ -42,9 +45,10 @@
 
 namespace plex {
 
-// docs/protocol.md §13.6 names; authenticating is the C++ session's own step
-// within §13.6's connecting (the auth handshake).
-enum class State { connecting, authenticating, online, reconnecting, closed };
+// docs/protocol.md §13.6: idle (never started), connecting (discovery, dial,
+// TLS and the auth handshake), online, reconnecting (waiting out the
+// backoff), closed (close() or a terminal code).
+enum class State { idle, connecting, online, reconnecting, closed };
 
 const char* to_string(State s) noexcept;
 
@@ -131,7 +135,7 @@ public:
     // errc::not_connected unless online.
     std::error_code send(Clock::time_point now, const Message& m);
     // Sends an already encoded frame (see encode_upstream); errc::not_connected
-    // unless authenticating (the node holds frames sent before its answer,
+    // unless online or in the auth handshake (the node holds frames sent before its answer,
     // protocol §10.1) or online.
     std::error_code send_frame(Clock::time_point now, std::string frame);
     // The application has processed every persistent push up to seq (its
@@ -182,10 +186,13 @@ private:
     void handle_auth_success(Clock::time_point now, const Message& m);
     void ask_background(Clock::time_point now);
     void enter_backoff(Clock::time_point now, std::error_code ec);
+    // Connecting with the socket up: the auth handshake runs.
+    bool authenticating() const noexcept { return state_ == State::connecting && linked_; }
 
     Config cfg_;
     std::function<double()> rng_;
-    State state_ = State::closed;
+    State state_ = State::idle;
+    bool linked_ = false; // connecting: the socket is up, /auth/server sent
     FrameDecoder decoder_;
     std::deque<Action> actions_;
     SessionInfo info_;
