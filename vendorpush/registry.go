@@ -15,6 +15,9 @@ type Platform string
 const (
 	APNs Platform = "apns" // Apple Push Notification service: vendorpush/apns
 	FCM  Platform = "fcm"  // Firebase Cloud Messaging HTTP v1: vendorpush/fcm
+	// WebPush: browsers, through their vendor's push service (RFC 8030,
+	// 8291, 8292): vendorpush/webpush. The token is the subscription JSON.
+	WebPush Platform = "webpush"
 )
 
 // Device is one installation of an app that can receive vendor pushes.
