@@ -59,7 +59,7 @@ func TestBackgroundSlowHeartbeat(t *testing.T) {
 	n, framesIn := bgNode(t)
 	c, r := newClient(t, slowConfig(n))
 	require.NoError(t, c.Connect())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 
 	require.NoError(t, c.EnterBackground())
 	require.NoError(t, c.EnterBackground(), "twice is harmless")
@@ -68,7 +68,7 @@ func TestBackgroundSlowHeartbeat(t *testing.T) {
 	t.Logf("background: %d frames in %v", bg, window)
 	require.LessOrEqual(t, bg, maxBackgroundFrames, "heartbeats at the normal pace in background")
 	r.noState(t, 10*time.Millisecond)
-	require.EqualValues(t, plexmobile.StateConnected, c.State())
+	require.EqualValues(t, plexmobile.StateOnline, c.State())
 
 	seq := n.PushText("alice", "/p", "in background", true).Seq
 	require.Equal(t, msg{"/p", "in background", seq}, r.nextMsg(t))
@@ -81,7 +81,7 @@ func TestBackgroundSlowHeartbeat(t *testing.T) {
 	t.Logf("foreground: %d frames in %v", fg, window)
 	require.GreaterOrEqual(t, fg, minForegroundFrames, "still at the background pace in the foreground")
 	r.noState(t, 10*time.Millisecond)
-	require.EqualValues(t, plexmobile.StateConnected, c.State())
+	require.EqualValues(t, plexmobile.StateOnline, c.State())
 }
 
 // A session started while in background asks for background mode from its
@@ -96,7 +96,7 @@ func TestBackgroundSlowHeartbeatNewSessionAndReconnect(t *testing.T) {
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.EnterBackground()) // before Connect: the session starts in background
 	require.NoError(t, c.Connect())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 	require.True(t, n1.Server.Online(server.User("alice")), "the first address first")
 
 	n1.WaitMetric("plex_background_connections", 1)
@@ -107,7 +107,7 @@ func TestBackgroundSlowHeartbeatNewSessionAndReconnect(t *testing.T) {
 
 	n1.Stop()
 	r.waitState(t, plexmobile.StateReconnecting)
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	require.True(t, n2.Server.Online(server.User("alice")))
 	n2.WaitMetric("plex_background_connections", 1)
 	bg2 := framesDuring(window, framesIn2)

@@ -22,7 +22,7 @@ type Client struct {
 	// background mode and back (client.Conn.SetBackground). Every
 	// Listener call goes through the Client's own dispatcher goroutine
 	// (run), so the order holds across sessions and the SDK's own events
-	// (Suspended, Closed) take their place in it.
+	// (StateSuspended, StateClosed) take their place in it.
 	set       settings
 	log       *slog.Logger
 	logs      *sinkHandler
@@ -33,7 +33,7 @@ type Client struct {
 	mu         sync.Mutex
 	q          []*event      // events for the dispatcher, in order
 	wake       chan struct{} // signals the dispatcher (capacity 1)
-	final      bool          // the last event (AuthFailed/Closed) is queued: nothing after it
+	final      bool          // the last event (StateClosed) is queued: nothing after it
 	state      int64         // the last state queued
 	started    bool          // Connect was called: the dispatcher runs
 	closed     bool          // Close was called, or the node closed terminally
@@ -54,7 +54,6 @@ type listenerBox struct{ l Listener }
 type session struct {
 	conn    *client.Conn
 	retired chan struct{} // closed on retirement (under Client.mu)
-	online  bool          // its last state was Online (Client.mu)
 	backoff bool          // its last state was Reconnecting (Client.mu)
 }
 
@@ -109,7 +108,7 @@ func (c *Client) SetLogger(l Logger) (err error) {
 }
 
 // Connect starts connecting and returns at once; OnState reports progress
-// (StateConnecting, then StateConnected). It does nothing when already
+// (StateConnecting, then StateOnline). It does nothing when already
 // called, and starts nothing while the Client is suspended in background:
 // EnterForeground does. It fails once the Client is closed.
 func (c *Client) Connect() (err error) {
@@ -241,9 +240,10 @@ func (c *Client) EnterForeground() (err error) {
 	return nil
 }
 
-// Close disconnects for good: OnState(StateClosed, 0, "") is the last event
-// (unless the Client already ended with StateAuthFailed or StateClosed, or
-// Connect was never called: then there is no event at all).
+// Close disconnects for good: OnState(StateClosed, 0, "", 0) is the last
+// event (unless the Client already ended with StateClosed, e.g. 4001 when
+// the node refused the token, or Connect was never called: then there is
+// no event at all).
 // Messages not yet handed to OnMessage are dropped and not acknowledged:
 // the node delivers them to this device's next connection. Close waits
 // for every SDK goroutine to exit, except when a Listener callback is

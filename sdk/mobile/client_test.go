@@ -26,8 +26,8 @@ func TestConnectReceiveSendClose(t *testing.T) {
 
 	require.NoError(t, c.Connect())
 	require.NoError(t, c.Connect(), "a second Connect does nothing")
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
-	require.EqualValues(t, plexmobile.StateConnected, c.State())
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
+	require.EqualValues(t, plexmobile.StateOnline, c.State())
 
 	out := n.PushText("alice", "/news", "hello", false)
 	require.Equal(t, 1, out.Delivered)
@@ -37,7 +37,7 @@ func TestConnectReceiveSendClose(t *testing.T) {
 	require.Equal(t, msg{"/up", "ping", 0}, r.nextMsg(t), "the node's upstream handler echoes")
 
 	require.NoError(t, c.Close())
-	require.Equal(t, stateEv{plexmobile.StateClosed, 0, ""}, r.nextState(t))
+	require.Equal(t, stateEv{plexmobile.StateClosed, 0, "", 0}, r.nextState(t))
 	require.EqualValues(t, plexmobile.StateClosed, c.State())
 	require.NoError(t, c.Close(), "Close twice")
 	err := c.Send("/up", nil)
@@ -54,10 +54,10 @@ func TestAuthFailedStopsForGood(t *testing.T) {
 	require.NoError(t, c.Connect())
 	r.expectStates(t, plexmobile.StateConnecting)
 	s := r.nextState(t)
-	require.EqualValues(t, plexmobile.StateAuthFailed, s.state, "%v", s)
+	require.EqualValues(t, plexmobile.StateClosed, s.state, "%v", s)
 	require.EqualValues(t, pack.CodeAuthFailed, s.code)
 	require.NotEmpty(t, s.reason)
-	require.EqualValues(t, plexmobile.StateAuthFailed, c.State())
+	require.EqualValues(t, plexmobile.StateClosed, c.State())
 
 	r.noState(t, 500*time.Millisecond) // backoff is 20–200 ms: a retry would show
 	require.EqualValues(t, 1, attempts.Load(), "refused credentials are not retried")
@@ -66,7 +66,7 @@ func TestAuthFailedStopsForGood(t *testing.T) {
 	require.ErrorContains(t, err, "4001")
 	require.ErrorContains(t, c.Send("/up", nil), "plexmobile: client closed")
 	require.NoError(t, c.Close())
-	r.noState(t, 100*time.Millisecond) // AuthFailed was the last event
+	r.noState(t, 100*time.Millisecond) // closed 4001 was the last event
 }
 
 // countingNone is auth.None (a LocalAuthenticator: it runs on the node's
@@ -81,14 +81,14 @@ func (c countingNone) Authenticate(ctx context.Context, token string, remote net
 func (countingNone) Local() bool { return true }
 
 // The node goes away and comes back on the same address with its store:
-// the Client reports the loss with the node's code, reconnects by itself,
+// the Client reports the loss with the node's code (reconnecting), reconnects by itself,
 // and resumes: what it acked is not delivered again, new pushes arrive.
 func TestReconnectAndResume(t *testing.T) {
 	leakCheck(t)
 	n := startNode(t, server.Config{})
 	c, r := newClient(t, config(n, "alice"))
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 
 	var seqs []int64
 	for _, body := range []string{"p1", "p2", "p3"} {
@@ -108,12 +108,10 @@ func TestReconnectAndResume(t *testing.T) {
 
 	n.Restart()
 	s := r.nextState(t)
-	require.Equal(t, int64(plexmobile.StateDisconnected), s.state, "%v", s)
-	require.EqualValues(t, pack.CodeShutdown, s.code, "%v", s)
-	s = r.nextState(t)
 	require.EqualValues(t, plexmobile.StateReconnecting, s.state, "%v", s)
-	require.Contains(t, s.reason, "reconnecting in")
-	r.waitState(t, plexmobile.StateConnected)
+	require.EqualValues(t, pack.CodeShutdown, s.code, "%v", s)
+	require.Positive(t, s.delayMs, "%v", s)
+	r.waitState(t, plexmobile.StateOnline)
 
 	s4 := n.PushText("alice", "/p", "p4", true).Seq
 	s5 := n.PushText("alice", "/p", "p5", true).Seq
@@ -155,7 +153,7 @@ func TestLastSeqFollowsAResumeBelowIt(t *testing.T) {
 	cfg.LastSeq = 1 << 62
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 	seq := n.PushText("alice", "/p", "new", true).Seq
 	require.Less(t, seq, cfg.LastSeq)
 	require.Equal(t, msg{"/p", "new", seq}, r.nextMsg(t))
@@ -174,7 +172,7 @@ func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
 	cfg.BackgroundPolicy = plexmobile.BackgroundDisconnect
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 	fg := n.PushText("alice", "/p", "fg", true).Seq
 	require.Equal(t, msg{"/p", "fg", fg}, r.nextMsg(t))
 
@@ -191,7 +189,7 @@ func TestBackgroundDisconnectSuspendsAndResumes(t *testing.T) {
 	require.Equal(t, 1, out.Stored)
 
 	require.NoError(t, c.EnterForeground())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 	m := r.nextMsg(t)
 	require.Equal(t, msg{"/p", "while away", out.Seq}, m, "stored while suspended, delivered on resume")
 	require.Greater(t, m.seq, fg)
@@ -203,7 +201,7 @@ func TestBackgroundKeepChangesNothing(t *testing.T) {
 	n := startNode(t, server.Config{})
 	c, r := newClient(t, config(n, "alice"))
 	require.NoError(t, c.Connect())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 	require.NoError(t, c.EnterBackground())
 	n.PushText("alice", "/p", "bg", false)
 	require.Equal(t, "bg", r.nextMsg(t).body)
@@ -224,7 +222,7 @@ func TestConnectInBackground(t *testing.T) {
 	r.expectStates(t, plexmobile.StateSuspended)
 	r.noState(t, 100*time.Millisecond)
 	require.NoError(t, c.EnterForeground())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 }
 
 // A Client waiting out a long backoff dials at once when the app comes to
@@ -236,12 +234,12 @@ func TestForegroundSkipsBackoff(t *testing.T) {
 	cfg.BackoffMinMs, cfg.BackoffMaxMs = 60000, 60000
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	n.Restart()
 	r.waitState(t, plexmobile.StateReconnecting) // now waiting 30–60 s
 	start := time.Now()
 	require.NoError(t, c.EnterForeground())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 	require.Less(t, time.Since(start), 15*time.Second)
 	n.PushText("alice", "/p", "back", false)
 	require.Equal(t, "back", r.nextMsg(t).body)
@@ -255,7 +253,7 @@ func TestSendErrors(t *testing.T) {
 	c, r := newClient(t, cfg)
 	require.ErrorContains(t, c.Send("/up", nil), "plexmobile: not connected")
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	for _, uri := range []string{"", "/heartbeat", "/inner/push", "/auth/server"} {
 		require.ErrorContains(t, c.Send(uri, nil), "plexmobile: send failed", "uri %q", uri)
 	}
@@ -277,7 +275,7 @@ func TestLittleEndianProtobufBinaryBody(t *testing.T) {
 	cfg.LittleEndian, cfg.Codec = true, "protobuf"
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	bin := string([]byte{0, 0xff, 0xfe, 1})
 	require.NoError(t, c.Send("/bin", []byte(bin)))
 	require.Equal(t, msg{"/bin", bin, 0}, r.nextMsg(t))
@@ -295,7 +293,7 @@ func TestDiscovery(t *testing.T) {
 	cfg.Addrs, cfg.DiscoveryURL = "", "http://"+ln.Addr().String()
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 }
 
 // A Listener that panics or fails does not break the SDK: the next
@@ -316,7 +314,7 @@ func TestListenerFailuresAreContained(t *testing.T) {
 		return nil
 	}
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	var last int64
 	for _, b := range []string{"panic", "fail", "fine"} {
 		last = n.PushText("alice", "/p", b, true).Seq
@@ -338,7 +336,7 @@ func TestCloseFromCallback(t *testing.T) {
 	closed := make(chan error, 1)
 	r.onMsg = func(msg) error { closed <- c.Close(); return nil }
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	n.PushText("alice", "/p", "bye", false)
 	require.Equal(t, "bye", r.nextMsg(t).body)
 	select {
@@ -347,7 +345,7 @@ func TestCloseFromCallback(t *testing.T) {
 	case <-time.After(waitFor):
 		t.Fatal("Close from a callback blocked")
 	}
-	require.Equal(t, stateEv{plexmobile.StateClosed, 0, ""}, r.nextState(t))
+	require.Equal(t, stateEv{plexmobile.StateClosed, 0, "", 0}, r.nextState(t))
 }
 
 // Messages queued but not delivered when Close comes are not acked: the
@@ -364,7 +362,7 @@ func TestCloseDropsUndeliveredUnacked(t *testing.T) {
 		return nil
 	}
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	seqA := n.PushText("alice", "/p", "a", true).Seq
 	n.PushText("alice", "/p", "b", true)
 	n.PushText("alice", "/p", "c", true)
@@ -395,12 +393,12 @@ func TestManySessionsNoLeak(t *testing.T) {
 	cfg.BackgroundPolicy = plexmobile.BackgroundDisconnect
 	c, r := newClient(t, cfg)
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	for i := 0; i < 20; i++ {
 		require.NoError(t, c.EnterBackground())
 		r.waitState(t, plexmobile.StateSuspended)
 		require.NoError(t, c.EnterForeground())
-		r.waitState(t, plexmobile.StateConnected)
+		r.waitState(t, plexmobile.StateOnline)
 	}
 	n.PushText("alice", "/p", "still here", true)
 	require.Equal(t, "still here", r.nextMsg(t).body)
@@ -476,9 +474,9 @@ func TestLogsNeverShowTheToken(t *testing.T) {
 	var logs lines
 	require.NoError(t, c.SetLogger(&logs))
 	require.NoError(t, c.Connect())
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	n.Restart()
-	r.waitState(t, plexmobile.StateConnected)
+	r.waitState(t, plexmobile.StateOnline)
 	require.NoError(t, c.Close())
 	require.Contains(t, logs.String(), "online")
 	require.NotContains(t, logs.String(), token)
@@ -491,7 +489,7 @@ func TestListenerReceivesPushMeta(t *testing.T) {
 	n := startNode(t, server.Config{})
 	c, r := newClient(t, config(n, "alice"))
 	require.NoError(t, c.Connect())
-	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateConnected)
+	r.expectStates(t, plexmobile.StateConnecting, plexmobile.StateOnline)
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()

@@ -27,7 +27,8 @@ type event struct {
 	// a state change (sess == nil, !start)
 	state, code int64
 	reason      string
-	final       bool // the last event: the dispatcher exits after it
+	delayMs     int64 // with StateReconnecting: the backoff before the next attempt
+	final       bool  // the last event: the dispatcher exits after it
 }
 
 // post queues ev for the dispatcher; false when nothing may follow any more
@@ -69,7 +70,7 @@ func (c *Client) run() {
 		case ev.sess != nil:
 			c.deliver(ev)
 		default:
-			c.call(func(l Listener) error { return l.OnState(ev.state, ev.code, ev.reason) })
+			c.call(func(l Listener) error { return l.OnState(ev.state, ev.code, ev.reason, ev.delayMs) })
 			if ev.final {
 				return
 			}
@@ -200,50 +201,43 @@ func awaitStopped(conn *client.Conn) {
 }
 
 // onConnState runs on a Conn's dispatcher goroutine and translates its
-// state changes for the Listener.
+// state changes for the Listener. The Conn's states are those of
+// docs/protocol.md §13.6 already; the Listener gets them with their
+// detail: the code and reason that ended a connection with
+// StateReconnecting (and its delay), the terminal code with StateClosed.
 func (c *Client) onConnState(s *session, st client.State, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s.isRetired() {
 		return
 	}
-	wasOnline := s.online
-	s.online, s.backoff = false, false
+	s.backoff = false
 	switch st {
 	case client.StateConnecting:
 		c.post(&event{state: StateConnecting})
 	case client.StateOnline:
-		s.online = true
-		c.post(&event{state: StateConnected})
+		c.post(&event{state: StateOnline})
 	case client.StateReconnecting:
 		s.backoff = true
-		cause := err
+		cause, delay := err, time.Duration(0)
 		var re *client.RetryError
 		if errors.As(err, &re) {
-			cause = re.Err
+			cause, delay = re.Err, re.Delay
 		}
-		code := codeOf(cause)
-		if wasOnline {
-			c.post(&event{state: StateDisconnected, code: code, reason: errText(cause)})
-		}
-		c.post(&event{state: StateReconnecting, code: code, reason: errText(err)})
+		c.post(&event{state: StateReconnecting, code: codeOf(cause), reason: errText(cause), delayMs: delay.Milliseconds()})
 	case client.StateClosed:
 		// Only the node ends a session that was not retired: a terminal
-		// code (4xxx). The Client is done. The session is not retired:
-		// messages it queued before still reach the Listener, then the
-		// final event.
+		// code (4xxx; 4001 when it refused the token). The Client is done.
+		// The session is not retired: messages it queued before still
+		// reach the Listener, then the final event.
 		c.cur = nil
 		c.notifyLocked()
 		c.closed = true
 		c.err = errClosed
-		state := int64(StateClosed)
 		if err != nil {
 			c.err = fmt.Errorf("%w: %w", errClosed, err)
 		}
-		if errors.Is(err, client.ErrAuth) {
-			state = StateAuthFailed
-		}
-		c.post(&event{state: state, code: codeOf(err), reason: errText(err), final: true})
+		c.post(&event{state: StateClosed, code: codeOf(err), reason: errText(err), final: true})
 	}
 }
 

@@ -14,18 +14,18 @@ import (
 
 // printer is a Listener; Java, Kotlin and Swift apps implement the same two
 // methods (through the wrappers in sdk/android and sdk/ios).
-type printer struct{ connected, closed chan struct{} }
+type printer struct{ online, closed chan struct{} }
 
 func (p printer) OnMessage(uri string, body []byte, seq int64, _ *plexmobile.Meta) error {
 	fmt.Printf("message %s %q persistent=%v\n", uri, body, seq > 0)
 	return nil
 }
 
-func (p printer) OnState(state, code int64, reason string) error {
+func (p printer) OnState(state, code int64, reason string, delayMs int64) error {
 	switch state {
-	case plexmobile.StateConnected:
-		fmt.Println("connected")
-		close(p.connected)
+	case plexmobile.StateOnline:
+		fmt.Println("online")
+		close(p.online)
 	case plexmobile.StateClosed:
 		fmt.Println("closed", code)
 		close(p.closed)
@@ -49,10 +49,10 @@ func ExampleNewClient() {
 		fmt.Println(err)
 		return
 	}
-	p := printer{connected: make(chan struct{}), closed: make(chan struct{})}
+	p := printer{online: make(chan struct{}), closed: make(chan struct{})}
 	_ = c.SetListener(p)
 	_ = c.Connect() // returns at once
-	<-p.connected
+	<-p.online
 
 	// A business service pushes; here through the node's in-process API.
 	_, _ = srv.Push(context.Background(), server.User("alice"),
@@ -63,7 +63,7 @@ func ExampleNewClient() {
 	_ = c.Close()
 	<-p.closed
 	// Output:
-	// connected
+	// online
 	// message /chat "hi" persistent=true
 	// closed 0
 }

@@ -61,9 +61,31 @@ type msg struct {
 type stateEv struct {
 	state, code int64
 	reason      string
+	delayMs     int64
 }
 
-func (s stateEv) String() string { return fmt.Sprintf("%d/%d %q", s.state, s.code, s.reason) }
+func (s stateEv) String() string {
+	return fmt.Sprintf("%s/%d %q +%dms", stateName(s.state), s.code, s.reason, s.delayMs)
+}
+
+// stateName is the §13.6 name of a State constant, for failure messages.
+func stateName(st int64) string {
+	switch st {
+	case plexmobile.StateIdle:
+		return "idle"
+	case plexmobile.StateConnecting:
+		return "connecting"
+	case plexmobile.StateOnline:
+		return "online"
+	case plexmobile.StateReconnecting:
+		return "reconnecting"
+	case plexmobile.StateSuspended:
+		return "suspended"
+	case plexmobile.StateClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("state(%d)", st)
+}
 
 // recorder is a Listener that records events in channels.
 type recorder struct {
@@ -90,8 +112,8 @@ func (r *recorder) OnMessage(uri string, body []byte, seq int64, meta *plexmobil
 	return nil
 }
 
-func (r *recorder) OnState(state, code int64, reason string) error {
-	r.states <- stateEv{state, code, reason}
+func (r *recorder) OnState(state, code int64, reason string, delayMs int64) error {
+	r.states <- stateEv{state, code, reason, delayMs}
 	return nil
 }
 

@@ -12,7 +12,7 @@
 @class PlexmobileLogger;
 @protocol PlexmobileListener <NSObject>
 - (BOOL)onMessage:(NSString* _Nullable)uri body:(NSData* _Nullable)body seq:(int64_t)seq meta:(PlexmobileMeta* _Nullable)meta error:(NSError* _Nullable* _Nullable)error;
-- (BOOL)onState:(int64_t)state code:(int64_t)code reason:(NSString* _Nullable)reason error:(NSError* _Nullable* _Nullable)error;
+- (BOOL)onState:(int64_t)state code:(int64_t)code reason:(NSString* _Nullable)reason delayMs:(int64_t)delayMs error:(NSError* _Nullable* _Nullable)error;
 @end
 @protocol PlexmobileLogger <NSObject>
 - (void)log:(int64_t)level line:(NSString* _Nullable)line;
@@ -69,12 +69,11 @@ FOUNDATION_EXPORT const int64_t PlexmobileLogDebug;
 FOUNDATION_EXPORT const int64_t PlexmobileLogError;
 FOUNDATION_EXPORT const int64_t PlexmobileLogInfo;
 FOUNDATION_EXPORT const int64_t PlexmobileLogWarn;
-FOUNDATION_EXPORT const int64_t PlexmobileStateAuthFailed;
 FOUNDATION_EXPORT const int64_t PlexmobileStateClosed;
 FOUNDATION_EXPORT const int64_t PlexmobileStateConnected;
 FOUNDATION_EXPORT const int64_t PlexmobileStateConnecting;
-FOUNDATION_EXPORT const int64_t PlexmobileStateDisconnected;
 FOUNDATION_EXPORT const int64_t PlexmobileStateIdle;
+FOUNDATION_EXPORT const int64_t PlexmobileStateOnline;
 FOUNDATION_EXPORT const int64_t PlexmobileStateReconnecting;
 FOUNDATION_EXPORT const int64_t PlexmobileStateSuspended;
 FOUNDATION_EXPORT PlexmobileClient* _Nullable PlexmobileNewClient(PlexmobileConfig* _Nullable cfg, NSError* _Nullable* _Nullable error);
@@ -85,7 +84,7 @@ FOUNDATION_EXPORT PlexmobileClient* _Nullable PlexmobileNewClient(PlexmobileConf
 @property(strong, readonly) _Nonnull id _ref;
 - (nonnull instancetype)initWithRef:(_Nonnull id)ref;
 - (BOOL)onMessage:(NSString* _Nullable)uri body:(NSData* _Nullable)body seq:(int64_t)seq meta:(PlexmobileMeta* _Nullable)meta error:(NSError* _Nullable* _Nullable)error;
-- (BOOL)onState:(int64_t)state code:(int64_t)code reason:(NSString* _Nullable)reason error:(NSError* _Nullable* _Nullable)error;
+- (BOOL)onState:(int64_t)state code:(int64_t)code reason:(NSString* _Nullable)reason delayMs:(int64_t)delayMs error:(NSError* _Nullable* _Nullable)error;
 @end
 @interface PlexmobileLogger : NSObject <goSeqRefInterface, PlexmobileLogger> {
 }

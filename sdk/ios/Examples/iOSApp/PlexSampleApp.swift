@@ -30,9 +30,10 @@ final class PlexModel: ObservableObject, PlexClientDelegate {
         }
     }
 
-    func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String) {
-        self.state = state
-        lines.append("state \(state)" + (code != 0 ? " \(code)" : "") + " \(reason)")
+    func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String, delay: TimeInterval) {
+        self.state = state // .connecting, .online, .reconnecting, .suspended, .closed (4001: token refused)
+        lines.append("\(state)" + (code != 0 ? " \(code)" : "") + (reason.isEmpty ? "" : " \(reason)")
+                     + (delay > 0 ? String(format: " (next attempt in %.1f s)", delay) : ""))
     }
 
     func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64) {

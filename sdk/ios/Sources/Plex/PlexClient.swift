@@ -9,25 +9,34 @@
 import Foundation
 import Plexmobile
 
-/// Where a client's connection is. Raw values are the SDK's state numbers.
+/// Where a client's connection is: the states of docs/protocol.md §13.6
+/// with its names, plus `.suspended` (background-disconnect). Raw values are
+/// the SDK's state numbers (3 and 6, the removed `disconnected` and
+/// `authFailed`, are never reused).
 public enum PlexState: Int64 {
     /// `connect()` was not called yet.
     case idle = 0
-    /// The first attempt (or the first after a suspension) started.
+    /// An attempt runs (dial, auth): after `connect()`, before every retry,
+    /// and after a suspension.
     case connecting = 1
     /// Authenticated: pushes flow, `send` writes at once.
-    case connected = 2
-    /// An established connection ended (code: the node's 3xxx code, or 0 for
-    /// a network error); `.reconnecting` follows.
-    case disconnected = 3
-    /// Waiting out a jittered backoff before dialling again.
+    case online = 2
+    /// The connection ended, or an attempt failed, with a retryable cause:
+    /// `code` is the node's 3xxx code (3000 shutdown, 3001 heartbeat
+    /// timeout, ...) or 0 for a network error, `delay` the wait before the
+    /// next attempt.
     case reconnecting = 4
-    /// `enterBackground()` closed the connection (`.disconnect` policy only).
+    /// `enterBackground()` closed the connection (`.disconnect` policy
+    /// only) until `enterForeground()`.
     case suspended = 5
-    /// Final: the node refused the token (4001). Create a new client with a fresh token.
-    case authFailed = 6
-    /// Final: `close()` (code 0), or the node's terminal code (e.g. 4002 replaced).
+    /// Final, always the last state: `close()` (code 0), or the node's
+    /// terminal code: 4001 the token was refused (create a new client with a
+    /// fresh one), 4002 replaced by a newer login of this device, ...
     case closed = 7
+
+    /// The old name of `.online`.
+    @available(*, deprecated, renamed: "online", message: "removed in the next release")
+    public static let connected = PlexState.online
 }
 
 /// What `enterBackground()` does. `.keep` is the default (as in the Go SDK,
@@ -115,8 +124,9 @@ public struct PlexConfig {
 
 /// Receives a client's events, one at a time, in order, on the client's
 /// delegate queue (the main queue by default). Every method has a default
-/// that does nothing. Exactly one of `.authFailed` and `.closed` is the last
-/// state.
+/// that does nothing. A lost connection is `.reconnecting` with the code and
+/// reason that ended it and the delay; a refused token is `.closed` with
+/// code 4001. Exactly one `.closed` is the last state.
 public protocol PlexClientDelegate: AnyObject {
     /// A push: `seq` > 0 for a persistent one (acknowledged to the node only
     /// after this returns; each arrives once, in seq order), 0 for a transient one.
@@ -126,8 +136,12 @@ public protocol PlexClientDelegate: AnyObject {
     /// default calls the method without meta; implement this one instead
     /// when you need the meta.
     func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64, meta: [String: String])
-    /// A state change, with the node's code (or 0) and a reason.
+    /// A state change, with the node's code that ended the connection (or 0) and a reason.
     func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String)
+    /// The same with the wait before the next attempt (> 0 with
+    /// `.reconnecting`, 0 otherwise). The default calls the method without
+    /// `delay`; implement this one instead when you need it.
+    func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String, delay: TimeInterval)
 }
 
 public extension PlexClientDelegate {
@@ -136,6 +150,9 @@ public extension PlexClientDelegate {
         plexClient(client, didReceive: uri, body: body, seq: seq)
     }
     func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String) {}
+    func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String, delay: TimeInterval) {
+        plexClient(client, didChange: state, code: code, reason: reason)
+    }
 }
 
 /// An error from the SDK; `message` starts with its category
@@ -264,12 +281,13 @@ public final class PlexClient {
         }
     }
 
-    fileprivate func onState(_ state: Int64, _ code: Int64, _ reason: String) {
+    fileprivate func onState(_ state: Int64, _ code: Int64, _ reason: String, _ delayMs: Int64) {
         dispatch { [weak self] in
             guard let self = self, let st = PlexState(rawValue: state) else { return }
-            self.delegate?.plexClient(self, didChange: st, code: Int(code), reason: reason)
+            self.delegate?.plexClient(self, didChange: st, code: Int(code), reason: reason,
+                                      delay: TimeInterval(delayMs) / 1000)
         }
-        if state == PlexState.authFailed.rawValue || state == PlexState.closed.rawValue {
+        if state == PlexState.closed.rawValue {
             // The last event: drop the Go → Swift reference (gomobile cannot
             // collect a cycle that crosses the language boundary).
             try? client.setListener(nil)
@@ -292,8 +310,8 @@ public final class PlexClient {
             owner?.onMessage(uri ?? "", body ?? Data(), seq, m)
         }
 
-        func onState(_ state: Int64, code: Int64, reason: String?) throws {
-            owner?.onState(state, code, reason ?? "")
+        func onState(_ state: Int64, code: Int64, reason: String?, delayMs: Int64) throws {
+            owner?.onState(state, code, reason ?? "", delayMs)
         }
     }
 

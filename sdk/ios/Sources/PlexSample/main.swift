@@ -1,20 +1,21 @@
 // A command-line sample for macOS: `swift run plex-sample [host:port] [token]`
 // (after build-xcframework.sh). It connects, prints every event, echoes one
-// message upstream once connected, and exits on Ctrl-C. Try it against
+// message upstream once online, and exits on Ctrl-C. Try it against
 // `go run ./cmd/plexd -upstream echo` and push with the curl line plexd prints.
 
 import Foundation
 import Plex
 
 final class Printer: PlexClientDelegate {
-    func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String) {
-        print("state \(state)" + (code != 0 ? " code \(code)" : "") + (reason.isEmpty ? "" : ": \(reason)"))
-        if state == .connected {
+    func plexClient(_ client: PlexClient, didChange state: PlexState, code: Int, reason: String, delay: TimeInterval) {
+        print("\(state)" + (code != 0 ? " \(code)" : "") + (reason.isEmpty ? "" : ": \(reason)")
+              + (delay > 0 ? String(format: " (next attempt in %.1f s)", delay) : ""))
+        if state == .online {
             DispatchQueue.global().async { // send blocks: not on the delegate queue
                 do { try client.send("/echo", body: Data("hello from Swift".utf8)) } catch { print("send: \(error)") }
             }
         }
-        if state == .authFailed || state == .closed { exit(state == .closed ? 0 : 1) }
+        if state == .closed { exit(code == 0 ? 0 : 1) } // 4001: the token was refused
     }
 
     func plexClient(_ client: PlexClient, didReceive uri: String, body: Data, seq: Int64) {

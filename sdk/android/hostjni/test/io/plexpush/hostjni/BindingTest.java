@@ -68,8 +68,8 @@ class BindingTest {
         Client c = client(config("alice"), r);
         assertEquals(Plexmobile.StateIdle, c.state());
         c.connect();
-        r.expectStates(Plexmobile.StateConnecting, Plexmobile.StateConnected);
-        assertEquals(Plexmobile.StateConnected, c.state());
+        r.expectStates(Plexmobile.StateConnecting, Plexmobile.StateOnline);
+        assertEquals(Plexmobile.StateOnline, c.state());
 
         assertEquals(0, node.push("alice", "/news", "hello", false));
         Recorder.Msg m = r.nextMsg();
@@ -92,7 +92,7 @@ class BindingTest {
         c.connect();
         r.expectStates(Plexmobile.StateConnecting);
         Recorder.State s = r.nextState();
-        assertEquals(Plexmobile.StateAuthFailed, s.state, s.toString());
+        assertEquals(Plexmobile.StateClosed, s.state, "a refused token is closed 4001 (protocol §13.6): " + s);
         assertEquals(4001, s.code);
         r.noState(1500); // backoff is 100 ms-1 s: a retry would have shown by now
         Exception e = assertThrows(Exception.class, c::connect);
@@ -107,7 +107,7 @@ class BindingTest {
         Exception early = assertThrows(Exception.class, () -> c.send("/echo", new byte[] {1}));
         assertTrue(early.getMessage().startsWith("plexmobile: not connected"), early.getMessage());
         c.connect();
-        r.waitState(Plexmobile.StateConnected);
+        r.waitState(Plexmobile.StateOnline);
         c.send("/echo", "ping ✓".getBytes(StandardCharsets.UTF_8));
         Recorder.Msg m = r.nextMsg();
         assertEquals("/echo", m.uri);
@@ -131,7 +131,7 @@ class BindingTest {
         Recorder r = new Recorder();
         Client c = client(config("alice"), r);
         c.connect();
-        r.waitState(Plexmobile.StateConnected);
+        r.waitState(Plexmobile.StateOnline);
         long held = 0;
         for (int i = 1; i <= 3; i++) {
             long seq = node.push("alice", "/p", "before-" + i, true);
@@ -147,9 +147,10 @@ class BindingTest {
         node.kill();
         Recorder.State s = r.waitState(Plexmobile.StateReconnecting);
         assertEquals(0, s.code, "a killed node sends no code: " + s);
+        assertTrue(s.delayMs > 0, "reconnecting carries the backoff delay: " + s);
         Thread.sleep(300); // a few failed attempts while it is down
         node.restart();
-        r.waitState(Plexmobile.StateConnected);
+        r.waitState(Plexmobile.StateOnline);
 
         node.push("alice", "/t", "transient-after", false);
         assertEquals("transient-after", r.nextMsg().body);
@@ -189,7 +190,7 @@ class BindingTest {
         Recorder r = new Recorder();
         Client c = client(cfg, r);
         c.connect();
-        r.waitState(Plexmobile.StateConnected);
+        r.waitState(Plexmobile.StateOnline);
         node.push("bob", "/p", "m1", true);
         long s2 = node.push("bob", "/p", "m2", true);
         assertEquals("m1", r.nextMsg().body);
@@ -204,7 +205,7 @@ class BindingTest {
         assertTrue(s2 < s3 && s3 < s4, "seqs increase: " + s2 + " " + s3 + " " + s4);
         r.noMsg(200);
         c.enterForeground();
-        r.expectStates(Plexmobile.StateConnecting, Plexmobile.StateConnected);
+        r.expectStates(Plexmobile.StateConnecting, Plexmobile.StateOnline);
         Recorder.Msg m3 = r.nextMsg();
         Recorder.Msg m4 = r.nextMsg();
         assertEquals("m3 " + s3 + " m4 " + s4, m3.body + " " + m3.seq + " " + m4.body + " " + m4.seq);
@@ -242,11 +243,11 @@ class BindingTest {
         Recorder r = new Recorder();
         Client c = client(cfg, r);
         c.connect();
-        r.expectStates(Plexmobile.StateConnecting, Plexmobile.StateConnected);
+        r.expectStates(Plexmobile.StateConnecting, Plexmobile.StateOnline);
 
         c.enterBackground();
         r.noState(4500); // past the node's normal timeout (3 s)
-        assertEquals(Plexmobile.StateConnected, c.state());
+        assertEquals(Plexmobile.StateOnline, c.state());
         long seq = node.push("dave", "/p", "in background", true);
         Recorder.Msg m = r.nextMsg();
         assertEquals("in background", m.body);
@@ -278,7 +279,7 @@ class BindingTest {
         Recorder r = new Recorder();
         Client c = client(config("carol"), r);
         c.connect();
-        r.waitState(Plexmobile.StateConnected);
+        r.waitState(Plexmobile.StateOnline);
         node.push("carol", "/p", "one", true);
         assertEquals("one", r.nextMsg().body);
         c.send("/echo", "two".getBytes(StandardCharsets.UTF_8));
@@ -328,7 +329,7 @@ class BindingTest {
             recs.put("u" + i, r);
         }
         for (Map.Entry<String, Recorder> e : recs.entrySet()) {
-            e.getValue().waitState(Plexmobile.StateConnected);
+            e.getValue().waitState(Plexmobile.StateOnline);
             seqs.add(node.push(e.getKey(), "/p", "hi", true));
         }
         for (Recorder r : recs.values()) {

@@ -38,16 +38,18 @@ final class Recorder implements Listener {
         final long state;
         final long code;
         final String reason;
+        final long delayMs;
 
-        State(long state, long code, String reason) {
+        State(long state, long code, String reason, long delayMs) {
             this.state = state;
             this.code = code;
             this.reason = reason;
+            this.delayMs = delayMs;
         }
 
         @Override
         public String toString() {
-            return state + "/" + code + " " + reason;
+            return state + "/" + code + " " + reason + " +" + delayMs + "ms";
         }
     }
 
@@ -61,8 +63,8 @@ final class Recorder implements Listener {
     }
 
     @Override
-    public void onState(long state, long code, String reason) {
-        states.add(new State(state, code, reason));
+    public void onState(long state, long code, String reason, long delayMs) {
+        states.add(new State(state, code, reason, delayMs));
     }
 
     Msg nextMsg() throws InterruptedException {

@@ -76,13 +76,13 @@ class WrapperTest {
         }
 
         @Override
-        public void onConnected(PlexClient client) {
-            q.add("connected");
+        public void onOnline(PlexClient client) {
+            q.add("online");
         }
 
         @Override
-        public void onAuthFailed(PlexClient client, int code, String reason) {
-            q.add("authFailed " + code);
+        public void onReconnecting(PlexClient client, int code, String reason, long delayMs) {
+            q.add("reconnecting " + code + (delayMs > 0 ? " after a delay" : " without a delay"));
         }
 
         @Override
@@ -118,7 +118,7 @@ class WrapperTest {
         };
         PlexClient plex = new PlexClient(config("alice"), ev, ui);
         plex.connect();
-        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.CONNECTED, "connected");
+        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.ONLINE, "online");
         node.push("{\"uid\":\"alice\",\"uri\":\"/p\",\"body\":\"m\",\"persist\":true,\"meta\":{\"kind\":\"chat\"}}");
         assertTrue(ev.next().startsWith("message /p m "), "the four-argument onMessage ran");
         java.util.Map<String, String> meta = metas.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS);
@@ -134,7 +134,7 @@ class WrapperTest {
         Events ev = new Events();
         PlexClient plex = new PlexClient(config("alice"), ev, ui);
         plex.connect();
-        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.CONNECTED, "connected");
+        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.ONLINE, "online");
         long s1 = node.push("alice", "/p", "one", true);
         long s2 = node.push("alice", "/p", "throw", true); // a listener exception does not stop delivery
         long s3 = node.push("alice", "/p", "two", true);
@@ -158,10 +158,10 @@ class WrapperTest {
         PlexClient plex = new PlexClient(config("bob"), silent);
         plex.connect();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Recorder.WAIT_SECONDS);
-        while (plex.state() != PlexClient.CONNECTED && System.nanoTime() < deadline) {
+        while (plex.state() != PlexClient.ONLINE && System.nanoTime() < deadline) {
             Thread.sleep(5);
         }
-        assertEquals(PlexClient.CONNECTED, plex.state());
+        assertEquals(PlexClient.ONLINE, plex.state());
         node.push("bob", "/p", "ignored", true);
         plex.send("/echo", "ignored too");
         plex.close();
@@ -169,13 +169,60 @@ class WrapperTest {
         assertEquals(PlexClient.CLOSED, plex.state());
     }
 
+    /** A refused token: onClosed with 4001 (protocol §13.6), the last call. */
     @Test
-    void authFailureReachesTheListener() throws Exception {
+    void authFailureIsClosed4001() throws Exception {
         Events ev = new Events();
         PlexClient plex = new PlexClient(config("bad token!"), ev, ui);
         plex.connect();
-        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.AUTH_FAILED, "authFailed 4001");
+        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.CLOSED, "closed 4001");
+        assertEquals(PlexClient.CLOSED, plex.state());
+        plex.close();
         assertEquals(null, ev.q.poll(1, TimeUnit.SECONDS), "nothing after the final event");
+    }
+
+    /**
+     * The states of protocol §13.6 through the wrapper: connecting, online;
+     * the node is killed and restarted: reconnecting with its code (0: no
+     * frame from a killed node) and a delay, connecting (one per attempt,
+     * with a reconnecting between failed ones), online; close: closed 0.
+     */
+    @Test
+    void statesFollowTheProtocol() throws Exception {
+        Events ev = new Events();
+        PlexClient plex = new PlexClient(config("erin"), ev, ui);
+        plex.connect();
+        ev.expect("state " + PlexClient.CONNECTING, "state " + PlexClient.ONLINE, "online");
+        node.kill();
+        ev.expect("state " + PlexClient.RECONNECTING, "reconnecting 0 after a delay");
+        node.restart();
+        List<String> seen = new ArrayList<>();
+        for (String e = ev.next(); !e.equals("online"); e = ev.next()) {
+            seen.add(e);
+            assertTrue(e.equals("state " + PlexClient.CONNECTING)
+                    || e.equals("state " + PlexClient.RECONNECTING) || e.equals("reconnecting 0 after a delay")
+                    || e.equals("state " + PlexClient.ONLINE), "an event of a reconnect: " + seen);
+        }
+        assertEquals("state " + PlexClient.CONNECTING, seen.get(0), "the wait ends with an attempt");
+        assertEquals("state " + PlexClient.ONLINE, seen.get(seen.size() - 1));
+        plex.close();
+        ev.expect("state " + PlexClient.CLOSED, "closed 0");
+        assertEquals(null, ev.q.poll(300, TimeUnit.MILLISECONDS), "closed is the last call");
+    }
+
+    /** A listener written for the release before still hears about online through the deprecated method. */
+    @Test
+    @SuppressWarnings("deprecation")
+    void deprecatedOnConnectedStillCalled() throws Exception {
+        LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
+        PlexClient plex = new PlexClient(config("frank"), new PlexListener() {
+            @Override
+            public void onConnected(PlexClient client) {
+                q.add("connected " + (client.state() == PlexClient.CONNECTED));
+            }
+        });
+        plex.connect();
+        assertEquals("connected true", q.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS));
         plex.close();
     }
 
@@ -199,7 +246,7 @@ class WrapperTest {
         self[0] = new PlexClient(config("dave"), l, ui);
         self[0].connect();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Recorder.WAIT_SECONDS);
-        while (self[0].state() != PlexClient.CONNECTED && System.nanoTime() < deadline) {
+        while (self[0].state() != PlexClient.ONLINE && System.nanoTime() < deadline) {
             Thread.sleep(5);
         }
         node.push("dave", "/p", "bye", false);

@@ -44,7 +44,7 @@ import java.util.concurrent.TimeUnit;
  * <li>{@code Plexmobile.BackgroundKeep} (0, the default): nothing; the
  *     connection keeps the normal heartbeat pace.</li>
  * <li>{@code Plexmobile.BackgroundDisconnect}: closes the connection
- *     ({@link PlexListener#onSuspended}) until {@link #enterForeground},
+ *     ({@link #SUSPENDED}, {@link PlexListener#onSuspended}) until {@link #enterForeground},
  *     which reconnects and resumes. For apps whose background is covered by
  *     FCM.</li>
  * <li>{@code Plexmobile.BackgroundSlowHeartbeat}: keeps the connection (no
@@ -63,14 +63,30 @@ import java.util.concurrent.TimeUnit;
  * executor.
  */
 public final class PlexClient implements Closeable {
-    /** States passed to {@link PlexListener#onStateChanged} and returned by {@link #state}. */
+    /**
+     * States passed to {@link PlexListener#onStateChanged} and returned by
+     * {@link #state}: those of docs/protocol.md §13.6 with its names, plus
+     * {@link #SUSPENDED} (background-disconnect). The values are the SDK's
+     * state numbers; 3 and 6 (the removed DISCONNECTED and AUTH_FAILED) are
+     * never reused.
+     */
     public static final int IDLE = (int) Plexmobile.StateIdle;
+    /** An attempt runs (dial, auth); reported before every attempt. */
     public static final int CONNECTING = (int) Plexmobile.StateConnecting;
-    public static final int CONNECTED = (int) Plexmobile.StateConnected;
-    public static final int DISCONNECTED = (int) Plexmobile.StateDisconnected;
+    /** Authenticated: pushes flow, {@link #send} writes at once. */
+    public static final int ONLINE = (int) Plexmobile.StateOnline;
+    /**
+     * The old name of {@link #ONLINE} (same value).
+     *
+     * @deprecated use {@link #ONLINE}; removed in the next release.
+     */
+    @Deprecated
+    public static final int CONNECTED = ONLINE;
+    /** The connection ended or an attempt failed; waiting out a backoff (code, reason and delay say why and how long). */
     public static final int RECONNECTING = (int) Plexmobile.StateReconnecting;
+    /** {@link #enterBackground} closed the connection (BackgroundDisconnect) until {@link #enterForeground}. */
     public static final int SUSPENDED = (int) Plexmobile.StateSuspended;
-    public static final int AUTH_FAILED = (int) Plexmobile.StateAuthFailed;
+    /** Final, always the last state: {@link #close} (code 0) or the node's 4xxx code (4001: token refused). */
     public static final int CLOSED = (int) Plexmobile.StateClosed;
 
     private static final byte[] EMPTY = new byte[0];
@@ -289,22 +305,18 @@ public final class PlexClient implements Closeable {
         return Collections.unmodifiableMap(m);
     }
 
-    private void onState(int state, int code, String reason) {
+    private void onState(int state, int code, String reason, long delayMs) {
         final String r = reason == null ? "" : reason;
         dispatch(() -> {
-            listener.onStateChanged(this, state, code, r);
+            listener.onStateChanged(this, state, code, r, delayMs);
             if (state == CONNECTING) {
                 listener.onConnecting(this);
-            } else if (state == CONNECTED) {
-                listener.onConnected(this);
-            } else if (state == DISCONNECTED) {
-                listener.onDisconnected(this, code, r);
+            } else if (state == ONLINE) {
+                listener.onOnline(this);
             } else if (state == RECONNECTING) {
-                listener.onReconnecting(this, code, r);
+                listener.onReconnecting(this, code, r, delayMs);
             } else if (state == SUSPENDED) {
                 listener.onSuspended(this);
-            } else if (state == AUTH_FAILED) {
-                listener.onAuthFailed(this, code, r);
             } else if (state == CLOSED) {
                 listener.onClosed(this, code, r);
             }
@@ -334,13 +346,13 @@ public final class PlexClient implements Closeable {
         }
 
         @Override
-        public void onState(long state, long code, String reason) throws Exception {
+        public void onState(long state, long code, String reason, long delayMs) throws Exception {
             try {
-                owner.onState((int) state, (int) code, reason);
+                owner.onState((int) state, (int) code, reason, delayMs);
             } catch (Error e) {
                 throw new Exception("listener failed", e);
             } finally {
-                if (state == AUTH_FAILED || state == CLOSED) {
+                if (state == CLOSED) {
                     // The last event: drop the Go → Java reference, which would
                     // otherwise keep this client alive (gomobile cannot collect
                     // a reference cycle that crosses the language boundary).

@@ -57,12 +57,13 @@ public class MainActivity extends Activity {
 
     private final PlexListener listener = new PlexListener() {
         @Override
-        public void onStateChanged(PlexClient client, int state, int code, String reason) {
-            log.append("state " + state + (code != 0 ? " code " + code : "") + " " + reason + "\n");
+        public void onStateChanged(PlexClient client, int state, int code, String reason, long delayMs) {
+            log.append(stateName(state) + (code != 0 ? " " + code : "") + (reason.isEmpty() ? "" : " " + reason)
+                    + (delayMs > 0 ? " (next attempt in " + delayMs + " ms)" : "") + "\n");
         }
 
         @Override
-        public void onConnected(final PlexClient client) {
+        public void onOnline(final PlexClient client) {
             io.execute(() -> {
                 try {
                     client.send("/echo", "hello from Android");
@@ -77,6 +78,24 @@ public class MainActivity extends Activity {
             log.append(uri + " " + new String(body, StandardCharsets.UTF_8) + (seq > 0 ? " #" + seq : "") + "\n");
         }
     };
+
+    /** The names of docs/protocol.md §13.6. */
+    static String stateName(int state) {
+        switch (state) {
+            case PlexClient.CONNECTING:
+                return "connecting";
+            case PlexClient.ONLINE:
+                return "online";
+            case PlexClient.RECONNECTING:
+                return "reconnecting";
+            case PlexClient.SUSPENDED:
+                return "suspended";
+            case PlexClient.CLOSED:
+                return "closed";
+            default:
+                return "state " + state;
+        }
+    }
 
     @Override
     protected void onStart() {
