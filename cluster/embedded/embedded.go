@@ -6,7 +6,9 @@
 package embedded
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -42,6 +44,20 @@ type Config struct {
 	// between members presents and checks: a member with another secret
 	// is refused (logged by both sides). Set the same on every member.
 	ClusterSecret string
+	// ClusterTLS, when set, makes every route TLS, as nats-server's
+	// cluster "tls" block does: Certificates is this member's certificate
+	// (presented both ways), RootCAs verifies the peers it dials and
+	// ClientCAs the peers that dial it (nil: the system roots). Peers are
+	// always verified: ClientAuth is forced to RequireAndVerifyClientCert,
+	// as nats-server does for routes. A member without TLS, or with a
+	// certificate the others do not trust, is refused.
+	ClusterTLS *tls.Config
+	// RouteRefused, when set, is called (on a NATS server goroutine; do
+	// not block) for each route connection refused by either side: other
+	// cluster name, other ClusterSecret, failed TLS handshake, duplicate
+	// server name. nats-server retries routes every second or so, so a
+	// lasting disagreement calls it again and again.
+	RouteRefused func(RouteRefusal)
 	// MaxPayload is the largest message NATS accepts. Zero: 8 MiB (a
 	// plex push of the default 1 MiB frame limit plus routing overhead fits).
 	MaxPayload int32
@@ -97,7 +113,7 @@ func Start(cfg Config) (*Server, error) {
 		StoreDir:              cfg.StoreDir,
 		MaxPayload:            cfg.MaxPayload,
 		NoSigs:                true,
-		NoLog:                 cfg.Logger == nil,
+		NoLog:                 cfg.Logger == nil && cfg.RouteRefused == nil,
 		DisableShortFirstPing: true,
 		SyncAlways:            cfg.SyncAlways,
 		SyncInterval:          cfg.SyncInterval, // 0: nats-server's default
@@ -137,6 +153,15 @@ func Start(cfg Config) (*Server, error) {
 		if cfg.ClusterSecret != "" {
 			opts.Cluster.Username, opts.Cluster.Password = "plex", cfg.ClusterSecret
 		}
+		if cfg.ClusterTLS != nil {
+			tc := cfg.ClusterTLS.Clone()
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+			if tc.MinVersion == 0 {
+				tc.MinVersion = tls.VersionTLS12
+			}
+			opts.Cluster.TLSConfig = tc
+			opts.Cluster.TLSTimeout = 2 // seconds, nats-server's default
+		}
 		if len(cfg.Routes) > 0 {
 			urls := make([]string, len(cfg.Routes))
 			for i, r := range cfg.Routes {
@@ -155,8 +180,12 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: %w", err)
 	}
-	if cfg.Logger != nil {
-		ns.SetLoggerV2(slogAdapter{cfg.Logger.With("component", "nats")}, false, false, false)
+	if cfg.Logger != nil || cfg.RouteRefused != nil {
+		a := slogAdapter{refused: cfg.RouteRefused}
+		if cfg.Logger != nil {
+			a.l = cfg.Logger.With("component", "nats")
+		}
+		ns.SetLoggerV2(a, false, false, false)
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(cfg.ReadyTimeout) {
@@ -250,12 +279,33 @@ func splitHostPort(hp string) (string, int, error) {
 	return host, port, nil
 }
 
-// slogAdapter is the NATS server's logger on slog.
-type slogAdapter struct{ l *slog.Logger }
+// slogAdapter is the NATS server's logger on slog (l may be nil: silent),
+// and the source of RouteRefused: route refusals are logged as errors.
+type slogAdapter struct {
+	l       *slog.Logger
+	refused func(RouteRefusal)
+}
 
-func (a slogAdapter) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Tracef(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) log(level slog.Level, format string, v []any) {
+	if a.l != nil {
+		a.l.Log(context.Background(), level, fmt.Sprintf(format, v...))
+	}
+}
+
+func (a slogAdapter) Noticef(format string, v ...any) { a.log(slog.LevelInfo, format, v) }
+func (a slogAdapter) Warnf(format string, v ...any)   { a.log(slog.LevelWarn, format, v) }
+func (a slogAdapter) Fatalf(format string, v ...any)  { a.log(slog.LevelError, format, v) }
+func (a slogAdapter) Debugf(format string, v ...any)  { a.log(slog.LevelDebug, format, v) }
+func (a slogAdapter) Tracef(format string, v ...any)  { a.log(slog.LevelDebug, format, v) }
+
+func (a slogAdapter) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if a.l != nil {
+		a.l.Error(msg)
+	}
+	if a.refused != nil {
+		if r, ok := routeRefusal(msg); ok {
+			a.refused(r)
+		}
+	}
+}
