@@ -26,6 +26,9 @@ func printBanner(ctx context.Context, w io.Writer, o *options, cfg *server.Confi
 	if line := cl.storedLine(ctx); line != "" {
 		fmt.Fprintf(w, "  stored pushes     %s\n", line)
 	}
+	if k := o.webPushPublic; k != "" {
+		fmt.Fprintf(w, "  web push key      %s (%s)\n", k, o.webPushWhere)
+	}
 	h := ready["http"]
 	if h == "" {
 		return

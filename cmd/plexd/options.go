@@ -88,6 +88,7 @@ type options struct {
 	APNsSandbox       bool
 	FCMServiceAccount string
 	FCMProject        string
+	webPushOptions    // -webpush-*: Web Push for browsers (webpush.go)
 	Pprof             string
 
 	file map[string]any // the config file's keys as read at start (reload compares)
@@ -157,6 +158,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.APNsSandbox, "apns-sandbox", false, "use the APNs development environment")
 	fs.StringVar(&o.FCMServiceAccount, "fcm-service-account", "", "FCM service-account JSON file: offline users get FCM notifications")
 	fs.StringVar(&o.FCMProject, "fcm-project", "", "FCM project id (default: from the service account)")
+	o.webPushOptions.register(fs)
 	fs.StringVar(&o.ReadyFile, "ready-file", "", "write {\"addr\",\"http\",\"node\"} JSON here once listening (\"http\" with -http, \"inner\" with -inner-addr)")
 	return fs
 }

@@ -16,11 +16,13 @@ import (
 	"github.com/plexpush/plex/vendorpush"
 	"github.com/plexpush/plex/vendorpush/apns"
 	"github.com/plexpush/plex/vendorpush/fcm"
+	"github.com/plexpush/plex/vendorpush/webpush"
 )
 
 // Device registration URIs: upstream conventions of plexd (not of the wire
 // protocol) that apps use when vendor push is enabled. Body:
-// {"platform":"apns"|"fcm","token":"…"}; answered /reply {"ok":true}, or
+// {"platform":"apns"|"fcm"|"webpush","token":"…"} (for webpush the token
+// is the subscription's JSON, as a string); answered /reply {"ok":true}, or
 // /error 4004 (bad request), 4029 (too many registrations in progress) or
 // 3005 (the registry cannot be reached), with the request's seq.
 const (
@@ -28,8 +30,8 @@ const (
 	uriDeviceUnregister = "/device/unregister"
 )
 
-// startVendorPush wires APNs and/or FCM behind the offline hook when their
-// credentials are given; nil when neither is. Device tokens are kept in the
+// startVendorPush wires APNs, FCM and/or Web Push behind the offline hook
+// when their credentials are given; nil when none is. Device tokens are kept in the
 // cluster's KV bucket with the NATS store (shared by every node, durable),
 // or in memory with -store memory (apps register again after they
 // reconnect to a restarted node).
@@ -57,6 +59,13 @@ func startVendorPush(o *options, cfg *server.Config, cl *clusterNode, log *slog.
 			return nil, err
 		}
 		senders[vendorpush.FCM] = c
+	}
+	wp, err := startWebPush(o, cfg, cl, log)
+	if err != nil {
+		return nil, err
+	}
+	if wp != nil {
+		senders[vendorpush.WebPush] = wp
 	}
 	if len(senders) == 0 {
 		return nil, nil
@@ -153,6 +162,11 @@ func (rg *registrar) handle(s *server.Session, m *pack.Message) {
 	err := json.Unmarshal(m.Body, &body)
 	if err == nil && (body.Token == "" || rg.senders[body.Platform] == nil) {
 		err = fmt.Errorf("platform must be one of the enabled vendors and token non-empty")
+	}
+	if err == nil && body.Platform == vendorpush.WebPush {
+		// One form per subscription, so that a browser registering again
+		// is the same device; a bad one is refused now, not at send time.
+		body.Token, err = webpush.CanonicalToken(body.Token)
 	}
 	if err != nil {
 		replyError(s, m.Seq, pack.CodeBadRequest, err.Error())
