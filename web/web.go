@@ -16,7 +16,7 @@ import (
 	"net/http"
 )
 
-//go:embed client/plex.js client/plex.d.ts console
+//go:embed client/plex.js client/plex.d.ts client/plex-sw.js console
 var files embed.FS
 
 // csp allows this origin only: scripts and styles from these files,

@@ -2,6 +2,7 @@
 
 export declare const PROTOCOL_VERSION: '1';
 export declare const WS_PATH: '/plex/v1/ws';
+export declare const WEBPUSH_KEY_PATH: '/plex/v1/webpush/key';
 
 export declare const Code: Readonly<{
   SHUTDOWN: 3000;
@@ -131,4 +132,10 @@ export declare class Client {
   readonly background: boolean;
   send(uri: string, body?: string, meta?: Record<string, string>): boolean;
   request(uri: string, body?: string, meta?: Record<string, string>): Promise<Message>;
+  /** The node's VAPID public key (65 bytes); rejects with PlexError 4006 when Web Push is off. */
+  webPushKey(): Promise<Uint8Array>;
+  /** Subscribes to Web Push and registers the subscription with the node (docs/web.md). */
+  subscribeWebPush(sw: ServiceWorkerRegistration | string | URL, opts?: { scope?: string }): Promise<PushSubscription>;
+  /** Unregisters and unsubscribes; resolves false when there was no subscription. */
+  unsubscribeWebPush(sw?: ServiceWorkerRegistration): Promise<boolean>;
 }

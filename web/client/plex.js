@@ -10,8 +10,9 @@
 // 'protobuf'), auth first, heartbeat and background mode (§11.1), reconnect
 // with the backoff of §13.6 (stopping on 4xxx codes), acks and resume for
 // persistent pushes, upstream sends and request/reply (resent after a
-// draining node's /disconnect 3000, §13.4), and discovery (GET
-// /plex/v1/host, §15). docs/web.md documents the API.
+// draining node's /disconnect 3000, §13.4), discovery (GET
+// /plex/v1/host, §15), and Web Push subscriptions for notifications while
+// no tab is open (subscribeWebPush). docs/web.md documents the API.
 
 export const PROTOCOL_VERSION = '1';
 export const WS_PATH = '/plex/v1/ws';
@@ -105,6 +106,56 @@ function defaultURL() {
   const loc = globalThis.location;
   if (!loc) throw new Error('plex: no url given and no page location');
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${WS_PATH}`;
+}
+
+/** Where the node gives its VAPID public key (docs/web.md, Web Push). */
+export const WEBPUSH_KEY_PATH = '/plex/v1/webpush/key';
+
+// base64urlBytes decodes base64url (padded or not) into bytes.
+function base64urlBytes(s) {
+  const b64 = String(s).replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+  let bin;
+  try {
+    bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  } catch {
+    return new Uint8Array(0);
+  }
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+function sameBytes(a, b) {
+  if (!a) return false;
+  const x = new Uint8Array(a);
+  return x.length === b.length && x.every((v, i) => v === b[i]);
+}
+
+// webPushRegistration returns sw when it is a registration, else registers
+// the worker script sw, and waits until the registration's worker is
+// active: PushManager.subscribe refuses a registration without one.
+async function webPushRegistration(nav, sw, opts) {
+  let reg = sw;
+  if (typeof sw === 'string' || sw instanceof URL) {
+    try {
+      reg = await nav.serviceWorker.register(sw, opts.scope ? { scope: opts.scope } : undefined);
+    } catch (err) {
+      const e = new PlexError(0, `web push: service worker ${sw} not registered: ${err?.message ?? err}`, false);
+      e.cause = err;
+      throw e;
+    }
+  }
+  if (!reg?.pushManager) throw new PlexError(0, 'web push: not a ServiceWorkerRegistration', false);
+  const w = reg.installing ?? reg.waiting;
+  if (!reg.active && w) {
+    await new Promise((resolve, reject) => {
+      const check = () => {
+        if (w.state === 'activated') resolve();
+        else if (w.state === 'redundant') reject(new PlexError(0, 'web push: the service worker failed to install', false));
+      };
+      w.addEventListener('statechange', check);
+      check();
+    });
+  }
+  return reg;
 }
 
 // --- Protobuf codec (docs/protocol.md §7): plex.v1.Message in binary
@@ -706,6 +757,101 @@ export class Client {
     const d = new URL(this.discoveryUrl);
     const host = v.host.startsWith('[') ? v.host.slice(0, v.host.lastIndexOf(']') + 1) : v.host.split(':')[0];
     return `${d.protocol === 'https:' ? 'wss' : 'ws'}://${host}${d.port ? `:${d.port}` : ''}${WS_PATH}`;
+  }
+
+  // --- Web Push (docs/web.md): notifications while no tab is open.
+
+  /**
+   * The origin of the node's HTTP API: the discovery URL's, else the
+   * WebSocket URL's (ws → http, wss → https), else this page's.
+   */
+  _httpBase() {
+    if (this.discoveryUrl) return new URL(this.discoveryUrl).origin;
+    if (this.url) {
+      const u = new URL(this.url);
+      u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+      return u.origin;
+    }
+    return globalThis.location.origin;
+  }
+
+  /**
+   * The node's VAPID public key (GET /plex/v1/webpush/key) as the
+   * applicationServerKey PushManager.subscribe takes: 65 bytes. Rejects
+   * with a PlexError 4006 when the node has no Web Push.
+   */
+  async webPushKey() {
+    const url = this._httpBase() + WEBPUSH_KEY_PATH;
+    const fetchFn = this._fetch; // called unbound: fetch refuses another \`this\`
+    const res = await fetchFn(url, { mode: 'cors', cache: 'no-store' });
+    if (res.status === 404) throw new PlexError(Code.NOT_FOUND, `web push: not enabled on the node (${url}: 404; plexd -webpush-subject)`, false);
+    if (!res.ok) throw new PlexError(0, `web push: ${url} answered ${res.status}`, false);
+    const key = base64urlBytes((await res.json())?.public_key ?? '');
+    if (key.length !== 65 || key[0] !== 4) throw new PlexError(0, `web push: ${url} gave no P-256 public key`, false);
+    return key;
+  }
+
+  /**
+   * Subscribes this browser to Web Push and registers the subscription with
+   * the node (/device/register, platform "webpush"), so that pushes to this
+   * user while no tab is connected arrive as notifications, shown by the
+   * service worker (web/client/plex-sw.js is a sample). Call it when
+   * online. sw is a ServiceWorkerRegistration, or the worker script's URL
+   * to register (opts.scope: its scope). Asks for the notification
+   * permission when it was not decided. A subscription made for another
+   * key (the node's key changed) is replaced. Resolves with the
+   * PushSubscription; rejects with a PlexError that says which step failed.
+   * @param {ServiceWorkerRegistration|string|URL} sw
+   * @param {{scope?: string}} [opts]
+   */
+  async subscribeWebPush(sw, opts = {}) {
+    const nav = globalThis.navigator;
+    if (!nav?.serviceWorker || !globalThis.PushManager) {
+      throw new PlexError(0, 'web push: this browser has no service worker or Push API here (an insecure http page?)', false);
+    }
+    if (this._state !== 'online') throw new PlexError(0, 'web push: not connected (subscribe once online)', false);
+    const reg = await webPushRegistration(nav, sw, opts);
+    const key = await this.webPushKey();
+    if (globalThis.Notification?.permission === 'default') await globalThis.Notification.requestPermission();
+    if (globalThis.Notification?.permission === 'denied') {
+      throw new PlexError(0, 'web push: the user denied notifications for this site', false);
+    }
+    let sub = await reg.pushManager.getSubscription();
+    if (sub && !sameBytes(sub.options?.applicationServerKey, key)) {
+      await sub.unsubscribe(); // made for another key: the push service would refuse ours (403)
+      sub = null;
+    }
+    if (!sub) {
+      try {
+        sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+      } catch (err) {
+        const e = new PlexError(0, `web push: PushManager.subscribe failed: ${err?.name ?? 'Error'}: ${err?.message ?? err}`, false);
+        e.cause = err;
+        throw e;
+      }
+    }
+    const body = JSON.stringify({ platform: 'webpush', token: JSON.stringify(sub.toJSON()) });
+    await this.request('/device/register', body);
+    this._webPushReg = reg;
+    return sub;
+  }
+
+  /**
+   * Ends this browser's subscription: unregisters it from the node when
+   * online (/device/unregister) and unsubscribes it from the push service.
+   * sw is the registration (default: the one subscribeWebPush used).
+   * Resolves with whether there was a subscription.
+   * @param {ServiceWorkerRegistration} [sw]
+   */
+  async unsubscribeWebPush(sw) {
+    const reg = sw ?? this._webPushReg ?? (await globalThis.navigator?.serviceWorker?.getRegistration());
+    const sub = await reg?.pushManager?.getSubscription();
+    if (!sub) return false;
+    if (this._state === 'online') {
+      await this.request('/device/unregister', JSON.stringify({ platform: 'webpush', token: JSON.stringify(sub.toJSON()) }));
+    }
+    await sub.unsubscribe();
+    return true;
   }
 
   // Rejects the requests kept for resending: they were never executed.

@@ -28,4 +28,4 @@ export PLEXD="$bin/plexd" PUSHER="$bin/pusher" CHROMIUM="$(command -v chromium)"
 export ARTIFACTS="$root/_build/e2e-artifacts"
 rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
-node --test e2e.test.mjs limits.test.mjs resume.test.mjs behaviour.test.mjs
+node --test e2e.test.mjs limits.test.mjs resume.test.mjs behaviour.test.mjs webpush.test.mjs
