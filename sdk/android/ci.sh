@@ -12,7 +12,12 @@
 # 5. the Java wrapper library and the sample app, compiled against that
 #    binding with stubs for the few Android classes they use (so they
 #    cannot rot without an Android SDK);
-# 6. the JUnit 5 suite (hostjni/test.sh) against a real plexd.
+# 6. the JUnit 5 suite (hostjni/test.sh) against a real plexd;
+# 7. the Robolectric suite (robolectric/test.sh): MainThreadExecutor,
+#    LogcatLogger and the sample Activity's lifecycle on real Android
+#    framework classes, with the same binding and a real plexd. Maven
+#    resolves Robolectric and its android-all jar (robolectric/pom.xml)
+#    into the local Maven repository on the first run.
 # Outputs go to _build/android (git-ignored). Fails on the first error.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,8 +25,8 @@ B=_build/android
 step() { printf '\n=== android: %s (%ss)\n' "$1" "$SECONDS"; }
 die() { echo "sdk/android/ci.sh: $*" >&2; exit 1; }
 
-for tool in go gcc javac java jar; do
-  command -v "$tool" >/dev/null || die "$tool not found: run scripts/deps.sh (openjdk-17-jdk-headless, junit5, gcc)"
+for tool in go gcc javac java jar mvn; do
+  command -v "$tool" >/dev/null || die "$tool not found: run scripts/deps.sh (openjdk-17-jdk-headless, junit5, gcc; mvn: apt-get install maven)"
 done
 [ -f /usr/share/java/junit-platform-console-standalone.jar ] \
   || die "JUnit 5 missing: apt-get install junit5 (scripts/deps.sh installs it)"
@@ -54,6 +59,9 @@ javac -Xlint:all -Xlint:-options -Werror --release 8 -d "$B/sample-classes" -cp 
 
 step "JUnit 5 against a real plexd"
 OUT="$B/hostjni" PLEXD="$B/plexd" WRAPPER_JAR="$B/plex-wrapper.jar" bash sdk/android/hostjni/test.sh
+
+step "Robolectric (JUnit 4, vintage engine): main looper, logcat, Activity lifecycle against a real plexd"
+OUT="$B/hostjni" R="$B/robolectric" PLEXD="$B/plexd" bash sdk/android/robolectric/test.sh
 
 echo
 echo "android: all checks passed in ${SECONDS}s"

@@ -3,12 +3,17 @@
 package android.app;
 
 import android.content.Context;
+import android.content.Intent;
 import android.content.SharedPreferences;
 import android.os.Bundle;
 import android.view.View;
 
 public class Activity extends Context {
     public static final int MODE_PRIVATE = 0; // Context.MODE_PRIVATE on Android
+
+    public Intent getIntent() {
+        throw new UnsupportedOperationException("android.app.Activity host stub");
+    }
 
     public SharedPreferences getPreferences(int mode) {
         throw new UnsupportedOperationException("android.app.Activity host stub");

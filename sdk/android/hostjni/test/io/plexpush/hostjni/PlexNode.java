@@ -97,6 +97,25 @@ final class PlexNode implements AutoCloseable {
         return m.find() ? Long.parseLong(m.group(1)) : 0;
     }
 
+    /** Whether the node holds a connection of uid (GET /plex/v1/online). */
+    boolean online(String uid) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) new URL("http://" + http + "/plex/v1/online?uid=" + uid).openConnection();
+        try {
+            c.setRequestProperty("Authorization", "Bearer " + SECRET);
+            c.setRequestProperty("Connection", "close");
+            c.setConnectTimeout(5000);
+            c.setReadTimeout(5000);
+            int status = c.getResponseCode();
+            String body = read(status < 400 ? c.getInputStream() : c.getErrorStream());
+            if (status != 200) {
+                throw new IOException("online " + uid + ": HTTP " + status + " " + body);
+            }
+            return body.replace(" ", "").contains("\"" + uid + "\":true");
+        } finally {
+            c.disconnect();
+        }
+    }
+
     /** The node's log so far (for failure messages). */
     String log() {
         StringBuilder b = new StringBuilder();

@@ -22,10 +22,13 @@ import java.util.concurrent.Executors;
  * <p>Run a node on the development machine, reachable from the emulator
  * (which sees the host's loopback as 10.0.2.2):
  * {@code go run ./cmd/plexd -addr 0.0.0.0:9578 -http 0.0.0.0:9579 -force -upstream echo},
- * then push: {@code curl -H 'Authorization: Bearer <secret>' -d '{"uid":"alice","uri":"/hello","body":"hi","persist":true}' http://127.0.0.1:9579/plex/v1/push}.
+ * or start the activity with the extra {@value #EXTRA_ADDR}, then push: {@code curl -H 'Authorization: Bearer <secret>' -d '{"uid":"alice","uri":"/hello","body":"hi","persist":true}' http://127.0.0.1:9579/plex/v1/push}.
  */
 public class MainActivity extends Activity {
+    /** The node to dial; the launching intent's extra {@link #EXTRA_ADDR} overrides it. */
     private static final String PLEX_ADDR = "10.0.2.2:9578";
+    /** {@code adb shell am start -n io.plexpush.sample/.MainActivity -e plex.addr 192.168.1.10:9578} */
+    public static final String EXTRA_ADDR = "plex.addr";
     private static final String LAST_SEQ = "plexLastSeq";
 
     private final ExecutorService io = Executors.newSingleThreadExecutor(); // send() blocks: never on the main thread
@@ -39,7 +42,8 @@ public class MainActivity extends Activity {
         setContentView(log);
 
         Config cfg = new Config();
-        cfg.setAddrs(PLEX_ADDR);
+        String addr = getIntent() == null ? null : getIntent().getStringExtra(EXTRA_ADDR);
+        cfg.setAddrs(addr != null ? addr : PLEX_ADDR);
         cfg.setToken("alice"); // plexd -auth none: the token is the uid
         cfg.setDevice("sample-device"); // use a stable installation id in a real app
         cfg.setLastSeq(getPreferences(MODE_PRIVATE).getLong(LAST_SEQ, 0));
