@@ -2,7 +2,7 @@
 # Installs what the test command needs on a fresh Debian machine: only the
 # packages that are missing, so a warm machine pays nothing.
 set -euo pipefail
-pkgs=(protobuf-compiler cmake g++ make ninja-build libgtest-dev nlohmann-json3-dev libprotobuf-dev libssl-dev openjdk-17-jdk-headless junit5)
+pkgs=(protobuf-compiler cmake g++ make ninja-build libgtest-dev nlohmann-json3-dev libprotobuf-dev libssl-dev openjdk-17-jdk-headless junit5 clang libgnustep-base-dev curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

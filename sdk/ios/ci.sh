@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The iOS CI check, runnable on Linux (no Xcode, so no Objective-C or Swift
-# compile here: docs/ios.md). From anywhere:
+# The iOS CI check, runnable on Linux (no Xcode, so no Swift compile and no
+# Apple runtime here: docs/ios.md). From anywhere:
 #
 #   bash sdk/ios/ci.sh
 #
@@ -8,7 +8,11 @@
 # 2. build-xcframework.sh refuses clearly without Xcode;
 # 3. the Objective-C API that gobind generates equals the committed,
 #    reviewed snapshot (sdk/ios/api-snapshot). A change fails here until
-#    sdk/ios/update-snapshot.sh is run on purpose and the result committed.
+#    sdk/ios/update-snapshot.sh is run on purpose and the result committed;
+# 4. on Linux, the generated Objective-C binding built with clang against
+#    GNUstep Base and driven by an Objective-C program against a real plexd
+#    (sdk/ios/objc-runtime-test: needs clang and libgnustep-base-dev, which
+#    scripts/deps.sh installs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 step() { printf '\n=== ios: %s (%ss)\n' "$1" "$SECONDS"; }
@@ -35,6 +39,13 @@ if ! diff -ru sdk/ios/api-snapshot _build/ios/api; then
   die "the Objective-C API of sdk/mobile changed (diff above: - snapshot, + now).
   If the change is intended, run sdk/ios/update-snapshot.sh and commit sdk/ios/api-snapshot with it,
   and update the Swift wrapper (sdk/ios/Sources/Plex) and docs/ios.md to match."
+fi
+
+if [ "$(uname -s)" != Darwin ]; then
+  step "Objective-C binding on GNUstep: build (gobind glue + Go -> libplexmobile.so, PlexObjCTest.m)"
+  bash sdk/ios/objc-runtime-test/build.sh
+  step "Objective-C binding on GNUstep: PlexObjCTest against a real plexd"
+  bash sdk/ios/objc-runtime-test/test.sh
 fi
 
 echo
