@@ -1,12 +1,13 @@
 // Package vendorpush sends vendor push notifications (Apple APNs, Google
-// FCM) for plex pushes that found no connection: it plugs into the node's
-// offline hook, server.Config.OnUndelivered.
+// FCM, Web Push to browsers) for plex pushes that found no connection: it
+// plugs into the node's offline hook, server.Config.OnUndelivered.
 //
 //	reg := vendorpush.NewMemoryRegistry(0)          // uid → device tokens
 //	ap, _ := apns.New(apns.Config{...})             // vendorpush/apns
 //	fc, _ := fcm.New(fcm.Config{...})               // vendorpush/fcm
+//	wp, _ := webpush.New(webpush.Config{...})       // vendorpush/webpush
 //	d, _ := vendorpush.New(reg, map[vendorpush.Platform]vendorpush.Sender{
-//		vendorpush.APNs: ap, vendorpush.FCM: fc,
+//		vendorpush.APNs: ap, vendorpush.FCM: fc, vendorpush.WebPush: wp,
 //	}, vendorpush.Config{Logger: logger})
 //	srv, _ := server.New(server.Config{OnUndelivered: d.Hook})
 //	…

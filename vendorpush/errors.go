@@ -3,7 +3,7 @@ package vendorpush
 import "errors"
 
 // The sentinels below are shared by this package and the senders in
-// vendorpush/apns and vendorpush/fcm, so a caller tests one error for every
+// vendorpush/apns, vendorpush/fcm and vendorpush/webpush, so a caller tests one error for every
 // vendor: errors.Is(err, vendorpush.ErrInvalidToken).
 var (
 	// ErrInvalidToken: the vendor says the device token can never succeed
