@@ -111,6 +111,17 @@ func (c *PlexClient) Send(ctx context.Context, uid, uri string, body []byte, opt
 	return c.push(ctx, pack.PushRequest{UID: uid}, uri, body, opts)
 }
 
+// SendDevice pushes body to the connections of one device of uid: those
+// that logged in with that device id (Config.Device, meta "device"). With
+// Persist, the push is stored under the user's seqs and replayed to that
+// device only; while the device is offline it waits for it.
+func (c *PlexClient) SendDevice(ctx context.Context, uid, device, uri string, body []byte, opts ...SendOption) (Result, error) {
+	if uid == "" || device == "" {
+		return Result{}, badRequest("push to a device needs a uid and a device")
+	}
+	return c.push(ctx, pack.PushRequest{UID: uid, Device: device}, uri, body, opts)
+}
+
 // SendUsers pushes body to every connection of each user in uids.
 func (c *PlexClient) SendUsers(ctx context.Context, uids []string, uri string, body []byte, opts ...SendOption) (Result, error) {
 	if len(uids) == 0 {

@@ -112,6 +112,20 @@ func Persist(ttl time.Duration) SendOption {
 	return func(r *pack.PushRequest) { r.Persist, r.TTLMS = true, ttl.Milliseconds() }
 }
 
+// AckTimeout asks, for a persistent push, for the node's vendor fallback
+// (server.Config.OnUnacked; plexd's vendor push) when no device of the
+// user acked it within d: the app holds a connection but did not process
+// the push. Zero: the app's default (the node's -ack-timeout, apps list
+// ack-timeout). At most the push's TTL.
+func AckTimeout(d time.Duration) SendOption {
+	return func(r *pack.PushRequest) {
+		r.AckTimeoutMS = 0
+		if d > 0 {
+			r.AckTimeoutMS = max(d.Milliseconds(), 1)
+		}
+	}
+}
+
 // Meta adds a meta header that the app receives with the push.
 func Meta(key, value string) SendOption {
 	return func(r *pack.PushRequest) {

@@ -145,6 +145,26 @@ func (s *Store) Cursor(ctx context.Context, uid, device string) (int64, error) {
 	return seq, nil
 }
 
+// Cursors implements server.Store: read from the bucket, not the cache, so
+// that acks recorded by other nodes count.
+func (s *Store) Cursors(ctx context.Context, uid string) (map[string]int64, error) {
+	if err := s.c.open(ctx); err != nil {
+		return nil, err
+	}
+	if !s.cursored.may(uid) {
+		return nil, nil
+	}
+	e, err := s.readCursors(ctx, key(uid))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(e.devs))
+	for _, c := range e.devs {
+		out[c.dev] = c.seq
+	}
+	return out, nil
+}
+
 // Resume implements server.Store. Stream sequences cannot be raised per
 // user, but a stream created again starts above every earlier sequence
 // (Store), so a resume point above the stream's last sequence came from

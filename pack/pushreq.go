@@ -6,19 +6,24 @@ import (
 )
 
 // PushRequest is the JSON body of /inner/push (and of the HTTP push API):
-// exactly one target (uid, uids, room or all), the message to deliver, and
-// its delivery contract. The original /logic/send/msg body {"uid","uri",
+// exactly one target (uid, uids, room or all; device narrows uid to one
+// device of the user), the message to deliver, and its delivery contract. The original /logic/send/msg body {"uid","uri",
 // "body"} is a subset. docs/protocol.md §Push requests is normative.
 type PushRequest struct {
-	UID     string            `json:"uid,omitempty"`
-	UIDs    []string          `json:"uids,omitempty"`
-	Room    string            `json:"room,omitempty"`
-	All     bool              `json:"all,omitempty"`
-	URI     string            `json:"uri"`
-	Body    string            `json:"body,omitempty"`
-	Persist bool              `json:"persist,omitempty"`
-	TTLMS   int64             `json:"ttl_ms,omitempty"`
-	Meta    map[string]string `json:"meta,omitempty"`
+	UID     string   `json:"uid,omitempty"`
+	UIDs    []string `json:"uids,omitempty"`
+	Room    string   `json:"room,omitempty"`
+	All     bool     `json:"all,omitempty"`
+	Device  string   `json:"device,omitempty"` // with uid: that device only
+	URI     string   `json:"uri"`
+	Body    string   `json:"body,omitempty"`
+	Persist bool     `json:"persist,omitempty"`
+	TTLMS   int64    `json:"ttl_ms,omitempty"`
+	// AckTimeoutMS, for a persistent push, is how long the node waits for
+	// a device to ack it before it fires the vendor fallback (0: the app's
+	// default).
+	AckTimeoutMS int64             `json:"ack_timeout_ms,omitempty"`
+	Meta         map[string]string `json:"meta,omitempty"`
 }
 
 // DecodePushRequest parses a push request body with the same strict rules
@@ -45,6 +50,8 @@ func DecodePushRequest(b []byte, r *PushRequest) error {
 			r.UID, err = p.stringValue()
 		case "room":
 			r.Room, err = p.stringValue()
+		case "device":
+			r.Device, err = p.stringValue()
 		case "uri":
 			r.URI, err = p.stringValue()
 		case "body":
@@ -55,6 +62,8 @@ func DecodePushRequest(b []byte, r *PushRequest) error {
 			r.Persist, err = p.boolValue()
 		case "ttl_ms":
 			r.TTLMS, err = p.intValue()
+		case "ack_timeout_ms":
+			r.AckTimeoutMS, err = p.intValue()
 		case "uids":
 			r.UIDs, err = p.stringArray()
 		case "meta":
@@ -179,6 +188,7 @@ func AppendPushRequest(dst []byte, r *PushRequest) ([]byte, error) {
 		dst = append(dst, ']')
 	}
 	str("room", r.Room)
+	str("device", r.Device)
 	if r.All {
 		key("all")
 		dst = append(dst, "true"...)
@@ -195,6 +205,10 @@ func AppendPushRequest(dst []byte, r *PushRequest) ([]byte, error) {
 	if r.TTLMS != 0 {
 		key("ttl_ms")
 		dst = strconv.AppendInt(dst, r.TTLMS, 10)
+	}
+	if r.AckTimeoutMS != 0 {
+		key("ack_timeout_ms")
+		dst = strconv.AppendInt(dst, r.AckTimeoutMS, 10)
 	}
 	if len(r.Meta) > 0 {
 		key("meta")

@@ -15,6 +15,7 @@ func TestPushRequestRoundTrip(t *testing.T) {
 		{UIDs: []string{"a", "b<c>"}, URI: "/x", Persist: true, TTLMS: 60000},
 		{Room: "r", URI: "/room", Body: "ünïcode 🎉", Meta: map[string]string{"k": "v", "a": "b"}},
 		{All: true, URI: "/all"},
+		{UID: "alice", Device: "ipad-1", URI: "/x", Persist: true, AckTimeoutMS: 30000},
 	} {
 		b, err := pack.AppendPushRequest(nil, &r)
 		require.NoError(t, err)
@@ -37,16 +38,18 @@ func TestPushRequestLegacyBody(t *testing.T) {
 
 func TestPushRequestErrors(t *testing.T) {
 	for in, want := range map[string]error{
-		`{"uid":1}`:          pack.ErrWrongType,
-		`{"all":"yes"}`:      pack.ErrWrongType,
-		`{"uids":"a"}`:       pack.ErrWrongType,
-		`{"uids":[1]}`:       pack.ErrWrongType,
-		`{"ttl_ms":1.5}`:     pack.ErrWrongType,
-		`{"uid":"a"`:         pack.ErrBadJSON,
-		`{"uid":"a"} x`:      pack.ErrBadJSON,
-		"{\"uid\":\"\xff\"}": pack.ErrInvalidUTF8,
-		`[]`:                 pack.ErrBadJSON,
-		`{"meta":{"k":1}}`:   pack.ErrWrongType,
+		`{"uid":1}`:              pack.ErrWrongType,
+		`{"all":"yes"}`:          pack.ErrWrongType,
+		`{"uids":"a"}`:           pack.ErrWrongType,
+		`{"uids":[1]}`:           pack.ErrWrongType,
+		`{"ttl_ms":1.5}`:         pack.ErrWrongType,
+		`{"device":2}`:           pack.ErrWrongType,
+		`{"ack_timeout_ms":"1"}`: pack.ErrWrongType,
+		`{"uid":"a"`:             pack.ErrBadJSON,
+		`{"uid":"a"} x`:          pack.ErrBadJSON,
+		"{\"uid\":\"\xff\"}":     pack.ErrInvalidUTF8,
+		`[]`:                     pack.ErrBadJSON,
+		`{"meta":{"k":1}}`:       pack.ErrWrongType,
 	} {
 		var r pack.PushRequest
 		require.ErrorIs(t, pack.DecodePushRequest([]byte(in), &r), want, in)

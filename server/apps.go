@@ -45,6 +45,10 @@ type App struct {
 	// inner secret or its users' tokens. Zero: unlimited.
 	StoreRate  float64
 	StoreBurst int
+	// AckTimeout is the ack timeout of the app's persistent pushes that
+	// set none (AckWithin, PushRequest.ack_timeout_ms): not acked by a
+	// device within it, the push fires Config.OnUnacked. Zero: none.
+	AckTimeout time.Duration
 }
 
 // ErrRateLimited: an app's push quota is exhausted (code 4029).

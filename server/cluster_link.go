@@ -172,7 +172,13 @@ func (l *clusterLink) writeStored(ctx context.Context, b *batch, uid key, sh *pa
 	seq := sh.Message().Seq
 	us := l.load(uid) // absent: the zero state, which every login records (replayed)
 	if seq <= us.last {
-		return len(conns) // written already (a copy from another path): they hold it
+		n := 0 // written already (a copy from another path): they hold it
+		for _, s := range conns {
+			if forDevice(s, sh.Message()) {
+				n++
+			}
+		}
+		return n
 	}
 	if prev < 0 || prev > us.last {
 		// A message stored before this one has not been written here yet:
@@ -206,7 +212,7 @@ func (l *clusterLink) write(ctx context.Context, b *batch, uid key, us *userSeq,
 	seq := sh.Message().Seq
 	n := 0
 	for _, s := range conns {
-		if s.closed.Load() {
+		if s.closed.Load() || !forDevice(s, sh.Message()) {
 			continue
 		}
 		n++

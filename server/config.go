@@ -227,6 +227,22 @@ type Config struct {
 	// anywhere it could see (e.g. to send a vendor push through APNs/FCM).
 	// persisted says whether the message waits in the Store.
 	OnUndelivered func(uid string, m *pack.Message, persisted bool)
+	// OnUnacked is called, once per push across a cluster, when a
+	// persistent push with an ack timeout (AckWithin, App.AckTimeout,
+	// AckTimeout) was not acked by any device of the user (by the target
+	// device, for a device push) within it: the app holds a connection
+	// but did not process the push (e.g. its OS froze it). Wire it to the
+	// same vendor push as OnUndelivered; a push that found the user
+	// offline fired OnUndelivered and does not fire this. Nil: ack
+	// timeouts are not tracked.
+	OnUnacked func(uid string, m *pack.Message)
+	// AckTimeout is the default app's App.AckTimeout. Zero: none.
+	AckTimeout time.Duration
+	// MaxAckDeadlines bounds the ack deadlines a node keeps at once (one
+	// small entry per persistent push waiting for its ack); a push beyond
+	// it is stored and answered without one, counted in
+	// plex_fallbacks_total{reason="untracked"}. Zero: MaxAckDeadlines.
+	MaxAckDeadlines int
 
 	// Logger receives the node's logs. Nil: silent.
 	Logger *slog.Logger
@@ -318,6 +334,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPersistInFlight <= 0 {
 		c.MaxPersistInFlight = DefaultMaxInFlight
+	}
+	if c.MaxAckDeadlines <= 0 {
+		c.MaxAckDeadlines = MaxAckDeadlines
 	}
 	if c.PersistTTL <= 0 {
 		c.PersistTTL = DefaultPersistTTL

@@ -13,7 +13,7 @@ var (
 	// as any user, and Config.AllowOpenAuth is not set.
 	ErrOpenAuth = errors.New("server: open authenticator (anyone can be any user) on a non-loopback address; set Config.AllowOpenAuth if you mean it")
 	// ErrBadTarget: a push named no target, or more than one.
-	ErrBadTarget = errors.New("server: push needs exactly one target (uid, uids, room or all)")
+	ErrBadTarget = errors.New("server: push needs exactly one target (uid, uids, room or all; device only with uid)")
 	// ErrNoURI: a push without a URI.
 	ErrNoURI = errors.New("server: push needs a uri")
 	// ErrReservedURI: a push carried one of the protocol's own URIs
@@ -25,6 +25,9 @@ var (
 	ErrNotPersistable = errors.New("server: only pushes to users can be persistent")
 	// ErrBadTTL: a push's ttl_ms is negative or over MaxPushTTL.
 	ErrBadTTL = errors.New("server: ttl_ms must be between 0 and " + strconv.FormatInt(MaxPushTTL.Milliseconds(), 10))
+	// ErrBadAckTimeout: a push's ack timeout (ack_timeout_ms, AckWithin)
+	// is negative, set on a transient push, or longer than its TTL.
+	ErrBadAckTimeout = errors.New("server: ack_timeout_ms needs a persistent push and must be between 0 and its ttl")
 	// ErrConnClosed: the session's connection is closed.
 	ErrConnClosed = errors.New("server: connection closed")
 	// ErrUnknownApp: a push named an app the node does not serve.

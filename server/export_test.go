@@ -9,3 +9,11 @@ func (srv *Server) SetTransientWait(d time.Duration) {
 	srv.pipes.wait = d
 	srv.pipes.lateMu.Unlock()
 }
+
+// AckDeadlines returns the ack deadlines the node keeps (ack_deadline.go).
+func (srv *Server) AckDeadlines() int {
+	if srv.acksDue == nil {
+		return 0
+	}
+	return srv.acksDue.len()
+}

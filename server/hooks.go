@@ -83,13 +83,15 @@ func (h *hooks) offline(k key) {
 }
 
 // undelivered fires OnUndelivered unless elsewhere (nil: no cluster) says
-// another node holds the user; elsewhere runs on the hooks goroutine.
-func (h *hooks) undelivered(uid key, m *pack.Message, persisted bool, elsewhere func() bool) {
+// another node holds the user; elsewhere runs on the hooks goroutine, and
+// fired right before OnUndelivered.
+func (h *hooks) undelivered(uid key, m *pack.Message, persisted bool, elsewhere func() bool, fired func()) {
 	if f := h.cfg.OnUndelivered; f != nil {
 		msg := *m
 		q := qualified(uid)
 		h.post(func() {
 			if elsewhere == nil || !elsewhere() {
+				fired()
 				f(q, &msg, persisted)
 			}
 		})

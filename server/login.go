@@ -42,6 +42,9 @@ func (srv *Server) online(s *Session, b *batch, resume int64, hasResume bool) {
 	}
 	var last int64
 	for i := range msgs {
+		if !forDevice(s, &msgs[i]) {
+			continue // another device's push (push_device.go)
+		}
 		sh := pack.NewShared(srv.cfg.ByteOrder, msgs[i])
 		b.add(s, s.frame(sh))
 		last = msgs[i].Seq

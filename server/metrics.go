@@ -40,6 +40,7 @@ type metrics struct {
 	budgetDrops   prometheus.Counter
 	overtaken     prometheus.Counter
 	legacyRefused prometheus.Counter
+	fallbacks     *prometheus.CounterVec
 }
 
 func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
@@ -89,6 +90,7 @@ func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
 		messages:      f.counterVec("messages_total", "User-to-user messages by result.", "result"),
 		panics:        f.counter("panics_total", "Panics recovered while a connection's input was handled; that connection was closed with 3005."),
 		overtaken:     f.counter("transient_overtaken_total", "Transient pushes written ahead of the user's persistent push still being stored (it waited longer than 250ms)."),
+		fallbacks:     f.counterVec("fallbacks_total", "Vendor fallbacks fired (OnUndelivered for offline users, OnUnacked for pushes not acked within their ack timeout), and ack deadlines not kept (untracked: over Config.MaxAckDeadlines).", "reason"),
 		legacyRefused: f.counter("legacy_pushes_refused_total", "Original /logic/send/msg pushes the node refused (no reply exists to tell the sender; each is logged at warn)."),
 	}
 	if f.err != nil {

@@ -43,6 +43,8 @@ func (srv *Server) validatePush(to Target, m *pack.Message, o *pushOptions) erro
 		return ErrNotPersistable
 	case o.badTTL || o.ttl < 0 || o.ttl > MaxPushTTL:
 		return ErrBadTTL
+	case o.ackBy < 0 || o.ackBy > 0 && (!o.persist || o.ttl > 0 && o.ackBy > o.ttl):
+		return ErrBadAckTimeout
 	}
 	return nil
 }
@@ -74,6 +76,11 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 	if o.ttl <= 0 {
 		o.ttl = srv.cfg.PersistTTL
 	}
+	if o.ackBy > o.ttl {
+		done(b, Outcome{}, ErrBadAckTimeout)
+		return
+	}
+	m = deviceMeta(m, to.Device)
 	app := srv.app(to.App)
 	if app == nil {
 		srv.metrics.pushes.WithLabelValues("rejected").Inc()
@@ -85,6 +92,9 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 		srv.metrics.pushes.WithLabelValues("rate_limited").Inc()
 		done(b, Outcome{}, ErrRateLimited)
 		return
+	}
+	if o.persist && o.ackBy == 0 {
+		o.ackBy = min(app.AckTimeout, o.ttl)
 	}
 	if o.persist && !o.local && !app.allowStore(storedSize(&m)*max(1, len(to.UIDs))) {
 		srv.metrics.rateLimited.WithLabelValues("app_store").Inc()
@@ -271,7 +281,7 @@ func (srv *Server) deliverUser(ctx context.Context, b *batch, uid key, m *pack.M
 		}
 	}
 	out.Delivered = srv.writeLocal(ctx, b, uid, sh, false)
-	srv.undelivered(&out, uid, sh, o)
+	srv.undelivered(&out, uid, sh, o, nil)
 	return out, w, nil
 }
 
@@ -295,13 +305,14 @@ func (srv *Server) deliverStored(ctx context.Context, b *batch, uid key, sh *pac
 	} else {
 		out.Delivered = srv.writeLocal(ctx, b, uid, sh, true)
 	}
-	srv.undelivered(&out, uid, sh, o)
+	srv.undelivered(&out, uid, sh, o, srv.watchAck(uid, sh, o))
 	return out, w
 }
 
 // undelivered counts a push that reached no connection of uid and fires
-// Config.OnUndelivered when no node holds the user.
-func (srv *Server) undelivered(out *Outcome, uid key, sh *pack.Shared, o pushOptions) {
+// Config.OnUndelivered when no node holds the user (settling the push's ack
+// deadline d, if any: its fallback went out).
+func (srv *Server) undelivered(out *Outcome, uid key, sh *pack.Shared, o pushOptions, d *ackDeadline) {
 	if out.Delivered == 0 {
 		out.Offline = 1
 		if !o.local && srv.cfg.OnUndelivered != nil {
@@ -312,7 +323,12 @@ func (srv *Server) undelivered(out *Outcome, uid key, sh *pack.Shared, o pushOpt
 				bus := srv.link.bus
 				elsewhere = func() bool { return bus.Online(string(uid)) }
 			}
-			srv.hooks.undelivered(uid, sh.Message(), o.persist, elsewhere)
+			srv.hooks.undelivered(uid, sh.Message(), o.persist, elsewhere, func() {
+				if d != nil {
+					d.settled.Store(true)
+				}
+				srv.metrics.fallbacks.WithLabelValues("offline").Inc()
+			})
 		}
 	}
 	srv.metrics.delivered.Add(float64(out.Delivered))
@@ -325,7 +341,7 @@ func (srv *Server) writeLocal(ctx context.Context, b *batch, uid key, sh *pack.S
 	n := 0
 	var buf [4]*Session
 	for _, s := range srv.hub.conns(uid, buf[:0]) {
-		if s.closed.Load() {
+		if s.closed.Load() || !forDevice(s, sh.Message()) {
 			continue
 		}
 		if persisted {

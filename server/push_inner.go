@@ -13,14 +13,21 @@ import (
 type PushRequest = pack.PushRequest
 
 func targetOf(r *PushRequest) Target {
-	return Target{UID: r.UID, UIDs: r.UIDs, Room: r.Room, All: r.All}
+	return Target{UID: r.UID, UIDs: r.UIDs, Room: r.Room, All: r.All, Device: r.Device}
 }
 
 func optionsOf(r *PushRequest) pushOptions {
 	if r.TTLMS < 0 || r.TTLMS > MaxPushTTL.Milliseconds() {
 		return pushOptions{persist: r.Persist, badTTL: true} // validatePush refuses it (no wrap to a short TTL)
 	}
-	return pushOptions{persist: r.Persist, ttl: time.Duration(r.TTLMS) * time.Millisecond}
+	o := pushOptions{persist: r.Persist, ttl: time.Duration(r.TTLMS) * time.Millisecond}
+	switch {
+	case r.AckTimeoutMS < 0 || r.AckTimeoutMS > MaxPushTTL.Milliseconds():
+		o.ackBy = -1 // validatePush refuses it
+	default:
+		o.ackBy = time.Duration(r.AckTimeoutMS) * time.Millisecond
+	}
+	return o
 }
 
 func messageOf(r *PushRequest) pack.Message {
@@ -93,7 +100,7 @@ func pushErrorCode(err error) pack.Code {
 	switch {
 	case is(ErrOutcomeUnknown):
 		return pack.CodeOutcomeUnknown
-	case is(ErrBadTarget, ErrNoURI, ErrReservedURI, ErrBodyTooLarge, ErrNotPersistable, ErrBadTTL, pack.ErrInvalidUTF8):
+	case is(ErrBadTarget, ErrNoURI, ErrReservedURI, ErrBodyTooLarge, ErrNotPersistable, ErrBadTTL, ErrBadAckTimeout, pack.ErrInvalidUTF8):
 		return pack.CodeBadRequest
 	case is(ErrRateLimited):
 		return pack.CodeRateLimited

@@ -69,6 +69,7 @@ type Server struct {
 	logins    []string    // addresses served that take app logins (auth_open.go)
 	closing   bool
 	stop      chan struct{}
+	acksDue   *ackWatch      // nil without Config.OnUnacked
 	loops     sync.WaitGroup // the wheel, TLS readers, blocking WebSocket loops
 }
 
@@ -121,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 	srv.storeLocal = srv.store.Local()
 	srv.defaultApp = newAppState(App{Authenticator: cfg.Authenticator, InnerSecret: cfg.InnerSecret,
 		MessagePolicy: cfg.MessagePolicy, PushRate: cfg.PushRate, PushBurst: cfg.PushBurst,
-		StoreRate: cfg.StoreRate, StoreBurst: cfg.StoreBurst}, cfg.MaxFrame)
+		StoreRate: cfg.StoreRate, StoreBurst: cfg.StoreBurst, AckTimeout: cfg.AckTimeout}, cfg.MaxFrame)
 	if err := srv.SetApps(cfg.Apps); err != nil {
 		return nil, err
 	}
@@ -184,6 +185,10 @@ func New(cfg Config) (*Server, error) {
 	srv.loops.Go(func() { srv.wheel.run(srv.stop, srv.checkDeadline) })
 	if srv.budget != nil {
 		srv.loops.Go(func() { srv.budget.run(srv, srv.stop) })
+	}
+	if cfg.OnUnacked != nil {
+		srv.acksDue = newAckWatch(srv, srv.cfg.MaxAckDeadlines)
+		srv.loops.Go(func() { srv.acksDue.run(srv.stop) })
 	}
 	if cfg.Bus != nil {
 		srv.link = newClusterLink(srv, cfg.Bus)

@@ -99,6 +99,13 @@ func (g *gatedStore) Ack(ctx context.Context, uid, device string, seq int64) err
 	return g.inner.Ack(ctx, uid, device, seq)
 }
 
+func (g *gatedStore) Cursors(ctx context.Context, uid string) (map[string]int64, error) {
+	if err := g.pass(ctx, "cursors"); err != nil {
+		return nil, err
+	}
+	return g.inner.Cursors(ctx, uid)
+}
+
 func (g *gatedStore) Cursor(ctx context.Context, uid, device string) (int64, error) {
 	if err := g.pass(ctx, "cursor"); err != nil {
 		return 0, err

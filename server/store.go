@@ -44,6 +44,11 @@ type Store interface {
 	Ack(ctx context.Context, uid, device string, seq int64) error
 	// Cursor returns the seq the device acked last (0 if none).
 	Cursor(ctx context.Context, uid, device string) (int64, error)
+	// Cursors returns every device's cursor of uid (device → the seq it
+	// acked last; "" is the device of apps that send no device id), as
+	// the store holds them now: a store shared by several nodes reads what
+	// any node recorded, not a cache. None is an empty or nil map.
+	Cursors(ctx context.Context, uid string) (map[string]int64, error)
 	// Resume returns the seq after which a login is replayed when the app
 	// says it holds every seq ≤ resume (meta "resume", docs/protocol.md
 	// §12): resume itself when every seq the store issues for uid from now

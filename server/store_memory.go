@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"hash/maphash"
+	"maps"
 	"math"
 	"sync"
 	"time"
@@ -231,6 +232,17 @@ func (s *MemoryStore) Cursor(_ context.Context, uid, device string) (int64, erro
 		return l.cursors[device], nil
 	}
 	return 0, nil
+}
+
+// Cursors implements Store.
+func (s *MemoryStore) Cursors(_ context.Context, uid string) (map[string]int64, error) {
+	sh := s.shard(uid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if l := sh.users[uid]; l != nil {
+		return maps.Clone(l.cursors), nil
+	}
+	return nil, nil
 }
 
 // Len returns the number of messages stored for uid (tests, stats).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/plexpush/plex/server"
 )
@@ -27,6 +28,7 @@ type appConfig struct {
 	PushBurst    int     `json:"push-burst"`
 	StoreRate    float64 `json:"store-rate"`  // bytes per second the app may store
 	StoreBurst   int     `json:"store-burst"` // bytes at once
+	AckTimeout   string  `json:"ack-timeout"` // e.g. "30s": persistent pushes not acked by then fire the vendor fallback
 }
 
 // loadApps reads the "apps" list of the JSON config file (other keys are
@@ -73,8 +75,15 @@ func loadApps(o *options, log *slog.Logger) ([]server.App, error) {
 			log.Warn("config: apps: push-secret is now inner-secret", "app", a.ID)
 			a.InnerSecret = a.PushSecret
 		}
+		var ackTimeout time.Duration
+		if a.AckTimeout != "" {
+			if ackTimeout, err = time.ParseDuration(a.AckTimeout); err != nil || ackTimeout < 0 {
+				return nil, fmt.Errorf("config %s: app %q: ack-timeout %q: a duration such as \"30s\", not negative", o.Config, a.ID, a.AckTimeout)
+			}
+		}
 		app := server.App{ID: a.ID, Authenticator: authn, InnerSecret: a.InnerSecret,
-			PushRate: a.PushRate, PushBurst: a.PushBurst, StoreRate: a.StoreRate, StoreBurst: a.StoreBurst}
+			PushRate: a.PushRate, PushBurst: a.PushBurst, StoreRate: a.StoreRate, StoreBurst: a.StoreBurst,
+			AckTimeout: ackTimeout}
 		if a.Messages {
 			app.MessagePolicy = func(from, to string) bool { return from != to }
 		}

@@ -162,6 +162,7 @@ func TestAppsFromConfigAndSIGHUPReload(t *testing.T) {
 		`{"apps":[{"id":"games","auth":"none","inner-secret":"games-secret","pushsecret":"x"}]}`,
 		`{"apps":[{"id":"games","auth":"none","inner-secret":"games-secret"}],"no-such-flag":1}`,
 		`{"apps":[{"id":"games","auth":"none","inner-secret":"games-secret","push-secret":"other"}]}`,
+		`{"apps":[{"id":"games","auth":"none","inner-secret":"games-secret","ack-timeout":"soon"}]}`,
 	} {
 		require.NoError(t, os.WriteFile(cfg, []byte(bad), 0o600))
 		require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))

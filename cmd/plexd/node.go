@@ -338,6 +338,7 @@ func serverConfig(o *options, log *slog.Logger) (server.Config, error) {
 		MaxPreAuthPerAddress:        o.MaxPreAuth,
 		StoreRate:                   o.StoreRate,
 		StoreBurst:                  o.StoreBurst,
+		AckTimeout:                  o.AckTimeout,
 		WriteQueueBytes:             o.WriteQueue,
 		DeviceDuplicates:            !o.OnePerDevice,
 		SecretFailBurst:             o.SecretFailBurst,

@@ -51,6 +51,7 @@ type options struct {
 	MaxPreAuth       int
 	StoreRate        float64
 	StoreBurst       int
+	AckTimeout       time.Duration
 	WriteQueue       int
 	SecretFailBurst  int
 	MaxLogins        int
@@ -123,6 +124,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "max connections (0: no limit); -inner-addr's do not count")
 	fs.IntVar(&o.MaxInnerConns, "max-inner-conns", 1024, "max connections on -inner-addr (push clients)")
 	fs.Float64Var(&o.StoreRate, "store-rate", 0, "bytes per second the default app's persistent pushes and /messages may store (each targeted user counts); over it 4029; 0: unlimited")
+	fs.DurationVar(&o.AckTimeout, "ack-timeout", 0, "the default app's ack timeout: a persistent push no device acked within it fires the vendor fallback (docs/vendor-push.md); a push's ack_timeout_ms overrides it; 0: none")
 	fs.IntVar(&o.StoreBurst, "store-burst", 0, "bytes the default app may store at once under -store-rate (at least the largest frame)")
 	fs.IntVar(&o.MaxPreAuth, "max-preauth-per-addr", 256, "connections one address (IPv6: its /64) may hold on the app listeners before they log in; more get 3004; -1: no bound (e.g. behind a proxy hiding addresses)")
 	fs.IntVar(&o.WriteQueue, "write-queue", 4<<20, "max bytes queued per connection before it is dropped as a slow consumer")
@@ -300,6 +302,9 @@ func (o *options) validate(given map[string]bool) error {
 	}
 	if o.StoreMaxBytes < 0 {
 		bad("-store-max-bytes %d: must not be negative", o.StoreMaxBytes)
+	}
+	if o.AckTimeout < 0 {
+		bad("-ack-timeout %v: must not be negative", o.AckTimeout)
 	}
 	if o.StoreRate < 0 {
 		bad("-store-rate %v: must not be negative", o.StoreRate)

@@ -81,6 +81,9 @@ func startVendorPush(o *options, cfg *server.Config, cl *clusterNode, log *slog.
 		return nil, err
 	}
 	cfg.OnUndelivered = d.Hook
+	// delivered but not acked within the push's ack timeout: the same
+	// notification (server/ack_deadline.go)
+	cfg.OnUnacked = func(uid string, m *pack.Message) { d.Hook(uid, m, true) }
 	next := cfg.OnUpstream
 	cfg.OnUpstream = func(s *server.Session, m *pack.Message) {
 		switch m.URI {

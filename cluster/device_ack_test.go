@@ -1,0 +1,87 @@
+package cluster_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/plexpush/plex/pack"
+	"github.com/plexpush/plex/server"
+)
+
+// TestDevicePushAndAckTimeoutAcrossNodes: a push to one device reaches
+// that device on another node and no other device; a persistent one is
+// replayed to it by a third node; an unacked persistent push with an ack
+// timeout fires the fallback once in the whole cluster, and an acked one
+// never.
+func TestDevicePushAndAckTimeoutAcrossNodes(t *testing.T) {
+	ns := natsServers(t, 3)
+	all := urls(ns)
+	var mu sync.Mutex
+	fired := map[string]int{} // "node uid body" → times
+	var nodes []*plexNode
+	for i := range 3 {
+		id := fmt.Sprintf("p%d", i)
+		cfg := server.Config{OnUnacked: func(uid string, m *pack.Message) {
+			mu.Lock()
+			fired[id+" "+uid+" "+string(m.Body)]++
+			mu.Unlock()
+		}}
+		nodes = append(nodes, startPlex(t, ns[i].ClientURL()+","+all, id, nodeOpts{connect: noRandomize, cfg: cfg}))
+	}
+	waitReady(t, nodes...)
+	ctx := ctxTimeout(t, waitFor)
+
+	// alice's phone on p1, her laptop on p2
+	laptop := dialApp(t, "alice", "laptop", nodes[2].addr)
+	phone := dialApp(t, "alice", "phone", nodes[1].addr)
+	require.Eventually(t, func() bool { return nodes[0].Online(server.User("alice")) }, waitFor, 10*time.Millisecond)
+
+	out, err := nodes[0].Push(ctx, server.Device("alice", "laptop"), pack.Message{URI: "/d", Body: []byte("laptop only")})
+	require.NoError(t, err)
+	require.Equal(t, 0, out.Offline, "%+v", out)
+	laptop.waitHas(t, "laptop only")
+
+	// persistent to the laptop, and an ack timeout: the laptop acks
+	// (client.Conn acks after OnMessage returns), so nothing fires
+	_, err = nodes[0].Push(ctx, server.Device("alice", "laptop"), pack.Message{URI: "/d", Body: []byte("stored for the laptop")},
+		server.Persist(0), server.AckWithin(200*time.Millisecond))
+	require.NoError(t, err)
+	laptop.waitHas(t, "stored for the laptop")
+
+	// to every device: both ack it, nothing fires
+	_, err = nodes[0].Push(ctx, server.User("alice"), pack.Message{URI: "/d", Body: []byte("acked by one")},
+		server.Persist(0), server.AckWithin(200*time.Millisecond))
+	require.NoError(t, err)
+	laptop.waitHas(t, "acked by one")
+	phone.waitHas(t, "acked by one")
+
+	// to the phone, gone meanwhile while alice stays online on p2: the
+	// push waits in the store for the phone, no device acks it
+	require.NoError(t, phone.Close())
+	require.Eventually(t, func() bool { return nodes[1].Stats().Connections == 0 }, waitFor, 10*time.Millisecond)
+	_, err = nodes[0].Push(ctx, server.Device("alice", "phone"), pack.Message{URI: "/d", Body: []byte("never acked")},
+		server.Persist(0), server.AckWithin(200*time.Millisecond))
+	require.NoError(t, err)
+
+	// every deadline above passed and was checked: wait for the one that
+	// must fire, then a little longer for any that must not
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return fired["p0 alice never acked"] > 0
+	}, waitFor, 10*time.Millisecond, "the phone's push was never acked")
+	time.Sleep(500 * time.Millisecond)
+	mu.Lock()
+	require.Equal(t, map[string]int{"p0 alice never acked": 1}, fired, "once, by the node that took the push")
+	mu.Unlock()
+
+	// the phone comes back on p2 and gets its stored push (not the laptop's)
+	phone2 := dialApp(t, "alice", "phone", nodes[2].addr)
+	phone2.waitHas(t, "never acked")
+	require.Zero(t, phone2.count("stored for the laptop"))
+	require.Zero(t, laptop.count("never acked"))
+}
