@@ -28,6 +28,9 @@ const (
 	MetaFrom = "from"
 	// MetaConversation: on URIMessage, an opaque conversation id passed through.
 	MetaConversation = "conversation"
+	// MetaRoom: on a URIMessage delivery sent to a room, the room's name,
+	// set by the node (absent on a message to one user).
+	MetaRoom = "room"
 	// MetaMode: on URIHeartbeat from an app, ModeBackground or
 	// ModeForeground asks the node to switch the connection's heartbeat
 	// timeout; the node's echo carries the mode it applied (docs/protocol.md §11.1).

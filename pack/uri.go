@@ -39,9 +39,10 @@ const (
 	// the request's, body = JSON outcome.
 	URIReply = "/reply"
 	// URIMessage: user-to-user messaging. App → node: body = JSON
-	// {"to","body","conversation"}, seq = request id, answered with URIReply
-	// or URIError. Node → app: the delivered message, meta "from" (set by
-	// the node, never by the sender), "id", "ts", "conversation".
+	// {"to","body","conversation"}, or {"room",...} for every member of a
+	// room, seq = request id, answered with URIReply or URIError. Node →
+	// app: the delivered message, meta "from" (set by the node, never by
+	// the sender), "room" (a room's message), "id", "ts", "conversation".
 	URIMessage = "/message"
 )
 

@@ -124,6 +124,11 @@ func validCases() []validCase {
 		{name: "inner-push", msg: Message{Seq: 1, URI: URIPush, Body: []byte(`{"uid":"alice","uri":"/chat","body":"hi","persist":true}`)}},
 		{name: "reply", msg: Message{Seq: 1, URI: URIReply, Body: []byte(`{"delivered":1,"stored":1,"offline":0,"seq":8}`)}},
 		{name: "error", msg: ErrorMessage(URIError, 3, CodeForbidden, "push-only uri")},
+		// A group message (docs/protocol.md §8.1): the request, its reply,
+		// and a member's copy.
+		{name: "message-room", msg: messageRoomCases()[0]},
+		{name: "message-room-delivery", msg: messageRoomCases()[1]},
+		{name: "message-room-reply", msg: messageRoomCases()[2]},
 		{name: "disconnect", msg: ErrorMessage(URIDisconnect, 0, CodeShutdown, "")},
 		{name: "unicode", msg: Message{URI: "/chat", Body: []byte("héllo wörld 世界 😀 ✓"),
 			Meta: meta("lang", "日本語")}},

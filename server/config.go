@@ -187,6 +187,17 @@ type Config struct {
 	// MaxMessageBytes bounds a /message body (4004 "message too large"
 	// over it). Zero: 64 KiB (and never above MaxFrame).
 	MaxMessageBytes int
+	// RoomMessagePolicy decides whether the app connection s may send a
+	// /message to a room (body {"room",...}); member says whether its user
+	// is a member of the room. Asked only when the app's MessagePolicy is
+	// set (messaging is on). Nil: members may, others may not (4003). Called
+	// on the read path: it must not block.
+	RoomMessagePolicy func(s *Session, room string, member bool) bool
+	// MaxRoomMessageMembers bounds the members a room /message goes to:
+	// each member gets its own stored copy, so this is how far one
+	// /message can multiply (4003 "room too large" over it). Zero:
+	// DefaultMaxRoomMessageMembers; negative: room messages are off (4003).
+	MaxRoomMessageMembers int
 	// Apps are products served beside the default one (see App). SetApps
 	// replaces them at run time.
 	Apps []App
@@ -316,6 +327,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = 64 << 10
+	}
+	if c.MaxRoomMessageMembers == 0 {
+		c.MaxRoomMessageMembers = DefaultMaxRoomMessageMembers
 	}
 	if c.WriteBudgetBytes == 0 {
 		c.WriteBudgetBytes = 256 << 20

@@ -24,13 +24,16 @@ type messenger struct {
 }
 
 // messageJob is one accepted /message: msg is the delivery (owned by the
-// job), to the recipient's internal key, seq the sender's request id.
+// job), to the recipient's internal key (empty for a room's message:
+// members are its recipients, each getting its own copy), seq the sender's
+// request id.
 type messageJob struct {
-	s   *Session
-	seq int64
-	to  key
-	msg pack.Message
-	id  string
+	s       *Session
+	seq     int64
+	to      key
+	members []key
+	msg     pack.Message
+	id      string
 }
 
 const (
@@ -99,6 +102,10 @@ func (m *messenger) close() {
 // not nil, runs after the answer is queued (pipelined: possibly later, on
 // the pipeline's completer).
 func (srv *Server) sendMessage(b *batch, j messageJob, end func()) {
+	if j.to == "" { // a room's message: members are its recipients
+		srv.sendRoomMessage(b, j, end)
+		return
+	}
 	srv.deliverUserAsync(srv.baseCtx, b, j.to, &j.msg, pushOptions{persist: true, ttl: srv.cfg.PersistTTL}, nil, func(b *batch, out Outcome, err error) {
 		srv.answerMessage(b, j, out, err)
 		if end != nil {

@@ -14,8 +14,12 @@ type batch struct {
 	dirty []*Session
 }
 
-// add queues frame on s; s is remembered if it needs a flush.
+// add queues frame on s; s is remembered if it needs a flush. A nil frame
+// (Session.frame skipped the message for s) queues nothing.
 func (b *batch) add(s *Session, frame []byte) {
+	if frame == nil {
+		return
+	}
 	if first, _ := s.enqueue(frame); first {
 		b.dirty = append(b.dirty, s)
 	}

@@ -34,6 +34,7 @@ type Server struct {
 	preauth    *preauthLimit   // unauthenticated app connections per address; nil: off
 	loginLimit *loginLimit     // logins off the read path (login_limit.go)
 	senders    *senderLimits   // /message per sending user (message_limit.go); nil: unlimited
+	echoes     echoes          // room messages' sending connections (message_room.go)
 	budget     *writeBudget    // output queued in nbio across connections (write_budget.go); nil: off
 	pipes      *pipeline       // pipelined persistent pushes; nil when storeLocal
 	timers     closeTimers

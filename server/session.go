@@ -161,8 +161,12 @@ func (s *Session) wireCodec() pack.Codec {
 	return pack.JSON
 }
 
-// frame returns m's encoding for this connection from the shared encoding.
+// frame returns m's encoding for this connection from the shared encoding,
+// or nil when the connection must not get it (its own room message).
 func (s *Session) frame(sh *pack.Shared) []byte {
+	if s.srv.echoes.skip(s, sh.Message()) {
+		return nil // its own room message: it holds what it sent (message_room.go)
+	}
 	b, _ := sh.Frame(s.wireCodec()) // validated when the push was accepted
 	return b
 }
