@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plexpush/plex/pack"
@@ -15,8 +16,8 @@ import (
 // TestDevicePushAndAckTimeoutAcrossNodes: a push to one device reaches
 // that device on another node and no other device; a persistent one is
 // replayed to it by a third node; an unacked persistent push with an ack
-// timeout fires the fallback once in the whole cluster, and an acked one
-// never.
+// timeout fires the fallback once in the whole cluster (on whichever node
+// JetStream hands its deadline to), and an acked one never.
 func TestDevicePushAndAckTimeoutAcrossNodes(t *testing.T) {
 	ns := natsServers(t, 3)
 	all := urls(ns)
@@ -69,14 +70,22 @@ func TestDevicePushAndAckTimeoutAcrossNodes(t *testing.T) {
 
 	// every deadline above passed and was checked: wait for the one that
 	// must fire, then a little longer for any that must not
-	require.Eventually(t, func() bool {
+	total := func() (n int) {
 		mu.Lock()
 		defer mu.Unlock()
-		return fired["p0 alice never acked"] > 0
-	}, waitFor, 10*time.Millisecond, "the phone's push was never acked")
+		for _, k := range fired {
+			n += k
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return total() > 0 }, waitFor, 10*time.Millisecond, "the phone's push was never acked")
 	time.Sleep(500 * time.Millisecond)
 	mu.Lock()
-	require.Equal(t, map[string]int{"p0 alice never acked": 1}, fired, "once, by the node that took the push")
+	require.Len(t, fired, 1, "%v", fired)
+	for k, n := range fired {
+		require.Regexp(t, `^p[012] alice never acked$`, k)
+		require.Equal(t, 1, n, "once in the cluster: %v", fired)
+	}
 	mu.Unlock()
 
 	// the phone comes back on p2 and gets its stored push (not the laptop's)
@@ -84,4 +93,59 @@ func TestDevicePushAndAckTimeoutAcrossNodes(t *testing.T) {
 	phone2.waitHas(t, "never acked")
 	require.Zero(t, phone2.count("stored for the laptop"))
 	require.Zero(t, laptop.count("never acked"))
+}
+
+// TestAckDeadlineSurvivesTheNodeThatTookThePush: the deadline of a push
+// lives in JetStream, not in the node that took the push. That node stops
+// gracefully right after answering (its queued deadlines are stored as it
+// stops), or crashes once the deadline is stored; either way the other
+// node fires the fallback, once.
+func TestAckDeadlineSurvivesTheNodeThatTookThePush(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stop", true: "crash"}[crash], func(t *testing.T) {
+			ns := natsServers(t, 1)
+			var mu sync.Mutex
+			fired := map[string]int{}
+			cfg := func(id string) server.Config {
+				return server.Config{OnUnacked: func(uid string, m *pack.Message) {
+					mu.Lock()
+					fired[id+" "+uid+" "+string(m.Body)]++
+					mu.Unlock()
+				}}
+			}
+			p0 := startPlex(t, ns[0].ClientURL(), "p0", nodeOpts{cfg: cfg("p0")})
+			p1 := startPlex(t, ns[0].ClientURL(), "p1", nodeOpts{cfg: cfg("p1")})
+			waitReady(t, p0, p1)
+			ctx := ctxTimeout(t, waitFor)
+			// alice registered her device's cursor, then went away: the
+			// push waits in the store, acked by no device (no offline
+			// hook on these nodes, so its deadline is kept)
+			a := dialApp(t, "alice", "phone", p1.addr)
+			require.NoError(t, a.Close())
+			out, err := p0.Push(ctx, server.User("alice"), pack.Message{URI: "/x", Body: []byte("deadline survives")},
+				server.Persist(0), server.AckWithin(time.Second))
+			require.NoError(t, err)
+			require.Equal(t, 1, out.Stored)
+			if crash {
+				js, err := jetstream.New(p1.nc)
+				require.NoError(t, err)
+				require.Eventually(t, func() bool {
+					st, err := js.Stream(ctx, "PLEX_ACKTIMEOUTS")
+					return err == nil && st.CachedInfo().State.Msgs == 1
+				}, waitFor, 10*time.Millisecond, "the deadline is stored")
+				p0.crash()
+			} else {
+				p0.stop(t)
+			}
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(fired) > 0
+			}, waitFor, 10*time.Millisecond, "the deadline fired without the node that took the push")
+			time.Sleep(500 * time.Millisecond)
+			mu.Lock()
+			defer mu.Unlock()
+			require.Equal(t, map[string]int{"p1 alice deadline survives": 1}, fired)
+		})
+	}
 }

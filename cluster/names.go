@@ -22,6 +22,8 @@ import (
 //	<p>_cursors     KV bucket of ack cursors, key <uid>
 //	<p>_devices     KV bucket of vendor push devices (DeviceRegistry), keys u.<uid>, t.<token hash>;
 //	                created on first use, so only by nodes with vendor push
+//	<p>.acktimeout  ack deadlines: the subject of the work-queue stream <P>_ACKTIMEOUTS
+//	                (acktimeouts.go), created only by nodes with an ack-timeout fallback
 //
 // User ids and room names may hold any bytes (even '.', '*', '>' or
 // spaces, which subjects cannot): each is one subject token in unpadded
@@ -31,6 +33,7 @@ type names struct {
 	probe                        string // the stream's probe subject (Cluster.probe)
 	stream, rooms, cursors       string // JetStream names
 	devices                      string // JetStream name, used only with vendor push
+	ackSubject, ackStream        string // ack deadlines, used only with an ack-timeout fallback
 }
 
 func newNames(prefix string) names {
@@ -45,6 +48,9 @@ func newNames(prefix string) names {
 		rooms:   prefix + "_rooms",
 		cursors: prefix + "_cursors",
 		devices: prefix + "_devices",
+
+		ackSubject: prefix + ".acktimeout",
+		ackStream:  strings.ToUpper(prefix) + "_ACKTIMEOUTS",
 	}
 }
 

@@ -70,8 +70,9 @@ type Store struct {
 	pendMu  sync.Mutex
 	pending map[string]struct{} // nil: unknown
 
-	pipe   pipeline // appends in flight (pipeline.go)
-	purges purger   // acked pushes to drop (purger.go)
+	pipe   pipeline  // appends in flight (pipeline.go)
+	purges purger    // acked pushes to drop (purger.go)
+	acks   deadlines // ack deadlines (acktimeouts.go)
 }
 
 // Header names on stored messages.
@@ -89,6 +90,7 @@ func newStore(c *Cluster) *Store {
 	s.fresh, s.cursored = newHintsCap[*cursorEntry](freshCap), newUIDSet()
 	s.pipe.s = s
 	s.purges.s = s
+	s.acks.s = s
 	return s
 }
 

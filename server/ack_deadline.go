@@ -3,8 +3,8 @@ package server
 import (
 	"container/heap"
 	"context"
+	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/plexpush/plex/pack"
@@ -16,42 +16,101 @@ import (
 // socket that looks alive: the push is written, never processed, and no
 // notification is shown unless the node notices the missing ack.
 //
-// The node that accepted the push keeps its deadline: one entry in a heap
-// ordered by time and one timer for the earliest, so a deadline costs an
-// entry per push waiting (never anything per connection). At the deadline
-// a worker reads the user's device cursors from the Store (in a cluster:
-// the shared bucket, so acks recorded by any node count) and, when no
-// device (the target device, for a device push) acked the push's seq,
-// fires Config.OnUnacked once. Exactly one node keeps a push's deadline,
-// so the fallback fires once per push across a cluster. A push that found
-// the user offline fired OnUndelivered already and does not fire again.
+// A push gets a deadline once it is stored and known not to be offline (a
+// push that found the user offline fired OnUndelivered: that was its
+// fallback). At the deadline a node reads the user's device cursors from
+// the Store (in a cluster: the shared bucket, so acks recorded by any node
+// count) and, when no device (the target device, for a device push) acked
+// the push's seq, fires Config.OnUnacked once.
 //
-// Deadlines live in the accepting node's memory: a node that stops (or
-// crashes) before a deadline drops it (docs/vendor-push.md says so).
+// Who keeps the deadline depends on the Store. One that implements
+// AckDeadlineStore (package cluster, plexd's default) keeps it durably and
+// shared: it survives a restart of the node that took the push and the
+// loss of that node, and one node of the cluster fires it. Otherwise the
+// node that took the push keeps it in memory (ackHeap): one entry in a
+// heap with one timer for the earliest, nothing per connection; a node
+// that stops drops the deadlines it kept.
+
+// AckDeadline is a persistent push waiting for an ack.
+type AckDeadline struct {
+	// UID is the user's store key (as Store methods take it).
+	UID string
+	// Device is the device the push was for ("": any device of the user).
+	Device string
+	// At is when the fallback fires unless a device acked Msg.Seq.
+	At time.Time
+	// Msg is the stored push (its Seq set), as OnUnacked receives it.
+	Msg pack.Message
+}
+
+// AckDeadlineStore is implemented by a Store that keeps ack deadlines
+// itself, durably and shared by every node that uses it (package cluster:
+// a JetStream work queue). The node then keeps none in memory.
+type AckDeadlineStore interface {
+	// KeepAckDeadline records d. It must not block on I/O (the node calls
+	// it while it holds the user's order lock): a store that does I/O
+	// queues d and returns; an error means d was not kept.
+	KeepAckDeadline(d AckDeadline) error
+	// DueAckDeadlines calls due for each deadline whose time came, on one
+	// node of those running it, until ctx ends. A deadline whose due
+	// returned an error, or did not return (the node died), is handed out
+	// again later.
+	DueAckDeadlines(ctx context.Context, due func(AckDeadline) error) error
+}
 
 // MaxAckDeadlines is the default of Config.MaxAckDeadlines.
 const MaxAckDeadlines = 1 << 20
 
-// ackWorkers bounds the cursor reads that run at once.
+// ackWorkers bounds the cursor reads the memory heap runs at once.
 const ackWorkers = 8
 
-// ackDeadline is one persistent push waiting for an ack.
-type ackDeadline struct {
-	at     time.Time
-	uid    key
-	device string // "" any device of the user
-	msg    pack.Message
-	// settled: OnUndelivered fired for this push (the user was offline):
-	// the fallback was sent, the deadline has nothing to do.
-	settled atomic.Bool
+// ackKeeper keeps a node's ack deadlines: ackHeap, or the Store's.
+type ackKeeper interface {
+	keep(d AckDeadline) error
+	run(ctx context.Context)
 }
 
-type deadlineHeap []*ackDeadline
+// newAckKeeper returns the keeper for the node's Store; nil when the node
+// has no fallback (Config.OnUnacked).
+func newAckKeeper(srv *Server) ackKeeper {
+	if srv.cfg.OnUnacked == nil {
+		return nil
+	}
+	if st, ok := srv.store.(AckDeadlineStore); ok {
+		return storeDeadlines{srv: srv, st: st}
+	}
+	return newAckHeap(srv, srv.cfg.MaxAckDeadlines)
+}
+
+// storeDeadlines is the keeper of a Store that keeps deadlines itself.
+type storeDeadlines struct {
+	srv *Server
+	st  AckDeadlineStore
+}
+
+func (k storeDeadlines) keep(d AckDeadline) error { return k.st.KeepAckDeadline(d) }
+
+func (k storeDeadlines) run(ctx context.Context) {
+	if err := k.st.DueAckDeadlines(ctx, k.srv.ackDue); err != nil && ctx.Err() == nil {
+		k.srv.log.Error("ack deadlines stopped", "err", err)
+	}
+}
+
+// ackHeap keeps ack deadlines in the node's memory.
+type ackHeap struct {
+	srv  *Server
+	max  int
+	mu   sync.Mutex
+	h    deadlineHeap
+	wake chan struct{} // an earlier deadline was added
+}
+
+type deadlineHeap []*AckDeadline
 
 func (h deadlineHeap) Len() int           { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].At.Before(h[j].At) }
 func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(*ackDeadline)) }
+func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(*AckDeadline)) }
 func (h *deadlineHeap) Pop() any {
 	old := *h
 	d := old[len(old)-1]
@@ -60,29 +119,18 @@ func (h *deadlineHeap) Pop() any {
 	return d
 }
 
-// ackWatch keeps the node's ack deadlines.
-type ackWatch struct {
-	srv  *Server
-	max  int
-	mu   sync.Mutex
-	h    deadlineHeap
-	wake chan struct{} // an earlier deadline was added
+func newAckHeap(srv *Server, max int) *ackHeap {
+	return &ackHeap{srv: srv, max: max, wake: make(chan struct{}, 1)}
 }
 
-func newAckWatch(srv *Server, max int) *ackWatch {
-	return &ackWatch{srv: srv, max: max, wake: make(chan struct{}, 1)}
-}
-
-// add files d; false when the node holds Config.MaxAckDeadlines already
-// (the push is stored and answered as usual, without a fallback).
-func (w *ackWatch) add(d *ackDeadline) bool {
+func (w *ackHeap) keep(d AckDeadline) error {
 	w.mu.Lock()
 	if len(w.h) >= w.max {
 		w.mu.Unlock()
-		return false
+		return fmt.Errorf("server: %d ack deadlines kept already (Config.MaxAckDeadlines)", w.max)
 	}
-	heap.Push(&w.h, d)
-	first := w.h[0] == d
+	heap.Push(&w.h, &d)
+	first := w.h[0] == &d
 	w.mu.Unlock()
 	if first {
 		select {
@@ -90,11 +138,11 @@ func (w *ackWatch) add(d *ackDeadline) bool {
 		default:
 		}
 	}
-	return true
+	return nil
 }
 
-// len returns the deadlines waiting (tests, metrics).
-func (w *ackWatch) len() int {
+// len returns the deadlines waiting (tests).
+func (w *ackHeap) len() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.h)
@@ -102,27 +150,29 @@ func (w *ackWatch) len() int {
 
 // due pops the deadlines at or before now and returns the wait until the
 // next one (-1: none).
-func (w *ackWatch) due(now time.Time, out []*ackDeadline) ([]*ackDeadline, time.Duration) {
+func (w *ackHeap) due(now time.Time, out []*AckDeadline) ([]*AckDeadline, time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for len(w.h) > 0 && !w.h[0].at.After(now) {
-		out = append(out, heap.Pop(&w.h).(*ackDeadline))
+	for len(w.h) > 0 && !w.h[0].At.After(now) {
+		out = append(out, heap.Pop(&w.h).(*AckDeadline))
 	}
 	if len(w.h) == 0 {
 		return out, -1
 	}
-	return out, w.h[0].at.Sub(now)
+	return out, w.h[0].At.Sub(now)
 }
 
-// run fires deadlines until stop is closed; the deadlines still waiting
-// then are dropped.
-func (w *ackWatch) run(stop <-chan struct{}) {
-	jobs := make(chan *ackDeadline)
+// run fires deadlines until ctx ends; the deadlines still waiting then
+// are dropped.
+func (w *ackHeap) run(ctx context.Context) {
+	jobs := make(chan *AckDeadline)
 	var workers sync.WaitGroup
 	for range ackWorkers {
 		workers.Go(func() {
 			for d := range jobs {
-				w.check(d)
+				if err := w.srv.ackDue(*d); err != nil {
+					w.srv.log.Warn("ack deadline: reading the device cursors failed; no fallback sent", "uid", d.UID, "seq", d.Msg.Seq, "err", err)
+				}
 			}
 		})
 	}
@@ -130,14 +180,14 @@ func (w *ackWatch) run(stop <-chan struct{}) {
 	defer close(jobs)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
-	var batch []*ackDeadline
+	var batch []*AckDeadline
 	for {
 		var next time.Duration
 		batch, next = w.due(time.Now(), batch[:0])
 		for _, d := range batch {
 			select {
 			case jobs <- d:
-			case <-stop:
+			case <-ctx.Done():
 				return
 			}
 		}
@@ -147,7 +197,7 @@ func (w *ackWatch) run(stop <-chan struct{}) {
 		}
 		t.Reset(next)
 		select {
-		case <-stop:
+		case <-ctx.Done():
 			return
 		case <-w.wake:
 		case <-t.C:
@@ -155,27 +205,26 @@ func (w *ackWatch) run(stop <-chan struct{}) {
 	}
 }
 
-// check fires the fallback for d unless a device acked it (worker).
-func (w *ackWatch) check(d *ackDeadline) {
-	srv := w.srv
-	if d.settled.Load() {
-		return
-	}
+// ackDue handles a deadline whose time came: it fires Config.OnUnacked
+// unless a device acked the push. An error (the cursors could not be read)
+// fires nothing; a durable keeper hands the deadline out again.
+func (srv *Server) ackDue(d AckDeadline) error {
 	ctx, cancel := context.WithTimeout(srv.baseCtx, 10*time.Second)
-	curs, err := srv.store.Cursors(ctx, string(d.uid))
+	curs, err := srv.store.Cursors(ctx, d.UID)
 	cancel()
 	if err != nil {
-		// a notification too many beats one missing: fire
-		srv.log.Warn("ack deadline: reading the device cursors failed; sending the fallback", "uid", d.uid, "seq", d.msg.Seq, "err", err)
-	} else if acked(curs, d.device, d.msg.Seq) {
-		return
+		return err
+	}
+	if acked(curs, d.Device, d.Msg.Seq) {
+		return nil
 	}
 	f := srv.cfg.OnUnacked
-	uid := qualified(d.uid)
+	uid := qualified(key(d.UID)) // the store carries keys
 	srv.hooks.post(func() {
 		srv.metrics.fallbacks.WithLabelValues("ack_timeout").Inc()
-		f(uid, &d.msg)
+		f(uid, &d.Msg)
 	})
+	return nil
 }
 
 // acked reports whether device (any device when "") has a cursor at or
@@ -192,19 +241,25 @@ func acked(curs map[string]int64, device string, seq int64) bool {
 	return false
 }
 
-// watchAck files the ack deadline of the stored push sh to uid when it
-// asks for one (o.ackBy, the app's default filled in) and the node has a fallback
-// (Config.OnUnacked); nil otherwise. Called when the push is stored.
-func (srv *Server) watchAck(uid key, sh *pack.Shared, o pushOptions) *ackDeadline {
+// ackDeadline returns the ack deadline of the stored push sh to uid when
+// it asks for one (o.ackBy, the app's default filled in) and the node has
+// a fallback (Config.OnUnacked); nil otherwise. keepAck files it once the
+// push is known not to be offline.
+func (srv *Server) ackDeadline(uid key, sh *pack.Shared, o pushOptions) *AckDeadline {
 	if srv.acksDue == nil || !o.persist || o.local || o.ackBy <= 0 {
 		return nil
 	}
 	m := sh.Message()
-	d := &ackDeadline{at: time.Now().Add(o.ackBy), uid: uid, device: m.Meta[pack.MetaDevice], msg: *m}
-	if !srv.acksDue.add(d) {
-		srv.metrics.fallbacks.WithLabelValues("untracked").Inc()
-		srv.log.Warn("ack deadline not kept: the node holds Config.MaxAckDeadlines already", "uid", uid, "seq", m.Seq)
-		return nil
+	return &AckDeadline{UID: string(uid), Device: m.Meta[pack.MetaDevice], At: time.Now().Add(o.ackBy), Msg: *m}
+}
+
+// keepAck files d (nil: nothing to file).
+func (srv *Server) keepAck(d *AckDeadline) {
+	if d == nil {
+		return
 	}
-	return d
+	if err := srv.acksDue.keep(*d); err != nil {
+		srv.metrics.fallbacks.WithLabelValues("untracked").Inc()
+		srv.log.Warn("ack deadline not kept: no fallback if the push is not acked", "uid", d.UID, "seq", d.Msg.Seq, "err", err)
+	}
 }

@@ -12,8 +12,8 @@ func (srv *Server) SetTransientWait(d time.Duration) {
 
 // AckDeadlines returns the ack deadlines the node keeps (ack_deadline.go).
 func (srv *Server) AckDeadlines() int {
-	if srv.acksDue == nil {
-		return 0
+	if h, ok := srv.acksDue.(*ackHeap); ok {
+		return h.len()
 	}
-	return srv.acksDue.len()
+	return 0
 }

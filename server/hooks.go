@@ -83,9 +83,9 @@ func (h *hooks) offline(k key) {
 }
 
 // undelivered fires OnUndelivered unless elsewhere (nil: no cluster) says
-// another node holds the user; elsewhere runs on the hooks goroutine, and
-// fired right before OnUndelivered.
-func (h *hooks) undelivered(uid key, m *pack.Message, persisted bool, elsewhere func() bool, fired func()) {
+// another node holds the user; elsewhere runs on the hooks goroutine, then
+// fired right before OnUndelivered, or held instead of it.
+func (h *hooks) undelivered(uid key, m *pack.Message, persisted bool, elsewhere func() bool, fired, held func()) {
 	if f := h.cfg.OnUndelivered; f != nil {
 		msg := *m
 		q := qualified(uid)
@@ -93,6 +93,8 @@ func (h *hooks) undelivered(uid key, m *pack.Message, persisted bool, elsewhere 
 			if elsewhere == nil || !elsewhere() {
 				fired()
 				f(q, &msg, persisted)
+			} else {
+				held()
 			}
 		})
 	}

@@ -305,33 +305,35 @@ func (srv *Server) deliverStored(ctx context.Context, b *batch, uid key, sh *pac
 	} else {
 		out.Delivered = srv.writeLocal(ctx, b, uid, sh, true)
 	}
-	srv.undelivered(&out, uid, sh, o, srv.watchAck(uid, sh, o))
+	srv.undelivered(&out, uid, sh, o, srv.ackDeadline(uid, sh, o))
 	return out, w
 }
 
 // undelivered counts a push that reached no connection of uid and fires
-// Config.OnUndelivered when no node holds the user (settling the push's ack
-// deadline d, if any: its fallback went out).
-func (srv *Server) undelivered(out *Outcome, uid key, sh *pack.Shared, o pushOptions, d *ackDeadline) {
-	if out.Delivered == 0 {
-		out.Offline = 1
-		if !o.local && srv.cfg.OnUndelivered != nil {
-			// asked on the hooks goroutine: Bus.Online may wait on the
-			// network, and this runs under the user's order lock
-			var elsewhere func() bool
-			if srv.link != nil {
-				bus := srv.link.bus
-				elsewhere = func() bool { return bus.Online(string(uid)) }
-			}
-			srv.hooks.undelivered(uid, sh.Message(), o.persist, elsewhere, func() {
-				if d != nil {
-					d.settled.Store(true)
-				}
-				srv.metrics.fallbacks.WithLabelValues("offline").Inc()
-			})
-		}
-	}
+// Config.OnUndelivered when no node holds the user. It files the push's ack
+// deadline d (nil: none) unless the push found the user offline: the
+// offline fallback was its fallback.
+func (srv *Server) undelivered(out *Outcome, uid key, sh *pack.Shared, o pushOptions, d *AckDeadline) {
 	srv.metrics.delivered.Add(float64(out.Delivered))
+	if out.Delivered > 0 {
+		srv.keepAck(d)
+		return
+	}
+	out.Offline = 1
+	if o.local || srv.cfg.OnUndelivered == nil {
+		srv.keepAck(d)
+		return
+	}
+	// asked on the hooks goroutine: Bus.Online may wait on the network,
+	// and this runs under the user's order lock
+	var elsewhere func() bool
+	if srv.link != nil {
+		bus := srv.link.bus
+		elsewhere = func() bool { return bus.Online(string(uid)) }
+	}
+	srv.hooks.undelivered(uid, sh.Message(), o.persist, elsewhere,
+		func() { srv.metrics.fallbacks.WithLabelValues("offline").Inc() },
+		func() { srv.keepAck(d) })
 }
 
 // writeLocal queues sh on every open connection of uid here and returns

@@ -70,7 +70,7 @@ type Server struct {
 	logins    []string    // addresses served that take app logins (auth_open.go)
 	closing   bool
 	stop      chan struct{}
-	acksDue   *ackWatch      // nil without Config.OnUnacked
+	acksDue   ackKeeper      // nil without Config.OnUnacked
 	loops     sync.WaitGroup // the wheel, TLS readers, blocking WebSocket loops
 }
 
@@ -187,9 +187,8 @@ func New(cfg Config) (*Server, error) {
 	if srv.budget != nil {
 		srv.loops.Go(func() { srv.budget.run(srv, srv.stop) })
 	}
-	if cfg.OnUnacked != nil {
-		srv.acksDue = newAckWatch(srv, srv.cfg.MaxAckDeadlines)
-		srv.loops.Go(func() { srv.acksDue.run(srv.stop) })
+	if srv.acksDue = newAckKeeper(srv); srv.acksDue != nil {
+		srv.loops.Go(func() { srv.acksDue.run(srv.baseCtx) })
 	}
 	if cfg.Bus != nil {
 		srv.link = newClusterLink(srv, cfg.Bus)
