@@ -39,6 +39,8 @@
 //	push_deliver.go      Push: validate, store, write to connections, bus
 //	push_pipeline.go     pipelined persistent pushes (per-user pipes)
 //	push_batch.go        frames queued per read, flushed with one writev
+//	push_device.go       pushes to one device of a user (meta "device")
+//	ack_deadline.go      ack timeouts: OnUnacked for pushes not acked in time
 //	rooms.go, presence.go, stats.go  Join/Leave/Members, Online, Stats
 //	message.go, message_queue.go     /message between users
 //	store.go             the Store contract; store_memory.go the memory store
@@ -87,6 +89,9 @@
 //   - with a store that is not local (Store.Local false): the acker (cursor
 //     writes, up to 32 store calls at once), the pipeline's completer and
 //     its sweep timer, and the /message workers: until Close.
+//   - with Config.OnUnacked: the ack deadlines' loop (ack_deadline.go;
+//     the memory heap with up to 8 cursor readers, or the Store's
+//     AckDeadlineStore): until Close.
 //   - close timers (a linger after /disconnect): Shutdown and Close wait
 //     for them.
 //   - the Bus (package cluster) runs its own, started by Register and
