@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type clusterNode struct {
 	where   string           // for the startup banner
 	watch   *storeWatch      // embedded only: recovers JetStream from a full disk
 	natsDir string           // embedded only: the NATS server's files
+	// selfPeers are the -cluster-peers found to be this node under
+	// another spelling than -cluster-listen (not counted as replicas)
+	selfPeers map[string]bool
 }
 
 // startCluster connects plexd to NATS and sets cfg.Bus and cfg.Store.
@@ -104,19 +108,38 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 		cn.natsDir = filepath.Join(dir, "nats")
 		ecfg := embedded.Config{StoreDir: cn.natsDir, Name: "plexd", Logger: natsLogger(log),
 			SyncAlways: syncAlways, SyncInterval: syncInterval, MaxStore: o.StoreMaxBytes}
+		var routeTLS *tls.Config
+		var watch *routeWatch
 		if o.clustered() {
-			if ecfg.Name, err = serverName(dir); err != nil {
+			var fresh bool
+			if ecfg.Name, fresh, err = serverName(dir); err != nil {
 				return nil, err
 			}
+			if err := checkDataDir(dir, cn.natsDir, ecfg.Name, fresh); err != nil {
+				return nil, err
+			}
+			if routeTLS, err = o.routeTLS(); err != nil {
+				return nil, err
+			}
+			watch = newRouteWatch(log)
 			ecfg.ClusterName, ecfg.ClusterListen, ecfg.Routes = o.ClusterName, o.ClusterListen, o.peers()
-			ecfg.ClusterSecret = routeSecret(o.InnerSecret)
-			cn.where += ", NATS cluster " + o.ClusterName + " (routes on " + o.ClusterListen + ", peers " + strings.Join(o.peers(), ",") + ")"
+			ecfg.ClusterSecret, ecfg.ClusterTLS, ecfg.RouteRefused = routeSecret(o.InnerSecret), routeTLS, watch.refused
+			cn.where += ", NATS cluster " + o.ClusterName + " (routes on " + o.ClusterListen + tlsNote(routeTLS) + ", peers " + strings.Join(o.peers(), ",") + ")"
 		}
 		if cn.ns, err = embedded.Start(ecfg); err != nil {
 			return nil, err
 		}
 		if cn.nc, err = cn.ns.Connect(connOpts...); err != nil {
 			return nil, fmt.Errorf("embedded NATS: %w", err)
+		}
+		if o.clustered() {
+			id := clusterIdent{Server: ecfg.Name, Node: cfg.NodeID, Cluster: o.ClusterName, Prefix: o.NATSPrefix}
+			if err := serveIdent(cn.nc, id); err != nil {
+				return nil, fmt.Errorf("embedded NATS: %w", err)
+			}
+			if cn.selfPeers, err = checkPeers(ctx, o, cn.ns, cn.nc, routeTLS, watch.ch, log); err != nil {
+				return nil, err
+			}
 		}
 	} else {
 		if o.NATSCreds != "" {
@@ -138,7 +161,7 @@ func startCluster(ctx context.Context, o *options, cfg *server.Config, log *slog
 	if replicas == 0 && o.clustered() {
 		// as many as the nodes named (at most 3), whether or not they are
 		// up yet: the first node must not create single-replica streams
-		replicas = min(3, 1+len(otherPeers(o.ClusterListen, o.peers())))
+		replicas = min(3, 1+len(otherPeers(o.ClusterListen, o.peers(), cn.selfPeers)))
 	}
 	cn.c, err = cluster.New(cluster.Config{
 		Conn:       cn.nc,
@@ -265,6 +288,14 @@ func natsLogger(log *slog.Logger) *slog.Logger {
 	return log
 }
 
+// tlsNote marks TLS routes in the banner.
+func tlsNote(tc *tls.Config) string {
+	if tc == nil {
+		return ""
+	}
+	return " with TLS"
+}
+
 // redactURLs drops credentials from NATS URLs for logs.
 func redactURLs(list string) string {
 	var out []string
@@ -285,11 +316,12 @@ func redactURLs(list string) string {
 // errDirLocked: another plexd uses the data directory.
 var errDirLocked = errors.New("data directory in use by another plexd")
 
-// otherPeers returns the peers that are not self (a node may list itself).
-func otherPeers(self string, peers []string) []string {
+// otherPeers returns the peers that are not self (a node may list itself,
+// under its -cluster-listen or, found at start, another spelling).
+func otherPeers(self string, peers []string, alsoSelf map[string]bool) []string {
 	var out []string
 	for _, p := range peers {
-		if p != self {
+		if p != self && !alsoSelf[p] {
 			out = append(out, p)
 		}
 	}
