@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/plexpush/plex/cluster/embedded"
 )
 
 // A cluster run (-nodes K > 1): one NATS server in this process, K plexd
@@ -69,31 +67,29 @@ func (w *worker) stats() (workerStats, error) {
 }
 
 func benchCluster(ctx context.Context, c config, modes []string) error {
-	fmt.Printf("# plexbench cluster nodes=%d conns_per_node=%d total=%d %s\n", c.nodes, c.conns, c.nodes*c.conns, cpuModel())
-	dir, err := os.MkdirTemp("", "plexbench-nats-")
+	fmt.Printf("# plexbench cluster nodes=%d nats=%s conns_per_node=%d total=%d %s\n", c.nodes, c.natsTopology, c.conns, c.nodes*c.conns, cpuModel())
+	ns, err := startNATS(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	ns, err := embedded.Start(embedded.Config{StoreDir: dir, Listen: "127.0.0.1:0", Name: "plexbench"})
-	if err != nil {
-		return err
-	}
-	defer ns.Shutdown()
-	nc := c
-	nc.nodeFlags = strings.TrimSpace(c.nodeFlags + " -nats " + ns.ClientURL())
+	defer ns.stop()
 	nodes := make([]*node, 0, c.nodes)
 	defer func() {
 		for _, n := range nodes {
 			n.stop()
 		}
 	}()
-	for range c.nodes {
+	for i := range c.nodes {
+		nc := c
+		nc.nodeFlags = strings.TrimSpace(c.nodeFlags + " " + ns.nodeFlags(i))
 		n, err := startNode(ctx, nc)
 		if err != nil {
 			return err
 		}
 		nodes = append(nodes, n)
+	}
+	if err := waitStoreReady(ctx, nodes); err != nil {
+		return err
 	}
 	base := make([]int64, len(nodes))
 	baseLive := make([]float64, len(nodes))
@@ -262,8 +258,12 @@ func benchCluster(ctx context.Context, c config, modes []string) error {
 			if err := benchFrozen(ctx, c, nodes, total); err != nil {
 				return err
 			}
+		case "persist":
+			if err := clusterPersist(ctx, c, nodes); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("cluster mode measures idle, broadcast, unicast and frozen, not %q", mode)
+			return fmt.Errorf("cluster mode measures idle, broadcast, unicast, persist and frozen, not %q", mode)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@
 //
 //	go run ./cmd/plexbench -conns 10000 -runs 5 idle broadcast burst unicast latency queued
 //	go run ./cmd/plexbench -runs 3 persist
+//	go run ./cmd/plexbench -nodes 3 -nats-topology embedded -conns 19000 broadcast unicast persist
 //
 // Every loop is bounded by count and time and ends by itself.
 package main
@@ -54,6 +55,11 @@ type config struct {
 	worker    bool // internal: run as a fleet worker (see cluster.go)
 	firstUser int  // worker: uid of its first connection
 	sourceNet int  // third octet of the 127.0.x.y source addresses
+
+	natsTopology      string // -nodes: one, external or embedded (cluster_nats.go)
+	natsServer        string // internal: run as a NATS server helper listening here
+	natsServerCluster string // helper: its route address
+	natsServerRoutes  string // helper: every helper's route address
 }
 
 func main() {
@@ -83,6 +89,10 @@ func main() {
 	flag.BoolVar(&c.worker, "worker", false, "internal: fleet worker process")
 	flag.IntVar(&c.firstUser, "first-user", 0, "internal: worker's first uid")
 	flag.IntVar(&c.sourceNet, "source-net", 0, "internal: third octet of the source addresses")
+	flag.StringVar(&c.natsTopology, "nats-topology", "one", "with -nodes: one (a NATS server in plexbench), external (three NATS server processes, clustered) or embedded (the nodes cluster their embedded NATS)")
+	flag.StringVar(&c.natsServer, "nats-server", "", "internal: run a NATS server helper listening here")
+	flag.StringVar(&c.natsServerCluster, "nats-server-cluster", "", "internal: the helper's route address")
+	flag.StringVar(&c.natsServerRoutes, "nats-server-routes", "", "internal: the helpers' route addresses")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: plexbench [flags] idle|connect|broadcast|burst|unicast|latency|queued|persist...\n")
 		flag.PrintDefaults()
@@ -99,6 +109,8 @@ func main() {
 	switch {
 	case c.worker:
 		run = func(ctx context.Context, c config, _ []string) error { return workerMain(ctx, c) }
+	case c.natsServer != "":
+		run = func(context.Context, config, []string) error { return natsServerMain(c) }
 	case c.nodes > 1:
 		run = benchCluster
 	}

@@ -60,7 +60,7 @@ func startNode(ctx context.Context, c config) (*node, error) {
 		return nil, err
 	}
 	n := &node{cmd: cmd, pid: cmd.Process.Pid, dir: dir, pprof: pprofAddr}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a clustered node first looks at its peers (plexd's peerCheckWait)
 	for {
 		var addrs map[string]string
 		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &addrs) == nil {
