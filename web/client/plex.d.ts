@@ -100,6 +100,23 @@ export interface ClientOptions {
   random?: () => number;
 }
 
+/** What Client.message sends: exactly one of to and room. */
+export type MessageTo =
+  | { to: string; room?: undefined; body?: string; conversation?: string }
+  | { room: string; to?: undefined; body?: string; conversation?: string };
+
+/** The node's /reply to /message (§8.1). */
+export interface MessageResult {
+  /** The message id; every recipient's copy carries it in meta id. */
+  id: string;
+  /** The recipient's seq; for a room, the sender's own copy's (0 when not a member). */
+  seq: number;
+  /** Connections it was written to (for a room, the sending one not counted). */
+  delivered: number;
+  /** A room only: the copies stored, one per member. */
+  stored?: number;
+}
+
 export declare const BACKOFF: Readonly<{ MIN_MS: 500; MAX_MS: 30000; FLOOR_MS: 100; RESET_AFTER_MS: 10000 }>;
 export declare function backoffDelay(attempt: number, b?: { initialMs?: number; maxMs?: number }, random?: () => number): number;
 export declare class CodecError extends Error {
@@ -132,6 +149,13 @@ export declare class Client {
   readonly background: boolean;
   send(uri: string, body?: string, meta?: Record<string, string>): boolean;
   request(uri: string, body?: string, meta?: Record<string, string>): Promise<Message>;
+  /**
+   * /message to one user ({to}) or to a room's members ({room}) (§8.1):
+   * resolves with the node's reply, rejects with a PlexError (its code, or
+   * outcomeUnknown when the reply was lost). Sent again once after a
+   * draining node's /disconnect (§13.4).
+   */
+  message(m: MessageTo): Promise<MessageResult>;
   /** The node's VAPID public key (65 bytes); rejects with PlexError 4006 when Web Push is off. */
   webPushKey(): Promise<Uint8Array>;
   /** Subscribes to Web Push and registers the subscription with the node (docs/web.md). */

@@ -9,10 +9,10 @@
 // text message, or one protobuf message per binary message (codec
 // 'protobuf'), auth first, heartbeat and background mode (§11.1), reconnect
 // with the backoff of §13.6 (stopping on 4xxx codes), acks and resume for
-// persistent pushes, upstream sends and request/reply (resent after a
-// draining node's /disconnect 3000, §13.4), discovery (GET
-// /plex/v1/host, §15), and Web Push subscriptions for notifications while
-// no tab is open (subscribeWebPush). docs/web.md documents the API.
+// persistent pushes, upstream sends, request/reply and messages to a user
+// or a room (/message; resent after a draining node's /disconnect, §13.4),
+// discovery (GET /plex/v1/host, §15), and Web Push subscriptions for
+// notifications while no tab is open (subscribeWebPush). docs/web.md documents the API.
 
 export const PROTOCOL_VERSION = '1';
 export const WS_PATH = '/plex/v1/ws';
@@ -564,6 +564,37 @@ export class Client {
       this._pending.set(seq, { resolve, reject, timer, msg });
       this._write(msg);
     });
+  }
+
+  /**
+   * Sends a message to one user of the app ({to}) or to the members of a
+   * room ({room}) (/message, docs/protocol.md §8.1) and resolves with the
+   * node's reply: {id, seq, delivered}, and for a room also stored (the
+   * copies stored, one per member; seq is then the sender's own copy, 0
+   * when not a member). The recipients get a push with uri '/message' and
+   * meta from (set by the node), id, ts, conversation, and room for a room.
+   * Rejects with a PlexError: the node's code (4003 not allowed, 4004
+   * malformed, 4006 empty room, 4029 over a quota, 3005 not stored, 3008
+   * may have been stored), or a lost reply (outcomeUnknown). Like
+   * request(), it is sent again once after a draining node's /disconnect
+   * (§13.4), and rejects at once when not online.
+   * @param {{to?: string, room?: string, body?: string, conversation?: string}} m
+   */
+  async message({ to, room, body = '', conversation } = {}) {
+    if (!to === !room) throw new PlexError(Code.BAD_REQUEST, 'message: set exactly one of to and room', false);
+    const req = to ? { to, body: String(body) } : { room, body: String(body) };
+    if (conversation) req.conversation = conversation;
+    const rep = await this.request('/message', JSON.stringify(req));
+    let r;
+    try {
+      r = JSON.parse(rep.body);
+    } catch {
+      r = null;
+    }
+    if (r === null || typeof r !== 'object') throw new PlexError(Code.OUTCOME_UNKNOWN, `message: unreadable reply ${rep.body}`, true);
+    const res = { id: String(r.id ?? ''), seq: Number(r.seq ?? 0), delivered: Number(r.delivered ?? 0) };
+    if (room) res.stored = Number(r.stored ?? 0);
+    return res;
   }
 
   async _open() {

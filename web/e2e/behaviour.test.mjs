@@ -1,8 +1,8 @@
 // Unit tests of the browser client's shared behaviour (docs/clients.md,
-// docs/protocol.md §13.6): states, backoff, background mode, drain,
+// docs/protocol.md §13.6): states, backoff, background mode, drain, messages,
 // protobuf (golden vectors) and discovery, through the WebSocket injection
 // seam (FakeWebSocket). No browser, no node; timers are node's mock timers.
-// conformance: states backoff background drain protobuf discovery vectors
+// conformance: states backoff background drain message protobuf discovery vectors
 
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
@@ -192,6 +192,61 @@ test('drain: a request kept for resending is rejected as not executed on close',
   ws.end(3000);
   c.close();
   await assert.rejects(p, (err) => err.outcomeUnknown === false);
+});
+
+test('message: to a user and to a room, the reply resolves with its counts, /error rejects with its code', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const { c, ws } = await online(facts());
+  const toBob = c.message({ to: 'bob', body: 'hi bob', conversation: 'c1' });
+  const req = ws.sent.at(-1);
+  assert.equal(req.uri, '/message');
+  assert.ok(req.seq > 0, 'a request id in seq');
+  assert.deepEqual(JSON.parse(req.body), { to: 'bob', body: 'hi bob', conversation: 'c1' });
+  ws.receive({ seq: req.seq, uri: '/reply', body: '{"id":"n1-1","seq":12,"delivered":1}' });
+  assert.deepEqual(await toBob, { id: 'n1-1', seq: 12, delivered: 1 });
+
+  const toRoom = c.message({ room: 'team-7', body: 'lunch?' });
+  const rreq = ws.sent.at(-1);
+  assert.notEqual(rreq.seq, req.seq);
+  assert.deepEqual(JSON.parse(rreq.body), { room: 'team-7', body: 'lunch?' });
+  ws.receive({ seq: rreq.seq, uri: '/reply', body: '{"id":"n1-2","seq":5,"stored":3,"delivered":4}' });
+  assert.deepEqual(await toRoom, { id: 'n1-2', seq: 5, delivered: 4, stored: 3 });
+
+  for (const [code, unknown] of [['4003', false], ['4006', false], ['3005', false], ['3008', true]]) {
+    const refused = c.message({ room: 'team-7', body: 'x' });
+    ws.receive({ seq: ws.sent.at(-1).seq, uri: '/error', body: 'no', meta: { code, reason: 'no' } });
+    await assert.rejects(refused, (err) => err.code === Number(code) && err.outcomeUnknown === unknown, `code ${code}`);
+  }
+  const before = ws.sent.length;
+  await assert.rejects(c.message({ to: 'bob', room: 'team-7', body: 'x' }), (err) => err.code === 4004);
+  await assert.rejects(c.message({ body: 'x' }), (err) => err.code === 4004);
+  assert.equal(ws.sent.length, before, 'nothing sent for a malformed message');
+  c.close();
+  ws.end(1000);
+  await assert.rejects(c.message({ to: 'bob', body: 'x' }), (err) => err.outcomeUnknown === false, 'not online');
+});
+
+test('drain: a /message unanswered at a draining node\'s /disconnect is sent again once, with its seq; without drain its outcome is unknown', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const { c, ws } = await online(facts({ drain: true }), { random: () => 0 });
+  const sent = c.message({ room: 'team-7', body: 'lunch?' });
+  const req = ws.sent.at(-1);
+  ws.receive({ uri: '/disconnect', meta: { code: '3000', reason: 'shutting down' } });
+  ws.end(3000);
+  t.mock.timers.tick(100);
+  const ws2 = await login(c, facts({ drain: true }));
+  const again = ws2.sent.filter((m) => m.uri === '/message');
+  assert.deepEqual(again, [req], 'the same frame, once');
+  ws2.receive({ seq: req.seq, uri: '/reply', body: '{"id":"n2-1","seq":6,"stored":2,"delivered":1}' });
+  assert.deepEqual(await sent, { id: 'n2-1', seq: 6, delivered: 1, stored: 2 });
+  c.close();
+
+  const plain = await online(facts(), { random: () => 0 });
+  const lost = plain.c.message({ to: 'bob', body: 'x' });
+  plain.ws.receive({ uri: '/disconnect', meta: { code: '3000', reason: 'shutting down' } });
+  plain.ws.end(3000);
+  await assert.rejects(lost, (err) => err.outcomeUnknown === true);
+  plain.c.close();
 });
 
 test('protobuf: a protobuf client speaks binary messages end to end', async (t) => {

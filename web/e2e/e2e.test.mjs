@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ const PUSHER = process.env.PUSHER ?? '../../_build/e2e/pusher';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = process.env.ARTIFACTS ?? '../../_build/e2e-artifacts';
 const SECRET = 'e2e-inner-secret';
+const TALK = { app: 'talk', secret: 'e2e-talk-secret' }; // the app with messages on
 const run = promisify(execFile);
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -59,12 +60,15 @@ class Node {
     this.http ??= `127.0.0.1:${await freePort()}`;
     const ready = join(this.dir, 'ready.json');
     rmSync(ready, { force: true });
+    // a second app with user-to-user and room messages on (docs/apps.md)
+    const config = join(this.dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ apps: [{ id: TALK.app, auth: 'none', 'inner-secret': TALK.secret, messages: true }] }));
     this.log = '';
     this.proc = spawn(
       PLEXD,
       ['-addr', this.addr, '-http', this.http, '-auth', 'none', '-inner-secret', SECRET, '-upstream', 'echo',
         '-node', 'e2e-node', '-heartbeat', '5s', '-log-level', 'warn', '-ready-file', ready,
-        '-data-dir', join(this.dir, 'data')], // kept across restart(); not the checkout's default
+        '-config', config, '-data-dir', join(this.dir, 'data')], // kept across restart(); not the checkout's default
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.proc.stdout.on('data', (b) => (this.log += b));
@@ -235,6 +239,54 @@ e2e('a terminal code stops the client', async () => {
   await logHas(page, 'stopped: 4001');
   await sleep(700); // no reconnect attempt follows
   assert.equal(await page.evaluate(() => window.plexChat.client.state), 'closed');
+});
+
+e2e('message: users of an app message each other and a room through plexd', async () => {
+  const page = await newPage('message');
+  await page.goto(`${node.url}/web/console/chat.html`);
+  for (const uid of ['amy', 'ben']) {
+    const res = await fetch(`${node.url}/plex/v1/rooms/crew/join`, {
+      method: 'POST', headers: { Authorization: `Bearer ${TALK.secret}` }, body: JSON.stringify({ uid }),
+    });
+    assert.equal(res.status, 200, `${uid} joins crew`);
+  }
+  const out = await page.evaluate(async (app) => {
+    const { Client } = await import('/web/client/plex.js');
+    const url = `ws://${location.host}/plex/v1/ws`;
+    const open = (token) => new Promise((resolve) => {
+      const c = new Client({ url, token, meta: { app } });
+      c.got = [];
+      c.on('message', (m) => c.got.push(m));
+      c.on('online', () => resolve(c));
+      c.connect();
+    });
+    const [amy, ben] = [await open('amy'), await open('ben')];
+    const until = async (f) => { while (!f()) await new Promise((r) => setTimeout(r, 20)); };
+    const toBen = await amy.message({ to: 'ben', body: 'hi ben', conversation: 'c1' });
+    await until(() => ben.got.length >= 1);
+    const toCrew = await amy.message({ room: 'crew', body: 'lunch?' });
+    await until(() => ben.got.length >= 2);
+    const refusals = [];
+    for (const m of [{ to: 'amy', body: 'to myself' }, { room: 'strangers', body: 'hello?' }]) {
+      refusals.push(await amy.message(m).then(() => 0, (err) => err.code));
+    }
+    const amyGot = amy.got.length;
+    amy.close();
+    ben.close();
+    const pick = (m) => ({ seq: m.seq, uri: m.uri, body: m.body, from: m.meta.from, id: m.meta.id, room: m.meta.room, conversation: m.meta.conversation });
+    return { toBen, toCrew, refusals, amyGot, benGot: ben.got.map(pick) };
+  }, TALK.app);
+  assert.equal(out.toBen.delivered, 1);
+  assert.ok(out.toBen.seq > 0 && out.toBen.id, JSON.stringify(out.toBen));
+  assert.deepEqual(out.benGot[0], { seq: out.toBen.seq, uri: '/message', body: 'hi ben', from: 'amy', id: out.toBen.id, room: undefined, conversation: 'c1' });
+  assert.equal(out.toCrew.stored, 2, 'a copy per member, amy included');
+  assert.equal(out.toCrew.delivered, 1, 'ben; the sending connection not counted');
+  assert.ok(out.toCrew.seq > 0, 'amy is a member: her own copy');
+  assert.ok(out.benGot[1].seq > out.toBen.seq, 'ben\'s copy is persistent, after the first message');
+  assert.deepEqual(out.benGot[1], { seq: out.benGot[1].seq, uri: '/message', body: 'lunch?', from: 'amy', id: out.toCrew.id, room: 'crew', conversation: undefined });
+  assert.equal(out.amyGot, 0, 'the sending connection does not get its copy');
+  assert.deepEqual(out.refusals, [4003, 4003], 'to oneself (the app policy), to a room one is not in');
+  assert.deepEqual(page.errors, []);
 });
 
 async function onlineOf(uid) {
