@@ -85,6 +85,14 @@ func checkPeers(ctx context.Context, o *options, ns *embedded.Server, nc *nats.C
 			pctx, cancel := context.WithTimeout(ctx, peerProbeWait)
 			defer cancel()
 			probes[i], errs[i] = embedded.ProbePeer(pctx, p, tc)
+			if errors.Is(errs[i], embedded.ErrNoInfo) {
+				// once more before calling it a TLS peer: a peer that was
+				// shutting down also hangs up without a greeting
+				time.Sleep(500 * time.Millisecond)
+				pctx, cancel := context.WithTimeout(ctx, peerProbeWait)
+				defer cancel()
+				probes[i], errs[i] = embedded.ProbePeer(pctx, p, tc)
+			}
 		})
 	}
 	wg.Wait()

@@ -31,7 +31,7 @@ type clusterOptions struct {
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClusterListen, "cluster-listen", "", "host:port where the embedded NATS server takes the other plexd nodes' routes; set it (and -cluster-peers) on every node to cluster them without an external NATS")
-	fs.StringVar(&c.ClusterPeers, "cluster-peers", "", "comma-separated -cluster-listen addresses of the other nodes (a node may list itself)")
+	fs.StringVar(&c.ClusterPeers, "cluster-peers", "", "comma-separated -cluster-listen addresses of the other nodes (a node may list itself, once)")
 	fs.StringVar(&c.ClusterName, "cluster-name", "plex", "NATS cluster name, the same on every node; a node whose peers have another name refuses to start")
 	fs.StringVar(&c.ClusterTLSCert, "cluster-tls-cert", "", "PEM certificate this node presents on the routes between nodes (TLS routes; needs -cluster-tls-key; valid for both server and client auth)")
 	fs.StringVar(&c.ClusterTLSKey, "cluster-tls-key", "", "PEM private key for -cluster-tls-cert")
