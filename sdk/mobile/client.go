@@ -141,7 +141,23 @@ func (c *Client) Send(uri string, body []byte) (err error) {
 	defer guard(&err)
 	ctx, cancel := context.WithTimeout(context.Background(), c.set.sendTimeout)
 	defer cancel()
+	return c.onSession(ctx, func(conn *client.Conn) error {
+		if err := conn.Send(ctx, uri, body); err != nil {
+			return fmt.Errorf("%w: %w", errSendFailed, err)
+		}
+		return nil
+	})
+}
+
+// onSession runs f with the current session's Conn (Send, Message). While
+// the Client is between two sessions it waits for the next, within ctx.
+// When f fails with client.ErrClosed because its session was retired
+// meanwhile (EnterBackground, a foreground reconnect), f was not executed
+// (client.ErrOutcomeUnknown says otherwise): it runs again with the next
+// session, or the checks say why there is none.
+func (c *Client) onSession(ctx context.Context, f func(*client.Conn) error) error {
 	for {
+		var err error
 		c.mu.Lock()
 		s, ch := c.cur, c.changed
 		switch {
@@ -164,14 +180,11 @@ func (c *Client) Send(uri string, body []byte) (err error) {
 				return fmt.Errorf("%w: %w", errSendFailed, ctx.Err())
 			}
 		}
-		err = s.conn.Send(ctx, uri, body)
-		if errors.Is(err, client.ErrClosed) && s.isRetired() {
+		err = f(s.conn)
+		if errors.Is(err, client.ErrClosed) && !errors.Is(err, client.ErrOutcomeUnknown) && s.isRetired() {
 			continue // retired meanwhile: the checks above say what now
 		}
-		if err != nil {
-			return fmt.Errorf("%w: %w", errSendFailed, err)
-		}
-		return nil
+		return err
 	}
 }
 

@@ -17,6 +17,8 @@
 //	c.SetListener(l)                    // before Connect, to see every event
 //	c.Connect()                         // returns at once; OnState reports progress
 //	c.Send("/chat/typing", body)        // blocks until written (or SendTimeoutMs)
+//	r, err := c.Message("bob", text, "") // blocks until the node answers (or SendTimeoutMs)
+//	r, err = c.MessageRoom("team-7", text, "")
 //	c.EnterBackground() / c.EnterForeground()
 //	c.Close()                           // final; OnState(StateClosed) is the last event
 //
@@ -57,10 +59,26 @@
 //
 // Client methods are safe for concurrent use from any thread. Connect,
 // EnterBackground, EnterForeground and SetListener return at once; Send
-// blocks until its frame is written; Close blocks until every goroutine of
+// blocks until its frame is written, Message and MessageRoom until the
+// node answered (both up to Config.SendTimeoutMs: call them off the main
+// thread, e.g. on an executor or a coroutine's IO dispatcher); Close blocks until every goroutine of
 // the Client has exited, except when a callback is running (e.g. Close
 // called from one): it then returns at once and the SDK thread ends after
 // delivering StateClosed.
+//
+// # Messages
+//
+// Message sends a text to one user of the app, MessageRoom to the members
+// of a room (docs/protocol.md §8.1); the node stores a copy per recipient,
+// so recipients offline get it on their next connection, as a push with
+// URI "/message" and meta "from" (set by the node), "id", "ts",
+// "conversation" and, for a room, "room". The result is the node's
+// MessageResult. A message that a draining node (one announcing "drain",
+// docs/protocol.md §13.4) did not answer before its /disconnect was not
+// executed: the SDK sends it again, once, with the same seq, on the next
+// connection (to another node when the Config names several), and returns
+// that answer; if the Client closes first, the error is "client closed"
+// (not sent). Messaging is off unless the node's app allows it.
 //
 // # Errors and panics
 //
@@ -70,7 +88,12 @@
 //	plexmobile: invalid config    NewClient refused the Config (the field follows)
 //	plexmobile: client closed     after Close, or after the node closed for good (code follows)
 //	plexmobile: not connected     Send before Connect, or while suspended in background
-//	plexmobile: send failed       Send could not write (timeout, reserved URI, too large, not UTF-8)
+//	plexmobile: send failed       Send could not write (timeout, reserved URI, too large, not UTF-8),
+//	                              or Message timed out before its message was written
+//	plexmobile: message refused   the node refused a Message or MessageRoom: "code N: reason"
+//	                              follows (ErrorCode reads N); nothing was delivered
+//	plexmobile: outcome unknown   a Message or MessageRoom may have been delivered (3008, or the
+//	                              reply was lost); sending it again may deliver it twice
 //	plexmobile: internal error    a recovered panic (the stack follows; please report it)
 //
 // Every exported function and method recovers a panic and returns it as an

@@ -24,6 +24,15 @@ var (
 	// (timeout while reconnecting, reserved URI, message too large, body
 	// not UTF-8 on the JSON codec).
 	errSendFailed = errors.New("plexmobile: send failed")
+	// errRefused: the node refused a Message or MessageRoom with a code
+	// (in the text after "code "; ErrorCode reads it): nothing was
+	// delivered.
+	errRefused = errors.New("plexmobile: message refused")
+	// errOutcomeUnknown: a Message or MessageRoom was written but may or
+	// may not have been delivered: the node answered 3008, or the reply
+	// was lost (connection dropped without a draining node's promise,
+	// timeout after writing). Sending it again may deliver it twice.
+	errOutcomeUnknown = errors.New("plexmobile: outcome unknown")
 	// errPanic: an entry point panicked; the SDK recovered. Please report
 	// it with the message, which holds the stack.
 	errPanic = errors.New("plexmobile: internal error")

@@ -5,6 +5,7 @@
 #include "Universe.objc.h"
 @class PlexmobileClient;
 @class PlexmobileConfig;
+@class PlexmobileMessageResult;
 @class PlexmobileMeta;
 @protocol PlexmobileListener;
 @class PlexmobileListener;
@@ -27,6 +28,8 @@
 - (BOOL)enterBackground:(NSError* _Nullable* _Nullable)error;
 - (BOOL)enterForeground:(NSError* _Nullable* _Nullable)error;
 - (int64_t)lastSeq;
+- (PlexmobileMessageResult* _Nullable)message:(NSString* _Nullable)to body:(NSData* _Nullable)body conversation:(NSString* _Nullable)conversation error:(NSError* _Nullable* _Nullable)error;
+- (PlexmobileMessageResult* _Nullable)messageRoom:(NSString* _Nullable)room body:(NSData* _Nullable)body conversation:(NSString* _Nullable)conversation error:(NSError* _Nullable* _Nullable)error;
 - (BOOL)send:(NSString* _Nullable)uri body:(NSData* _Nullable)body error:(NSError* _Nullable* _Nullable)error;
 - (BOOL)setListener:(id<PlexmobileListener> _Nullable)l error:(NSError* _Nullable* _Nullable)error;
 - (BOOL)setLogger:(id<PlexmobileLogger> _Nullable)l error:(NSError* _Nullable* _Nullable)error;
@@ -50,6 +53,16 @@
 @property (nonatomic) int64_t backoffMaxMs;
 @property (nonatomic) int64_t sendTimeoutMs;
 @property (nonatomic) int64_t backgroundPolicy;
+@end
+@interface PlexmobileMessageResult : NSObject <goSeqRefInterface> {
+}
+@property(strong, readonly) _Nonnull id _ref;
+- (nonnull instancetype)initWithRef:(_Nonnull id)ref;
+- (nonnull instancetype)init;
+@property (nonatomic) NSString* _Nonnull messageID;
+@property (nonatomic) int64_t seq;
+@property (nonatomic) int64_t stored;
+@property (nonatomic) int64_t delivered;
 @end
 @interface PlexmobileMeta : NSObject <goSeqRefInterface> {
 }
@@ -76,6 +89,7 @@ FOUNDATION_EXPORT const int64_t PlexmobileStateIdle;
 FOUNDATION_EXPORT const int64_t PlexmobileStateOnline;
 FOUNDATION_EXPORT const int64_t PlexmobileStateReconnecting;
 FOUNDATION_EXPORT const int64_t PlexmobileStateSuspended;
+FOUNDATION_EXPORT int64_t PlexmobileErrorCode(NSString* _Nullable errorMessage);
 FOUNDATION_EXPORT PlexmobileClient* _Nullable PlexmobileNewClient(PlexmobileConfig* _Nullable cfg, NSError* _Nullable* _Nullable error);
 @class PlexmobileListener;
 @class PlexmobileLogger;

@@ -327,6 +327,17 @@ int main(void) {
           @"send:body:error: writes an upstream message");
     check([rec waitForURI:@"/objc/echo" body:@"ping" timeout:10] != nil, @"the node's echo of it arrives");
     err = nil;
+    // plexd's default app has messages off: the refusal is an NSError with the node's code
+    err = nil;
+    PlexmobileMessageResult *mr = [client message:@"bob" body:[@"hi" dataUsingEncoding:NSUTF8StringEncoding] conversation:@"" error:&err];
+    check(mr == nil && [[err localizedDescription] hasPrefix:@"plexmobile: message refused: code 4003"]
+          && PlexmobileErrorCode([err localizedDescription]) == 4003,
+          [NSString stringWithFormat:@"message:body:conversation:error: refused with 4003, read by PlexmobileErrorCode (%@)", [err localizedDescription]]);
+    err = nil;
+    mr = [client messageRoom:@"team" body:[@"hi" dataUsingEncoding:NSUTF8StringEncoding] conversation:@"c1" error:&err];
+    check(mr == nil && PlexmobileErrorCode([err localizedDescription]) == 4003,
+          [NSString stringWithFormat:@"messageRoom:body:conversation:error: refused with 4003 (%@)", [err localizedDescription]]);
+    err = nil;
     BOOL sent = [client send:@"/auth/server" body:nil error:&err];
     check(!sent && [[err localizedDescription] hasPrefix:@"plexmobile:"],
           [NSString stringWithFormat:@"send: to a reserved URI fails with an NSError (%@)", [err localizedDescription]]);

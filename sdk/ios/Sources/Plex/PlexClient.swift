@@ -156,13 +156,41 @@ public extension PlexClientDelegate {
 }
 
 /// An error from the SDK; `message` starts with its category
-/// ("plexmobile: not connected", "plexmobile: send failed", ...).
+/// ("plexmobile: not connected", "plexmobile: send failed",
+/// "plexmobile: message refused", "plexmobile: outcome unknown", ...).
 public struct PlexError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+    /// The node's code (docs/protocol.md §13.2) when it refused a message
+    /// (4003 not allowed, 4004 malformed, 4006 empty room, 4029 over a
+    /// quota, 3005 not stored) or answered 3008; 0 otherwise.
+    public var code: Int { Int(PlexmobileErrorCode(message)) }
+    /// The failed message may have been delivered anyway (3008, or the
+    /// reply was lost): sending it again may deliver it twice.
+    public var isOutcomeUnknown: Bool { message.hasPrefix("plexmobile: outcome unknown") }
 
     init(_ error: Error?) {
         message = (error as NSError?)?.localizedDescription ?? "plexmobile: unknown error"
+    }
+}
+
+/// What the node did with a message (its /reply, docs/protocol.md §8.1).
+public struct PlexMessageResult: Equatable {
+    /// The message id; every recipient's copy carries it in meta `id`.
+    public let id: String
+    /// To a user: the recipient's persistent seq; to a room: this user's
+    /// own copy's (0 when not a member).
+    public let seq: Int64
+    /// Copies stored: 1 to a user, one per member to a room.
+    public let stored: Int64
+    /// Connections the copies were written to (for a room, this one not counted).
+    public let delivered: Int64
+
+    init(_ r: PlexmobileMessageResult) {
+        id = r.messageID
+        seq = r.seq
+        stored = r.stored
+        delivered = r.delivered
     }
 }
 
@@ -177,7 +205,8 @@ public struct PlexError: Error, CustomStringConvertible {
 ///     plex.delegate = self
 ///     try plex.connect()
 ///
-/// `send` blocks up to the send timeout: call it off the main thread. With a
+/// `send` and `message` block up to the send timeout: call them off the
+/// main thread (or `try await` the async `message`). With a
 /// delegate queue, the SDK thread waits until the delegate returned, so a
 /// persistent push is acknowledged only once the app has handled it; `close`
 /// never waits for the queue.
@@ -217,6 +246,52 @@ public final class PlexClient {
     /// Sends an upstream message; blocks while (re)connecting, up to the send timeout.
     public func send(_ uri: String, body: Data) throws {
         do { try client.send(uri, body: body) } catch { throw PlexError(error) }
+    }
+
+    /// Sends `text` to user `to` of the same app (/message, docs/protocol.md
+    /// §8.1) and returns the node's answer. The recipient's delegate gets
+    /// uri "/message" with meta `from` (this user, set by the node), `id`,
+    /// `ts` and `conversation`; an offline recipient gets it on their next
+    /// connection. Blocks until the node answers, up to the send timeout:
+    /// call it off the main thread (or use the async form). A message a
+    /// draining node did not answer before it closed the connection is sent
+    /// again, once, on the next connection. Throws a `PlexError` whose
+    /// `code` is the node's when it refused the message, and whose
+    /// `isOutcomeUnknown` says it may have been delivered.
+    public func message(to: String, text: String, conversation: String? = nil) throws -> PlexMessageResult {
+        do {
+            return PlexMessageResult(try client.message(to, body: Data(text.utf8), conversation: conversation ?? ""))
+        } catch { throw PlexError(error) }
+    }
+
+    /// Sends `text` to every member of `room` (a group message): each
+    /// member, this user included, gets its own stored copy with meta
+    /// `room`; this connection does not receive it, this user's other
+    /// devices do. Only members may message a room by default (4003).
+    /// Blocking, errors and resending as for `message(to:text:)`.
+    public func message(room: String, text: String, conversation: String? = nil) throws -> PlexMessageResult {
+        do {
+            return PlexMessageResult(try client.messageRoom(room, body: Data(text.utf8), conversation: conversation ?? ""))
+        } catch { throw PlexError(error) }
+    }
+
+    /// `message(to:text:conversation:)` off the caller's thread.
+    @available(iOS 13.0, macOS 10.15, *)
+    public func message(to: String, text: String, conversation: String? = nil) async throws -> PlexMessageResult {
+        try await offThread { try self.message(to: to, text: text, conversation: conversation) }
+    }
+
+    /// `message(room:text:conversation:)` off the caller's thread.
+    @available(iOS 13.0, macOS 10.15, *)
+    public func message(room: String, text: String, conversation: String? = nil) async throws -> PlexMessageResult {
+        try await offThread { try self.message(room: room, text: text, conversation: conversation) }
+    }
+
+    @available(iOS 13.0, macOS 10.15, *)
+    private func offThread<T>(_ f: @escaping () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { k in
+            DispatchQueue.global(qos: .userInitiated).async { k.resume(with: Result { try f() }) }
+        }
     }
 
     /// Call from the app's lifecycle (e.g. scenePhase .background / .active).

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.plexpush.MessageResult;
 import io.plexpush.PlexClient;
 import io.plexpush.PlexException;
 import io.plexpush.PlexListener;
@@ -252,6 +253,53 @@ class WrapperTest {
         node.push("dave", "/p", "bye", false);
         assertEquals("closed in callback", q.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS));
         assertEquals("onClosed", q.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS));
+    }
+
+    /**
+     * message and messageRoom return the node's answer as a MessageResult;
+     * a refusal is a PlexException with the node's code, not "outcome
+     * unknown". plexd refuses (4003: its default app has messages off); the
+     * scripted node answers.
+     */
+    @Test
+    void messagesReturnTheNodesAnswerOrItsCode() throws Exception {
+        PlexClient plex = new PlexClient(config("alice"), new PlexListener() {});
+        plex.connect();
+        PlexException off = assertThrows(PlexException.class, () -> plex.message("bob", "hi", null));
+        assertEquals(4003, off.code(), off.getMessage());
+        assertTrue(off.getMessage().startsWith("plexmobile: message refused: code 4003"), off.getMessage());
+        assertEquals(false, off.isOutcomeUnknown());
+        assertEquals(4003, assertThrows(PlexException.class, () -> plex.messageRoom("team", "hi", "")).code());
+        plex.close();
+
+        try (FakeNode fake = new FakeNode()) {
+            Config cfg = config("alice");
+            cfg.setAddrs(fake.addr());
+            PlexClient c = new PlexClient(cfg, new PlexListener() {});
+            c.connect();
+            fake.replies.add("reply {\"id\":\"n1-7\",\"seq\":12,\"delivered\":1}");
+            MessageResult r = c.message("bob", "hé bob", "c-42");
+            assertEquals("n1-7", r.id());
+            assertEquals(12, r.seq());
+            assertEquals(1, r.stored());
+            assertEquals(1, r.delivered());
+            String f = fake.frames.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS);
+            assertTrue(f.contains("\\\"to\\\":\\\"bob\\\"") && f.contains("hé bob") && f.contains("c-42"), f);
+
+            fake.replies.add("reply {\"id\":\"n1-8\",\"seq\":5,\"stored\":3,\"delivered\":4}");
+            r = c.messageRoom("team-7", "lunch?", null);
+            assertEquals("MessageResult{id=n1-8, seq=5, stored=3, delivered=4}", r.toString());
+            f = fake.frames.poll(Recorder.WAIT_SECONDS, TimeUnit.SECONDS);
+            assertTrue(f.contains("\\\"room\\\":\\\"team-7\\\"") && !f.contains("conversation"), f);
+
+            fake.replies.add("error 3008");
+            PlexException unknown = assertThrows(PlexException.class, () -> c.messageRoom("team-7", "x", null));
+            assertEquals(3008, unknown.code());
+            assertTrue(unknown.isOutcomeUnknown(), unknown.getMessage());
+            fake.replies.add("error 4006");
+            assertEquals(4006, assertThrows(PlexException.class, () -> c.messageRoom("empty", "x", null)).code());
+            c.close();
+        }
     }
 
     @Test

@@ -35,8 +35,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Lifecycle: {@link #connect} once; {@link #enterBackground} /
  * {@link #enterForeground} from the app's lifecycle; {@link #close} once,
- * which is final. All methods are thread-safe. {@link #send} blocks (up to
- * {@code Config.sendTimeoutMs}): call it off the main thread.
+ * which is final. All methods are thread-safe. {@link #send},
+ * {@link #message} and {@link #messageRoom} block (up to
+ * {@code Config.sendTimeoutMs}): call them off the main thread.
  *
  * <p>What {@link #enterBackground} does is the config's background policy
  * ({@code cfg.setBackgroundPolicy(...)}):
@@ -150,6 +151,54 @@ public final class PlexClient implements Closeable {
     /** {@link #send(String, byte[])} with UTF-8 text. */
     public void send(String uri, String text) throws PlexException {
         send(uri, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Sends {@code text} to user {@code to} of the same app (/message,
+     * docs/protocol.md §8.1) and returns the node's answer. The recipient's
+     * {@link PlexListener#onMessage} gets uri {@code "/message"} with meta
+     * {@code from} (this user, set by the node), {@code id}, {@code ts} and
+     * {@code conversation}; the node stores it, so an offline recipient gets
+     * it on their next connection.
+     *
+     * <p>Blocks until the node answers, up to the config's send timeout
+     * (waiting for a reconnect included): call it off the main thread. A
+     * message that a draining node did not answer before it closed the
+     * connection was not executed: it is sent again, once, on the next
+     * connection, and this returns that answer.
+     *
+     * @param conversation an opaque id the recipients get in meta {@code conversation}; null or "" for none
+     * @throws PlexException {@link PlexException#code()} is the node's code when it refused the message
+     *     (4003 not allowed, 4004 malformed, 4006 empty room, 4029 over a quota, 3005 not stored);
+     *     {@link PlexException#isOutcomeUnknown()} when it may have been delivered (3008, or the reply
+     *     was lost: sending it again may deliver it twice); otherwise it was not sent
+     */
+    public MessageResult message(String to, String text, String conversation) throws PlexException {
+        try {
+            return new MessageResult(client.message(to, utf8(text), conversation == null ? "" : conversation));
+        } catch (Exception e) {
+            throw PlexException.wrap(e);
+        }
+    }
+
+    /**
+     * Sends {@code text} to every member of {@code room} (a group message,
+     * docs/protocol.md §8.1): each member, this user included, gets its own
+     * stored copy with meta {@code room}; this connection does not receive
+     * it, this user's other devices do. By default only members may message
+     * a room (4003). Blocking, errors and resending as for
+     * {@link #message}.
+     */
+    public MessageResult messageRoom(String room, String text, String conversation) throws PlexException {
+        try {
+            return new MessageResult(client.messageRoom(room, utf8(text), conversation == null ? "" : conversation));
+        } catch (Exception e) {
+            throw PlexException.wrap(e);
+        }
+    }
+
+    private static byte[] utf8(String text) {
+        return text == null ? EMPTY : text.getBytes(StandardCharsets.UTF_8);
     }
 
     /**
