@@ -7,7 +7,11 @@
 #include <thread>
 #include <variant>
 
+#include <map>
+
 #include <poll.h>
+
+#include <nlohmann/json.hpp>
 
 #include "discovery.hpp"
 #include "net.hpp"
@@ -29,7 +33,34 @@ struct StateEvent {
 struct RewindEvent {
     std::int64_t seq;
 };
-using Event = std::variant<Message, StateEvent, RewindEvent>;
+// The answer to a message() for its callback.
+struct ReplyEvent {
+    Client::MessageCallback done;
+    std::error_code error;
+    MessageResult result;
+};
+using Event = std::variant<Message, StateEvent, RewindEvent, ReplyEvent>;
+
+// A message() on its way to the I/O thread.
+struct Request {
+    Message m;
+    Client::MessageCallback done;
+};
+
+// The /reply body of /message; an unreadable one leaves the outcome unknown.
+std::error_code parse_result(const std::string& body, MessageResult& r) {
+    auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return errc::outcome_unknown;
+    auto num = [&](const char* k) -> std::int64_t {
+        auto it = j.find(k);
+        return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+    };
+    if (auto it = j.find("id"); it != j.end() && it->is_string()) r.id = it->get<std::string>();
+    r.seq = num("seq");
+    r.stored = num("stored");
+    r.delivered = num("delivered");
+    return {};
+}
 
 } // namespace
 
@@ -47,6 +78,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     // Between callers and the I/O thread.
     std::mutex mu;
     std::deque<std::string> outq; // encoded frames for the I/O thread
+    std::deque<Request> reqq;     // message()s for the I/O thread
+    bool io_ended = false;        // the I/O thread answered its last request: reqq is closed
     std::size_t out_bytes = 0;
     bool stop = false;
     SessionInfo info;
@@ -103,6 +136,14 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                 e = std::move(dq.front());
                 dq.pop_front();
             }
+            if (auto* rep = std::get_if<ReplyEvent>(&e)) {
+                try {
+                    if (rep->done) rep->done(rep->error, rep->result);
+                } catch (...) {
+                    // as for the other callbacks below
+                }
+                continue;
+            }
             if (auto* r = std::get_if<RewindEvent>(&e)) {
                 // Everything queued before it was handled: the seqs restart
                 // here, delivered may go down (the I/O thread reads it only
@@ -141,12 +182,30 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         }
     }
 
+    // Requests taken from reqq, for the I/O thread (also while it waits
+    // in discovery, which must not lose them); their callbacks by request id.
+    std::deque<Request> reqs;
+    std::map<std::int64_t, MessageCallback> waiting;
+
     bool take_stop_and_queue(std::deque<std::string>& frames) {
         wake.drain();
         std::lock_guard<std::mutex> lk(mu);
         frames.swap(outq);
         out_bytes = 0;
+        for (auto& r : reqq) reqs.push_back(std::move(r));
+        reqq.clear();
         return stop;
+    }
+
+    // Hands the requests taken to the session; one it refuses (no longer
+    // online, or the client stops) is answered at once: it was not sent.
+    void start_requests(Session& s, Clock::time_point now, bool stopping) {
+        for (auto& r : std::exchange(reqs, {})) {
+            std::int64_t id = 0;
+            std::error_code ec = stopping ? make_error_code(errc::closed) : s.request(now, std::move(r.m), id);
+            if (ec) post(ReplyEvent{std::move(r.done), ec, {}});
+            else waiting[id] = std::move(r.done);
+        }
     }
 
     // The I/O thread. Exits when the session is closed (close() or a
@@ -179,6 +238,13 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                         queued_seq.store(r->seq);
                         ++rewinds_posted;
                         post(RewindEvent{r->seq});
+                    } else if (auto* rep = std::get_if<action::Reply>(&a)) {
+                        auto it = waiting.find(rep->id);
+                        if (it == waiting.end()) continue;
+                        ReplyEvent ev{std::move(it->second), rep->error, {}};
+                        waiting.erase(it);
+                        if (!ev.error) ev.error = parse_result(rep->reply.body, ev.result);
+                        post(std::move(ev));
                     } else if (auto* st = std::get_if<action::StateChanged>(&a)) {
                         if (st->state == State::online) {
                             std::lock_guard<std::mutex> lk(mu);
@@ -191,7 +257,16 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                 }
             }
             socket_pending.store(conn.pending_output());
-            if (s.state() == State::closed) break;
+            if (s.state() == State::closed) {
+                {
+                    std::lock_guard<std::mutex> lk(mu);
+                    io_ended = true; // message() refuses from now on: nobody would answer
+                    for (auto& r : reqq) reqs.push_back(std::move(r));
+                    reqq.clear();
+                }
+                start_requests(s, Clock::now(), /*stopping=*/true);
+                break;
+            }
 
             pollfd p[2] = {{wake.fd(), POLLIN, 0}, {conn.fd(), conn.events(), 0}};
             nfds_t n = conn.is_open() ? 2 : 1;
@@ -210,6 +285,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                     continue;
                 }
                 for (auto& f : frames) s.send_frame(now, std::move(f)); // dropped unless online
+                start_requests(s, now, /*stopping=*/false);
                 if (rewinds_passed.load() == rewinds_posted) s.on_delivered(now, delivered.load());
                 if (bool want = background.load(); want != bg) {
                     bg = want;
@@ -339,6 +415,7 @@ std::error_code Client::connect() {
     {
         std::lock_guard<std::mutex> lk(im.mu);
         im.stop = false;
+        im.io_ended = false;
         im.outq.clear();
         im.out_bytes = 0;
     }
@@ -380,6 +457,45 @@ std::error_code Client::send(const Message& m) {
             return errc::queue_full;
         im.out_bytes += frame.size();
         im.outq.push_back(std::move(frame));
+    }
+    im.wake.signal();
+    return {};
+}
+
+std::error_code Client::message(std::string_view to, std::string_view body, std::string_view conversation,
+                                MessageCallback done) {
+    return request_message("to", to, body, conversation, std::move(done));
+}
+
+std::error_code Client::message_room(std::string_view room, std::string_view body,
+                                     std::string_view conversation, MessageCallback done) {
+    return request_message("room", room, body, conversation, std::move(done));
+}
+
+std::error_code Client::request_message(const char* key, std::string_view target, std::string_view body,
+                                        std::string_view conversation, MessageCallback done) {
+    Impl& im = *impl_;
+    if (target.empty()) return errc::bad_request;
+    if (im.state.load() != State::online) return errc::not_connected;
+    Message m;
+    m.uri = uri::message;
+    try {
+        nlohmann::json j = nlohmann::json::object();
+        j[key] = std::string(target);
+        j["body"] = std::string(body);
+        if (!conversation.empty()) j["conversation"] = std::string(conversation);
+        m.body = j.dump(); // throws on a string that is not UTF-8
+    } catch (const nlohmann::json::exception&) {
+        return errc::invalid_utf8;
+    }
+    std::string frame;
+    if (auto ec = encode_upstream(im.cfg, im.send_limit.load(), m, frame)) return ec;
+    {
+        std::lock_guard<std::mutex> lk(im.mu);
+        if (im.stop || im.io_ended) return errc::closed;
+        if (im.out_bytes + im.socket_pending.load() + frame.size() > im.cfg.max_queued_bytes)
+            return errc::queue_full;
+        im.reqq.push_back(Request{std::move(m), std::move(done)});
     }
     im.wake.signal();
     return {};

@@ -23,6 +23,7 @@ const char* known_text(int c) noexcept {
     case errc::tls_failed: return "TLS failed";
     case errc::tls_unavailable: return "TLS not built in (PLEX_TLS=OFF)";
     case errc::protobuf_unavailable: return "protobuf not built in (PLEX_PROTOBUF=OFF)";
+    case errc::not_executed: return "not executed";
     case errc::shutdown: return "server shutting down";
     case errc::heartbeat_timeout: return "heartbeat timeout";
     case errc::slow_consumer: return "slow consumer";

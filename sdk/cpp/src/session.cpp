@@ -108,6 +108,7 @@ void Session::start(Clock::time_point now) {
     if (state_ != State::idle && state_ != State::closed) return;
     failures_ = 0;
     info_ = SessionInfo{};
+    pending_.clear(); // a closed session answered all of them
     set_state(State::connecting);
     deadline_ = now + cfg_.connect_timeout;
     actions_.emplace_back(action::Connect{failures_});
@@ -122,6 +123,7 @@ void Session::on_connected(Clock::time_point now) {
     bg_asked_ = bg_active_ = false;
     acked_ = 0;
     resume_sent_ = 0;
+    drained_ = false;
     linked_ = true; // still connecting (§13.6): the auth handshake runs
     deadline_ = now + cfg_.connect_timeout;
     last_recv_ = now;
@@ -131,6 +133,7 @@ void Session::on_connected(Clock::time_point now) {
     auth.body = cfg_.token;
     auth.meta.emplace(meta::version, protocol_version);
     if (!cfg_.device_id.empty()) auth.meta.emplace(meta::device, cfg_.device_id);
+    if (!cfg_.app.empty()) auth.meta.emplace(meta::app, cfg_.app);
     if (cfg_.acks) {
         auth.meta.emplace(meta::acks, "1");
         if (last_seq_ > 0) {
@@ -143,6 +146,7 @@ void Session::on_connected(Clock::time_point now) {
         // A token that cannot be encoded (not UTF-8 on JSON, too long) will
         // never work: stop instead of retrying forever.
         actions_.emplace_back(action::Disconnect{});
+        fail_requests();
         set_state(State::closed, ec == errc::frame_too_large ? make_error_code(errc::invalid_config) : ec);
         return;
     }
@@ -161,11 +165,45 @@ void Session::on_closed(Clock::time_point now, std::error_code ec) {
 
 void Session::fail(Clock::time_point now, std::error_code ec, bool disconnect) {
     if (disconnect) actions_.emplace_back(action::Disconnect{});
+    if (state_ == State::online) end_requests(drained_);
+    drained_ = false;
     if (is_terminal(ec)) {
+        fail_requests();
         set_state(State::closed, ec);
         return;
     }
     enter_backoff(now, ec);
+}
+
+// protocol §13.4: a node that announced "drain" answered everything it
+// executed before its /disconnect (any code but 3008), so a request still
+// unanswered then was not executed and may go out again, once (§13.6).
+// Otherwise (no /disconnect, no drain, 3008) it may have run: its outcome
+// is unknown. Requests already waiting for resending were not written on
+// this connection and keep waiting.
+void Session::end_requests(bool drained) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        auto& p = it->second;
+        if (p.resend || (drained && !p.resent)) {
+            p.resend = true;
+            ++it;
+            continue;
+        }
+        auto id = it->first;
+        it = pending_.erase(it);
+        answer(id, {}, drained ? errc::not_executed : errc::outcome_unknown);
+    }
+}
+
+// The session stops: what waits for resending was not executed; what is
+// in flight on the connection may have been.
+void Session::fail_requests() {
+    auto pending = std::exchange(pending_, {});
+    for (auto& [id, p] : pending) answer(id, {}, p.resend ? errc::not_executed : errc::outcome_unknown);
+}
+
+void Session::answer(std::int64_t id, Message reply, std::error_code ec) {
+    actions_.emplace_back(action::Reply{id, std::move(reply), ec});
 }
 
 void Session::enter_backoff(Clock::time_point now, std::error_code ec) {
@@ -237,7 +275,9 @@ void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
         return;
     }
     if (m.uri == uri::disconnect) {
-        fail(now, code_error(code_of(m, static_cast<int>(errc::internal))), true);
+        const int code = code_of(m, static_cast<int>(errc::internal));
+        drained_ = state_ == State::online && info_.drain && code != static_cast<int>(errc::outcome_unknown);
+        fail(now, code_error(code), true);
         return;
     }
     if (m.uri == uri::auth_success) {
@@ -246,6 +286,18 @@ void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
     }
     if (state_ != State::online) return; // nothing else is valid before auth
     received_ = true; // a push, a reply or an error: the connection is healthy (§13.6)
+    if ((m.uri == uri::reply || m.uri == uri::error) && m.seq > 0) {
+        auto it = pending_.find(m.seq);
+        if (it != pending_.end() && !it->second.resend) {
+            pending_.erase(it);
+            std::error_code ec;
+            if (m.uri == uri::error) ec = code_error(code_of(m, static_cast<int>(errc::internal)));
+            auto id = m.seq;
+            answer(id, std::move(m), ec);
+            m = Message{};
+            return;
+        }
+    }
     if (m.seq > 0 && m.get(meta::persist) == "1") {
         // docs/protocol.md §12: a persistent seq at or below the highest one
         // already processed is a duplicate and must be dropped. The node
@@ -286,6 +338,7 @@ void Session::handle_auth_success(Clock::time_point now, const Message& m) {
         if (auto v = ms("max_frame"); v > 0 && v <= 0xFFFFFFFF)
             info_.max_frame = static_cast<std::uint32_t>(v);
         if (auto it = j.find("acks"); it != j.end() && it->is_boolean()) info_.acks = it->get<bool>();
+        if (auto it = j.find("drain"); it != j.end() && it->is_boolean()) info_.drain = it->get<bool>();
         // A seq is 0..2^63-1; nlohmann keeps non-negative integers unsigned.
         if (auto it = j.find("resume"); it != j.end() && it->is_number_unsigned()) {
             auto v = it->get<std::uint64_t>();
@@ -310,6 +363,12 @@ void Session::handle_auth_success(Clock::time_point now, const Message& m) {
     last_heartbeat_ = now;
     set_state(State::online);
     if (want_bg_) ask_background(now); // asked again on every connection
+    for (auto& [id, p] : pending_) { // §13.4: not executed by a draining node; once, same seq
+        if (!p.resend) continue;
+        p.resend = false;
+        p.resent = true;
+        send_frame(now, p.frame);
+    }
 }
 
 void Session::ask_background(Clock::time_point now) {
@@ -358,6 +417,16 @@ std::error_code Session::send_frame(Clock::time_point now, std::string frame) {
     }
     actions_.emplace_back(action::Write{std::move(frame)});
     return {};
+}
+
+std::error_code Session::request(Clock::time_point now, Message m, std::int64_t& id) {
+    if (state_ != State::online) return errc::not_connected;
+    m.seq = next_id_ + 1;
+    std::string frame;
+    if (auto ec = encode_upstream(cfg_, send_limit(), m, frame)) return ec;
+    id = ++next_id_;
+    pending_[id] = Pending{frame};
+    return send_frame(now, std::move(frame));
 }
 
 std::error_code Session::send(Clock::time_point now, const Message& m) {
@@ -415,6 +484,7 @@ std::optional<Clock::time_point> Session::next_deadline() const {
 void Session::close(Clock::time_point) {
     if (state_ == State::closed || state_ == State::idle) return;
     if (state_ != State::reconnecting) actions_.emplace_back(action::Disconnect{});
+    fail_requests();
     set_state(State::closed);
 }
 

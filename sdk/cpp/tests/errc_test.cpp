@@ -30,6 +30,7 @@ TEST(Errc, MessagesCoverEveryCode) {
         {errc::unsupported_version, "unsupported protocol version"},
         {errc::not_found, "not found"},                {errc::rate_limited, "rate limited"},
         {errc::refused, "connection refused"},         {errc::invalid_utf8, "invalid UTF-8"},
+        {errc::not_executed, "not executed"},
     };
     for (const auto& c : cases) EXPECT_EQ(make_error_code(c.e).message(), c.text);
 }

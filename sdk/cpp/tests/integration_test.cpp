@@ -2,7 +2,11 @@
 // docs/contract-draft.md describes it. They need the plexd binary in the
 // PLEXD environment variable (ctest sets it from -DPLEX_PLEXD=...); without
 // it every test here is reported as SKIPPED, never as passed.
+#include <condition_variable>
 #include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -105,6 +109,97 @@ TEST_F(Integration, BackgroundModeIsAppliedByTheNode) {
     c.set_background(false);
     EXPECT_TRUE(eventually(0)) << "back in the foreground";
     c.close();
+}
+
+// message() and message_room() against plexd: an app with messages on
+// (plexd turns them on per app, in its -config file), the node's result in
+// the callback, the recipient's copy with the meta the node sets, and the
+// node's refusals as their codes.
+TEST_F(Integration, MessageToAUserAndARoom) {
+    {
+        std::ofstream f(node.dir() + "/apps.json");
+        f << R"({"apps":[{"id":"talk","auth":"none","inner-secret":"T","messages":true}]})";
+    }
+    start_node({"-config", node.dir() + "/apps.json"});
+    for (const char* uid : {"amy", "ben"}) {
+        std::string resp;
+        ASSERT_EQ(test::http_request(node.http(), "POST", "/plex/v1/rooms/crew/join",
+                                     std::string(R"({"uid":")") + uid + "\"}", "T", resp), 200) << resp;
+    }
+    auto talk = [&](const char* uid) {
+        Config c = config(uid);
+        c.app = "talk";
+        return c;
+    };
+    Recorder ra, rb, rd;
+    Client amy(talk("amy")), ben(talk("ben")), dflt(config("amy"));
+    ra.attach(amy);
+    rb.attach(ben);
+    rd.attach(dflt);
+    EXPECT_EQ(amy.message("ben", "too early", "", nullptr), errc::not_connected);
+    for (Client* c : {&amy, &ben, &dflt}) ASSERT_FALSE(c->connect());
+    ASSERT_TRUE(ra.wait_state(State::online)) << ra.describe();
+    ASSERT_TRUE(rb.wait_state(State::online)) << rb.describe();
+    ASSERT_TRUE(rd.wait_state(State::online)) << rd.describe();
+
+    // The answer, through the callback (on the dispatcher thread).
+    struct Answer {
+        std::mutex mu;
+        std::condition_variable cv;
+        bool done = false;
+        std::error_code ec;
+        MessageResult r;
+    };
+    auto send = [](auto&& start) {
+        auto a = std::make_shared<Answer>();
+        std::error_code now = start([a](std::error_code ec, const MessageResult& r) {
+            std::lock_guard<std::mutex> lk(a->mu);
+            a->ec = ec;
+            a->r = r;
+            a->done = true;
+            a->cv.notify_all();
+        });
+        if (now) {
+            a->ec = now;
+            return a;
+        }
+        std::unique_lock<std::mutex> lk(a->mu);
+        EXPECT_TRUE(a->cv.wait_for(lk, 10s, [&] { return a->done; })) << "no answer";
+        return a;
+    };
+
+    auto to_ben = send([&](auto cb) { return amy.message("ben", "hi ben \xc3\xa9", "c1", cb); });
+    ASSERT_FALSE(to_ben->ec) << to_ben->ec.message();
+    EXPECT_FALSE(to_ben->r.id.empty());
+    EXPECT_GT(to_ben->r.seq, 0);
+    EXPECT_EQ(to_ben->r.delivered, 1);
+    ASSERT_TRUE(rb.wait_message([](const Message& m) { return m.uri == "/message"; })) << rb.describe();
+    auto got = rb.messages().back();
+    EXPECT_EQ(got.body, "hi ben \xc3\xa9");
+    EXPECT_EQ(got.seq, to_ben->r.seq);
+    EXPECT_EQ(got.get(meta::from), "amy");
+    EXPECT_EQ(got.get(meta::id), to_ben->r.id);
+    EXPECT_EQ(got.get(meta::conversation), "c1");
+    EXPECT_EQ(got.get(meta::persist), "1");
+
+    auto to_crew = send([&](auto cb) { return amy.message_room("crew", "lunch?", "", cb); });
+    ASSERT_FALSE(to_crew->ec) << to_crew->ec.message();
+    EXPECT_EQ(to_crew->r.stored, 2) << "a copy per member, amy included";
+    EXPECT_EQ(to_crew->r.delivered, 1) << "ben; the sending connection is not counted";
+    EXPECT_GT(to_crew->r.seq, 0) << "amy is a member: her own copy";
+    ASSERT_TRUE(rb.wait_message([](const Message& m) { return m.get(meta::room) == "crew"; })) << rb.describe();
+    EXPECT_EQ(rb.messages().back().body, "lunch?");
+    EXPECT_EQ(rb.messages().back().get(meta::from), "amy");
+
+    EXPECT_EQ(send([&](auto cb) { return amy.message("amy", "me", "", cb); })->ec, errc::forbidden)
+        << "the app's policy: not to oneself";
+    EXPECT_EQ(send([&](auto cb) { return amy.message_room("strangers", "hi", "", cb); })->ec, errc::forbidden)
+        << "not a member";
+    EXPECT_EQ(send([&](auto cb) { return dflt.message("ben", "hi", "", cb); })->ec, errc::forbidden)
+        << "the default app has messages off";
+    EXPECT_EQ(amy.message("", "x", "", nullptr), errc::bad_request);
+    EXPECT_EQ(amy.message("ben", "\xff", "", nullptr), errc::invalid_utf8);
+    for (auto& m : ra.messages()) EXPECT_NE(m.uri, "/message") << "amy's connection gets no copy of her own";
 }
 
 TEST_F(Integration, AuthFailureIsTerminal) {

@@ -39,6 +39,9 @@ struct Config {
     std::string token;
     // Stable id of this device/installation (meta "device"); empty = not sent.
     std::string device_id;
+    // The app (tenant) this client belongs to (meta "app" on /auth/server,
+    // docs/apps.md); empty = the node's default app.
+    std::string app;
     // Frame header byte order; must match the node's.
     Order order = Order::big;
     // Codec of every frame this client sends and receives.

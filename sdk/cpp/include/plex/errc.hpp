@@ -38,6 +38,11 @@ enum class errc : int {
     tls_failed = 29,           // TLS setup or handshake failed
     tls_unavailable = 30,      // TLS requested but the SDK was built without PLEX_TLS
     protobuf_unavailable = 31, // protobuf requested but the SDK was built without PLEX_PROTOBUF
+    // A request (Client::message) was not executed: a draining node left it
+    // unanswered at its /disconnect (protocol §13.4) and the client closed,
+    // or that node's successor left it unanswered too, before it could be
+    // answered. Sending it again cannot duplicate it.
+    not_executed = 32,
 
     // Wire codes (docs/protocol.md §Codes). 3xxx: reconnect with backoff.
     shutdown = 3000,
@@ -48,9 +53,11 @@ enum class errc : int {
     internal = 3005, // on /error: the request was not executed (nothing stored); retry is safe
     frame_too_large = 3006, // also the local decoder's and send()'s limit error
     bad_frame = 3007,
-    // On /error only: the node could not tell whether the request (a
+    // On /error: the node could not tell whether the request (a
     // persistent push, a /message) was stored; it may still be delivered.
     // Do not blindly retry (docs/protocol.md §13.5). Never ends a connection.
+    // Also a request's error when it was written and its answer was lost
+    // with the connection (no draining node's promise, §13.4).
     outcome_unknown = 3008,
     // 4xxx: terminal on /disconnect or /auth/failed.
     auth_failed = 4001,

@@ -51,6 +51,7 @@ inline constexpr std::string_view disconnect = "/disconnect";     // node → ap
 inline constexpr std::string_view room_join = "/room/join";       // app → node, body = room
 inline constexpr std::string_view room_leave = "/room/leave";     // app → node, body = room
 inline constexpr std::string_view reply = "/reply";               // node → app, request outcome
+inline constexpr std::string_view message = "/message"; // app → node: to a user or a room (§8.1); node → app
 
 // True for URIs only push clients may send (/inner/..., /logic/...).
 inline bool push_only(std::string_view u) {
@@ -70,6 +71,10 @@ inline constexpr std::string_view code = "code";     // on /error, /disconnect, 
 inline constexpr std::string_view reason = "reason"; // text accompanying code
 inline constexpr std::string_view persist = "persist"; // on a push: "1" = stored, must be acked
 inline constexpr std::string_view mode = "mode"; // on /heartbeat: "background" or "foreground" (§11.1)
+inline constexpr std::string_view app = "app";   // on /auth/server: the app (tenant); absent = the default app
+inline constexpr std::string_view from = "from"; // on a /message: the sender's uid, set by the node
+inline constexpr std::string_view room = "room"; // on a room /message: the room
+inline constexpr std::string_view conversation = "conversation"; // on a /message: opaque id
 } // namespace meta
 
 // The protocol version this SDK speaks (meta "v" on /auth/server).

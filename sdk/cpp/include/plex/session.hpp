@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,9 @@ struct SessionInfo {
     std::chrono::milliseconds background_heartbeat{0};
     std::chrono::milliseconds background_timeout{0};
     bool acks = false;
+    // The node answers every request it executed before any /disconnect
+    // (protocol §13.4): unanswered requests are sent again (Session::request).
+    bool drain = false;
     // The seq the node replays after (announced when the login sent resume
     // with acks); below what was sent, the session rewinds (action::Rewind).
     std::optional<std::int64_t> resume;
@@ -100,6 +104,19 @@ struct Deliver {
 struct Rewind {
     std::int64_t seq = 0;
 };
+// The answer to a request (Session::request), once per request: error
+// empty and reply the node's /reply; or error = the node's code from
+// /error (errc::forbidden, ..., errc::outcome_unknown for 3008) with reply
+// the /error frame; or a local end: errc::outcome_unknown (written, and
+// the connection ended without a draining node's promise, or the session
+// closed while it was in flight), errc::not_executed (kept for resending
+// after a draining node's /disconnect, and the session closed or stopped
+// first, or a draining node left it unanswered a second time).
+struct Reply {
+    std::int64_t id = 0;
+    Message reply;
+    std::error_code error;
+};
 // The state changed; error says why (empty for a normal transition and for
 // a close the application asked for).
 struct StateChanged {
@@ -109,7 +126,7 @@ struct StateChanged {
 } // namespace action
 
 using Action = std::variant<action::Connect, action::Write, action::Disconnect, action::Deliver,
-                            action::StateChanged, action::Rewind>;
+                            action::StateChanged, action::Rewind, action::Reply>;
 
 class Session {
 public:
@@ -138,6 +155,20 @@ public:
     // unless online or in the auth handshake (the node holds frames sent before its answer,
     // protocol §10.1) or online.
     std::error_code send_frame(Clock::time_point now, std::string frame);
+    // Sends a request: m (e.g. /message, its body the request's JSON) gets
+    // the next request id in seq, returned in id; the node's /reply or
+    // /error with that seq comes back as one action::Reply, never as a
+    // Deliver. errc::not_connected unless online; the checks of send()
+    // otherwise. Drain (protocol §13.4, §13.6): on a node that announced
+    // "drain", a request unanswered when the node's /disconnect arrives
+    // (any code but 3008) was not executed: it is written again, once, with
+    // the same seq, when the next connection is online. Any other
+    // unanswered request ends with errc::outcome_unknown when its
+    // connection ends; close() ends those waiting for resending with
+    // errc::not_executed.
+    std::error_code request(Clock::time_point now, Message m, std::int64_t& id);
+    // Requests without their answer yet (written, or waiting for resending).
+    std::size_t pending_requests() const noexcept { return pending_.size(); }
     // The application has processed every persistent push up to seq (its
     // callback returned). The cumulative /ack follows from here, so a push
     // is acked only once the app has it; call it once per batch. A seq above
@@ -186,6 +217,11 @@ private:
     void handle_auth_success(Clock::time_point now, const Message& m);
     void ask_background(Clock::time_point now);
     void enter_backoff(Clock::time_point now, std::error_code ec);
+    // The connection ended: keep (drained) or fail its unanswered requests.
+    void end_requests(bool drained);
+    // Fails every request still pending (the session stops).
+    void fail_requests();
+    void answer(std::int64_t id, Message reply, std::error_code ec);
     // Connecting with the socket up: the auth handshake runs.
     bool authenticating() const noexcept { return state_ == State::connecting && linked_; }
 
@@ -212,6 +248,15 @@ private:
     std::int64_t delivered_ = 0; // highest persistent seq the app has processed
     std::int64_t acked_ = 0;     // highest seq sent in /ack on this connection
     std::int64_t resume_sent_ = 0; // resume on this connection's /auth/server (0: none)
+    // A request: its encoded frame (sent again as is, same seq).
+    struct Pending {
+        std::string frame;
+        bool resend = false; // not executed by a draining node: goes out on the next connection
+        bool resent = false; // went out a second time already
+    };
+    std::map<std::int64_t, Pending> pending_; // by request id
+    std::int64_t next_id_ = 0;
+    bool drained_ = false; // this connection's /disconnect came from a draining node, not 3008
     void send_ack(Clock::time_point now, bool again);
 };
 
