@@ -66,6 +66,9 @@ type ConnConfig struct {
 	DiscoveryURL string
 	// Token is the app's credential (body of /auth/server), redacted in logs.
 	Token plog.Secret
+	// App names the app (tenant) to log in to (meta "app", protocol §9),
+	// one the node serves beside its default app. Zero: the default app.
+	App string
 	// Device identifies this installation among the user's devices (meta
 	// "device"). The node keeps one ack cursor per device, so each device
 	// gets every persistent push. Zero: "" (all such connections of the
@@ -502,6 +505,9 @@ func (c *Conn) once(ctx context.Context, n int) (healthy bool, err error) {
 func (c *Conn) authMessage() *pack.Message {
 	m := &pack.Message{URI: pack.URIAuth, Body: []byte(c.cfg.Token.Reveal())}
 	m.Set(pack.MetaVersion, pack.ProtocolVersion)
+	if c.cfg.App != "" {
+		m.Set(pack.MetaApp, c.cfg.App)
+	}
 	if c.cfg.Device != "" {
 		m.Set(pack.MetaDevice, c.cfg.Device)
 	}

@@ -57,6 +57,9 @@ type Config struct {
 	DiscoveryURL string
 	// Token is the app's credential, sent in /auth/server; never logged.
 	Token string
+	// App names the app (tenant) to log in to, one the node serves beside
+	// its default app (meta "app"). Zero: the node's default app.
+	App string
 	// Device identifies this installation among the user's devices; the
 	// node keeps one resume cursor per device. Zero: "" (shared cursor).
 	Device string
@@ -118,6 +121,7 @@ func (cfg *Config) settings() (settings, error) {
 		s.conn.DiscoveryURL = cfg.DiscoveryURL
 	}
 	s.conn.Token = plog.Secret(cfg.Token)
+	s.conn.App = cfg.App
 	s.conn.Device = cfg.Device
 	if cfg.LastSeq < 0 {
 		return settings{}, fmt.Errorf("%w: LastSeq %d is negative", errConfig, cfg.LastSeq)

@@ -43,6 +43,7 @@
 @property (nonatomic) NSString* _Nonnull addrs;
 @property (nonatomic) NSString* _Nonnull discoveryURL;
 @property (nonatomic) NSString* _Nonnull token;
+@property (nonatomic) NSString* _Nonnull app;
 @property (nonatomic) NSString* _Nonnull device;
 @property (nonatomic) int64_t lastSeq;
 @property (nonatomic) BOOL noAcks;

@@ -77,6 +77,8 @@ public struct PlexConfig {
     public var discoveryURL: URL?
     /// The app's credential; never logged.
     public var token: String = ""
+    /// The app (tenant) to log in to, one the node serves beside its default app; "": the default app.
+    public var app: String = ""
     /// A stable id of this installation (the node keeps one resume cursor per device).
     public var device: String = ""
     /// The highest persistent seq the app holds from an earlier run (`PlexClient.lastSeq`).
@@ -103,6 +105,7 @@ public struct PlexConfig {
         c.addrs = addresses.joined(separator: ",")
         c.discoveryURL = discoveryURL?.absoluteString ?? ""
         c.token = token
+        c.app = app
         c.device = device
         c.lastSeq = lastSeq
         c.noAcks = noAcks
