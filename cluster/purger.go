@@ -2,8 +2,11 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // purger drops users' acked pushes from the stream in the background, at
@@ -66,6 +69,9 @@ func (p *purger) run() {
 	p.mu.Unlock()
 	sem := make(chan struct{}, purgeWorkers)
 	var wg sync.WaitGroup
+	var failMu sync.Mutex
+	var failed int
+	var firstErr error
 	for uid, low := range due {
 		sem <- struct{}{}
 		wg.Go(func() {
@@ -73,11 +79,23 @@ func (p *purger) run() {
 			ctx, cancel := context.WithTimeout(context.Background(), p.s.c.cfg.RequestTimeout)
 			defer cancel()
 			if err := p.s.purge(ctx, uid, low); err != nil {
-				p.s.c.log.Warn("cluster: purge acked pushes (they expire with their TTL)", "err", err)
+				failMu.Lock()
+				if failed++; firstErr == nil {
+					firstErr = err
+				}
+				failMu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
+	switch {
+	case failed == 0:
+	case errors.Is(firstErr, nats.ErrConnectionClosed):
+		// the node is stopping: not worth a line per user
+		p.s.c.log.Debug("cluster: purges not run, the NATS connection is closed (acked pushes expire with their TTL)", "users", failed)
+	default:
+		p.s.c.log.Warn("cluster: purge acked pushes (they expire with their TTL)", "users", failed, "err", firstErr)
+	}
 	p.mu.Lock()
 	p.running = nil
 	if len(p.due) > 0 {
