@@ -26,11 +26,13 @@ import (
 // It follows vendorpush.MemoryRegistry's rules: at most maxPerUser devices
 // per user (adding one more forgets the oldest), adding a device again
 // makes it the newest, and a token belongs to one user at a time (adding it
-// under another uid moves it).
+// under another uid moves it). A device is its platform and token
+// (vendorpush.Device.SameToken): adding it again with another ID updates
+// the ID of its one entry.
 //
 // The bucket has two kinds of keys:
 //
-//	u.<key(uid)>                       the user's devices, oldest first (JSON)
+//	u.<key(uid)>                       the user's devices, oldest first (JSON, storedDevice)
 //	t.<sha256(platform NUL token)>     the uid that owns the token
 //
 // The owner key is the truth about ownership; a user's list gives the
@@ -92,9 +94,9 @@ func (r *DeviceRegistry) Add(ctx context.Context, uid string, d vendorpush.Devic
 	err = r.updateList(ctx, kv, uid, func(devs []vendorpush.Device) ([]vendorpush.Device, bool, error) {
 		evicted = nil
 		if n := len(devs); n > 0 && devs[n-1] == d && n <= r.max {
-			return nil, false, nil // already the newest: nothing to write
+			return nil, false, nil // already the newest, with this ID: nothing to write
 		}
-		next := slices.DeleteFunc(slices.Clone(devs), func(x vendorpush.Device) bool { return x == d })
+		next := slices.DeleteFunc(slices.Clone(devs), d.SameToken)
 		next = append(next, d)
 		if over := len(next) - r.max; over > 0 {
 			evicted = slices.Clone(next[:over])
@@ -173,10 +175,10 @@ func (r *DeviceRegistry) Remove(ctx context.Context, uid string, d vendorpush.De
 		return r.forget(ctx, kv, uid, d) // only a stale entry of uid's list, if any
 	}
 	err = r.updateList(ctx, kv, uid, func(devs []vendorpush.Device) ([]vendorpush.Device, bool, error) {
-		if !slices.Contains(devs, d) {
+		if !slices.ContainsFunc(devs, d.SameToken) {
 			return nil, false, nil
 		}
-		return slices.DeleteFunc(slices.Clone(devs), func(x vendorpush.Device) bool { return x == d }), true, nil
+		return slices.DeleteFunc(slices.Clone(devs), d.SameToken), true, nil
 	})
 	if err != nil || !ok {
 		return err
@@ -224,14 +226,14 @@ func (r *DeviceRegistry) claim(ctx context.Context, kv jetstream.KeyValue, uid s
 // owner in every attempt keeps a token that moved back to uid meanwhile.
 func (r *DeviceRegistry) forget(ctx context.Context, kv jetstream.KeyValue, uid string, d vendorpush.Device) error {
 	return r.updateList(ctx, kv, uid, func(devs []vendorpush.Device) ([]vendorpush.Device, bool, error) {
-		if !slices.Contains(devs, d) {
+		if !slices.ContainsFunc(devs, d.SameToken) {
 			return nil, false, nil
 		}
 		owner, _, ok, err := r.owner(ctx, kv, d)
 		if err != nil || (ok && owner == uid) {
 			return nil, false, err
 		}
-		return slices.DeleteFunc(slices.Clone(devs), func(x vendorpush.Device) bool { return x == d }), true, nil
+		return slices.DeleteFunc(slices.Clone(devs), d.SameToken), true, nil
 	})
 }
 
@@ -291,7 +293,7 @@ func (r *DeviceRegistry) readList(ctx context.Context, kv jetstream.KeyValue, ui
 	devs := make([]vendorpush.Device, 0, len(stored))
 	for _, s := range stored {
 		if s.Platform != "" && s.Token != "" {
-			devs = append(devs, vendorpush.Device{Platform: s.Platform, Token: s.Token})
+			devs = append(devs, vendorpush.Device{Platform: s.Platform, Token: s.Token, ID: s.ID})
 		}
 	}
 	return devs, e.Revision(), nil
@@ -334,16 +336,19 @@ func (r *DeviceRegistry) bucket(ctx context.Context) (jetstream.KeyValue, error)
 }
 
 // storedDevice is a device as the bucket keeps it (short names: the
-// format is the bucket's, not vendorpush's).
+// format is the bucket's, not vendorpush's). "d" came later: an entry
+// written without it reads as ID "" (the app registers again on its next
+// connect, with its ID), and a node that predates it ignores it.
 type storedDevice struct {
 	Platform vendorpush.Platform `json:"p"`
 	Token    string              `json:"t"`
+	ID       string              `json:"d,omitempty"`
 }
 
 func encodeDevices(devs []vendorpush.Device) []byte {
 	stored := make([]storedDevice, len(devs))
 	for i, d := range devs {
-		stored[i] = storedDevice{d.Platform, d.Token}
+		stored[i] = storedDevice{d.Platform, d.Token, d.ID}
 	}
 	b, _ := json.Marshal(stored) // cannot fail: strings only
 	return b

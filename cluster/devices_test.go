@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log"
 	"os"
@@ -225,6 +226,98 @@ func TestDeviceRegistryConcurrentMixed(t *testing.T) {
 	}
 }
 
+// TestDeviceRegistryDeviceID follows vendorpush's
+// TestMemoryRegistryDeviceID: a token keeps the plex device id it was
+// registered with, in the bucket too; registering it again with another id
+// updates the id of its one entry; removal goes by the token, whatever
+// the id.
+func TestDeviceRegistryDeviceID(t *testing.T) {
+	ctx := ctxTimeout(t, waitFor)
+	s := natsServers(t, 1)[0]
+	r := newCluster(t, s).Devices(0)
+	phone := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-1", ID: "phone"}
+	tablet := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-2", ID: "tablet"}
+	require.NoError(t, r.Add(ctx, "alice", phone))
+	require.NoError(t, r.Add(ctx, "alice", tablet))
+	require.Equal(t, []vendorpush.Device{phone, tablet}, devicesOf(t, newCluster(t, s).Devices(0), "alice"), "read by another node")
+	require.JSONEq(t, `[{"p":"fcm","t":"tok-1","d":"phone"},{"p":"fcm","t":"tok-2","d":"tablet"}]`, rawList(t, s, "alice"))
+
+	// The newest registered again with another id: rewritten, not kept as
+	// it was (the "nothing changed" shortcut compares the id too).
+	tablet2 := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-2", ID: "tablet-2"}
+	require.NoError(t, r.Add(ctx, "alice", tablet2))
+	require.Equal(t, []vendorpush.Device{phone, tablet2}, devicesOf(t, r, "alice"))
+	// An older one with another id: one entry, the newest.
+	renamed := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-1", ID: "phone-2"}
+	require.NoError(t, r.Add(ctx, "alice", renamed))
+	require.Equal(t, []vendorpush.Device{tablet2, renamed}, devicesOf(t, r, "alice"), "the token twice, or its old id")
+	// Without an id (an app that sends none): the id is what the last
+	// registration said.
+	noID := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-2"}
+	require.NoError(t, r.Add(ctx, "alice", noID))
+	require.Equal(t, []vendorpush.Device{renamed, noID}, devicesOf(t, r, "alice"))
+	require.JSONEq(t, `[{"p":"fcm","t":"tok-1","d":"phone-2"},{"p":"fcm","t":"tok-2"}]`, rawList(t, s, "alice"))
+
+	// Moving to another user, with another id, moves the one entry.
+	bobs := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-1", ID: "bobs"}
+	require.NoError(t, r.Add(ctx, "bob", bobs))
+	require.Equal(t, []vendorpush.Device{noID}, devicesOf(t, r, "alice"))
+	require.Equal(t, []vendorpush.Device{bobs}, devicesOf(t, r, "bob"))
+
+	// Remove goes by platform and token: an unregister that does not know
+	// the id, or knows an old one, removes the token.
+	require.NoError(t, r.Remove(ctx, "bob", vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-1"}))
+	require.NoError(t, r.Remove(ctx, "alice", tablet))
+	require.Empty(t, devicesOf(t, r, "alice"))
+	require.Empty(t, devicesOf(t, r, "bob"))
+}
+
+// TestDeviceRegistryEntriesWithoutID: a user's list written before devices
+// had ids reads as devices with ID ""; registering such a token with an id
+// updates its entry, never adds a second one.
+func TestDeviceRegistryEntriesWithoutID(t *testing.T) {
+	ctx := ctxTimeout(t, waitFor)
+	s := natsServers(t, 1)[0]
+	r := newCluster(t, s).Devices(0)
+	require.Empty(t, devicesOf(t, r, "alice")) // creates the bucket
+	kv := devicesBucket(t, s)
+	_, err := kv.Put(ctx, "u.YWxpY2U", []byte(`[{"p":"fcm","t":"old-1"},{"p":"apns","t":"old-2"}]`))
+	require.NoError(t, err)
+	old1 := vendorpush.Device{Platform: vendorpush.FCM, Token: "old-1"}
+	old2 := vendorpush.Device{Platform: vendorpush.APNs, Token: "old-2"}
+	require.Equal(t, []vendorpush.Device{old1, old2}, devicesOf(t, r, "alice"))
+
+	phone := vendorpush.Device{Platform: vendorpush.FCM, Token: "old-1", ID: "phone"}
+	require.NoError(t, r.Add(ctx, "alice", phone))
+	require.Equal(t, []vendorpush.Device{old2, phone}, devicesOf(t, r, "alice"))
+	require.JSONEq(t, `[{"p":"apns","t":"old-2"},{"p":"fcm","t":"old-1","d":"phone"}]`, rawList(t, s, "alice"))
+	require.NoError(t, r.Remove(ctx, "alice", old2))
+	require.Equal(t, []vendorpush.Device{phone}, devicesOf(t, r, "alice"))
+}
+
+// devicesBucket opens the devices bucket through a connection of the
+// test's.
+func devicesBucket(t *testing.T, s *embedded.Server) jetstream.KeyValue {
+	t.Helper()
+	nc, err := s.Connect()
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	kv, err := js.KeyValue(ctxTimeout(t, waitFor), "plex_devices")
+	require.NoError(t, err)
+	return kv
+}
+
+// rawList returns the bucket's value of uid's list (uid in base64 without
+// padding, as the key is documented).
+func rawList(t *testing.T, s *embedded.Server, uid string) string {
+	t.Helper()
+	e, err := devicesBucket(t, s).Get(ctxTimeout(t, waitFor), "u."+base64.RawURLEncoding.EncodeToString([]byte(uid)))
+	require.NoError(t, err)
+	return string(e.Value())
+}
+
 // TestDeviceRegistryDurable: the devices outlive the node that registered
 // them, and the NATS server's restart.
 func TestDeviceRegistryDurable(t *testing.T) {
@@ -333,7 +426,10 @@ func ExampleCluster_Devices() {
 	reg := c.Devices(0) // give it to vendorpush.New as its DeviceRegistry
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := reg.Add(ctx, "alice", vendorpush.Device{Platform: vendorpush.APNs, Token: "5f1c2b7a"}); err != nil {
+	// ID: the plex device id of the connection that registered the token
+	// (its meta "device"), so that a push to that device falls back to it.
+	phone := vendorpush.Device{Platform: vendorpush.APNs, Token: "5f1c2b7a", ID: "phone"}
+	if err := reg.Add(ctx, "alice", phone); err != nil {
 		log.Fatal(err)
 	}
 	devs, err := reg.Devices(ctx, "alice")
@@ -341,5 +437,5 @@ func ExampleCluster_Devices() {
 		log.Fatal(err)
 	}
 	fmt.Println(devs)
-	// Output: [{apns 5f1c2b7a}]
+	// Output: [{apns 5f1c2b7a phone}]
 }

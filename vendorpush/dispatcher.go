@@ -59,7 +59,7 @@ type Stats struct {
 	Skipped   uint64 // pushes Map declined
 	Dropped   uint64 // pushes dropped because the queue was full
 	Discarded uint64 // pushes dropped because the Dispatcher was stopping or stopped
-	NoDevices uint64 // pushes for users without devices, or whose lookup failed
+	NoDevices uint64 // pushes for users without devices (a device push: without a token of that device), or whose lookup failed
 	Sent      uint64 // devices whose vendor accepted the notification
 	Failed    uint64 // devices whose send failed (token removals included)
 	NoSender  uint64 // devices of a platform without a Sender
@@ -74,7 +74,10 @@ type Stats struct {
 //
 // Hook maps the push and queues it without blocking; Concurrency workers
 // look up the user's devices and send to each in turn with that device's
-// Sender. A token its vendor calls invalid is removed from the registry.
+// Sender. A push to one device of the user (meta "device", set by the
+// node: server.Device, PushRequest.device) goes only to the tokens whose
+// Device.ID is that device; any other push goes to every token of the
+// user. A token its vendor calls invalid is removed from the registry.
 // Stop it with Shutdown or Close after the server's Shutdown (which runs
 // the last hooks).
 //
@@ -100,8 +103,9 @@ type Dispatcher struct {
 }
 
 type job struct {
-	uid string
-	n   Notification
+	uid    string
+	device string // the push's meta "device": only that device's tokens; "": every token
+	n      Notification
 }
 
 // New returns a running Dispatcher that sends through senders (keyed by the
@@ -173,7 +177,7 @@ func (d *Dispatcher) Hook(uid string, m *pack.Message, persisted bool) {
 		return
 	}
 	select {
-	case d.q <- job{uid: uid, n: n}:
+	case d.q <- job{uid: uid, device: m.Meta[pack.MetaDevice], n: n}:
 		d.st.queued.Add(1)
 	default:
 		d.warnDrop("queue full", uid, d.st.dropped.Add(1))
@@ -205,7 +209,7 @@ func (d *Dispatcher) work(ctx context.Context) {
 	}
 }
 
-// deliver sends j to every device of j.uid.
+// deliver sends j to every device of j.uid, or to those of j.device.
 func (d *Dispatcher) deliver(ctx context.Context, j job) {
 	lctx, cancel := context.WithTimeout(ctx, d.timeout)
 	devs, err := d.reg.Devices(lctx, j.uid)
@@ -220,12 +224,35 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 		d.log.Debug("vendorpush: user has no device", plog.KeyUID, j.uid)
 		return
 	}
+	if j.device != "" {
+		// A token registered without an ID (an app that sends no meta
+		// "device") can be no device push's target: its connections never
+		// receive one either (server/push_device.go).
+		devs = ofDevice(devs, j.device)
+		if len(devs) == 0 {
+			d.st.noDevices.Add(1)
+			d.log.Debug("vendorpush: no token of the push's device", plog.KeyUID, j.uid, "plex_device", j.device)
+			return
+		}
+	}
 	for _, dev := range devs {
 		if ctx.Err() != nil {
 			return
 		}
 		d.send(ctx, j, dev)
 	}
+}
+
+// ofDevice returns the devices whose ID is id, in a new slice: a registry
+// may hand out one it keeps.
+func ofDevice(devs []Device, id string) []Device {
+	var out []Device
+	for _, x := range devs {
+		if x.ID == id {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func (d *Dispatcher) send(ctx context.Context, j job, dev Device) {

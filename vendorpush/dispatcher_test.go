@@ -49,6 +49,66 @@ func TestHookSendsToEveryDevice(t *testing.T) {
 	require.Contains(t, logs.String(), vendorpush.Redact("apns-alice-iphone"))
 }
 
+// TestHookDevicePush: a push to one plex device (meta "device", as the
+// node stamps it) reaches only the tokens registered by that device; none
+// of that device: nothing is sent, and it is counted; a push without it
+// reaches every token.
+func TestHookDevicePush(t *testing.T) {
+	reg := vendorpush.NewMemoryRegistry(0)
+	for _, d := range []vendorpush.Device{
+		{Platform: vendorpush.APNs, Token: "apns-alice-iphone", ID: "iphone"},
+		{Platform: vendorpush.FCM, Token: "fcm-alice-pixel", ID: "pixel"},
+		{Platform: vendorpush.WebPush, Token: "wp-alice-pixel-browser", ID: "pixel"},
+		{Platform: vendorpush.FCM, Token: "fcm-alice-old-app"}, // registered without an id
+	} {
+		require.NoError(t, reg.Add("alice", d))
+	}
+	ap, fc, wp := &recorder{}, &recorder{}, &recorder{}
+	log, logs := newLogger()
+	d := start(t, reg, map[vendorpush.Platform]vendorpush.Sender{vendorpush.APNs: ap, vendorpush.FCM: fc, vendorpush.WebPush: wp},
+		vendorpush.Config{Concurrency: 1, Logger: log})
+	toDevice := func(device string) *pack.Message {
+		m := chat("for " + device)
+		m.Meta[pack.MetaDevice] = device
+		return m
+	}
+
+	d.Hook("alice", toDevice("pixel"), true)
+	d.Hook("alice", toDevice("watch"), true)
+	require.NoError(t, d.Shutdown(t.Context()))
+	require.Empty(t, ap.tokens(), "the iphone got the pixel's push")
+	require.Equal(t, []string{"fcm-alice-pixel"}, fc.tokens(), "only the pixel's FCM token")
+	require.Equal(t, []string{"wp-alice-pixel-browser"}, wp.tokens())
+	require.Equal(t, vendorpush.Stats{Queued: 2, NoDevices: 1, Sent: 2}, d.Stats())
+	require.Contains(t, logs.String(), `"msg":"vendorpush: no token of the push's device"`)
+	require.Contains(t, logs.String(), `"plex_device":"watch"`)
+
+	// Without meta "device": every token, as before.
+	all := &recorder{}
+	d = start(t, reg, map[vendorpush.Platform]vendorpush.Sender{vendorpush.APNs: all, vendorpush.FCM: all, vendorpush.WebPush: all},
+		vendorpush.Config{})
+	d.Hook("alice", chat("for everyone"), true)
+	require.NoError(t, d.Shutdown(t.Context()))
+	require.ElementsMatch(t, []string{"apns-alice-iphone", "fcm-alice-pixel", "wp-alice-pixel-browser", "fcm-alice-old-app"}, all.tokens())
+}
+
+// TestDevicePushRemovesInvalidToken: the Dispatcher removes
+// an invalid token it found through a device push, whatever its id.
+func TestDevicePushRemovesInvalidToken(t *testing.T) {
+	reg := vendorpush.NewMemoryRegistry(0)
+	require.NoError(t, reg.Add("alice", vendorpush.Device{Platform: vendorpush.FCM, Token: "fcm-gone", ID: "pixel"}))
+	require.NoError(t, reg.Add("alice", vendorpush.Device{Platform: vendorpush.FCM, Token: "fcm-other", ID: "tablet"}))
+	s := &recorder{fn: func(context.Context, vendorpush.Notification) error { return vendorpush.ErrInvalidToken }}
+	d := start(t, reg, map[vendorpush.Platform]vendorpush.Sender{vendorpush.FCM: s}, vendorpush.Config{})
+	m := chat("x")
+	m.Meta[pack.MetaDevice] = "pixel"
+	d.Hook("alice", m, true)
+	require.NoError(t, d.Shutdown(t.Context()))
+	require.Equal(t, []string{"fcm-gone"}, s.tokens())
+	devs, _ := reg.Devices(t.Context(), "alice")
+	require.Equal(t, []vendorpush.Device{{Platform: vendorpush.FCM, Token: "fcm-other", ID: "tablet"}}, devs)
+}
+
 func TestHookQueueAndConcurrencyBounds(t *testing.T) {
 	const workers, queue, pushes = 3, 5, 20
 	reg := vendorpush.NewMemoryRegistry(0)

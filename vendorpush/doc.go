@@ -17,8 +17,9 @@
 // The pieces are small on purpose: a [Sender] sends one [Notification] to
 // one device; a [DeviceRegistry] lists a user's devices; [MapMessage] (or
 // [Config].Map) turns a plex push into a notification; the [Dispatcher]
-// queues, fans out to every device with bounded concurrency, and removes
-// tokens the vendor calls invalid. docs/vendor-push.md describes the setup,
+// queues, fans out to every device with bounded concurrency (a push to one
+// plex device, meta "device": to that device's tokens, [Device].ID), and
+// removes tokens the vendor calls invalid. docs/vendor-push.md describes the setup,
 // the mapping, the retry policy and what is logged.
 //
 // # Concurrency

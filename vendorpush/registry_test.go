@@ -58,6 +58,59 @@ func TestMemoryRegistry(t *testing.T) {
 	require.ErrorIs(t, r.Add("x", vendorpush.Device{Token: "t"}), vendorpush.ErrBadConfig)
 }
 
+// TestMemoryRegistryDeviceID: a token keeps the plex device id it was
+// registered with; registering it again with another id updates the id,
+// never adds a second entry; removal goes by the token, whatever the id.
+func TestMemoryRegistryDeviceID(t *testing.T) {
+	ctx := t.Context()
+	r := vendorpush.NewMemoryRegistry(0)
+	phone := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-1", ID: "phone"}
+	tablet := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-2", ID: "tablet"}
+	require.NoError(t, r.Add("alice", phone))
+	require.NoError(t, r.Add("alice", tablet))
+	devs, err := r.Devices(ctx, "alice")
+	require.NoError(t, err)
+	require.Equal(t, []vendorpush.Device{phone, tablet}, devs)
+
+	// The app reinstalled under a new device id, same token: updated in
+	// place of the old entry, and the newest.
+	renamed := vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-1", ID: "phone-2"}
+	require.NoError(t, r.Add("alice", renamed))
+	devs, _ = r.Devices(ctx, "alice")
+	require.Equal(t, []vendorpush.Device{tablet, renamed}, devs, "the token twice, or its old id")
+	require.Equal(t, 2, r.Len())
+
+	// Registered again without an id (an app that sends none): the id is
+	// what the last registration said.
+	require.NoError(t, r.Add("alice", vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-2"}))
+	devs, _ = r.Devices(ctx, "alice")
+	require.Equal(t, []vendorpush.Device{renamed, {Platform: vendorpush.FCM, Token: "tok-2"}}, devs)
+
+	// Moving to another user, with another id, moves the one entry.
+	require.NoError(t, r.Add("bob", vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-1", ID: "bobs"}))
+	devs, _ = r.Devices(ctx, "alice")
+	require.Equal(t, []vendorpush.Device{{Platform: vendorpush.FCM, Token: "tok-2"}}, devs)
+	devs, _ = r.Devices(ctx, "bob")
+	require.Equal(t, []vendorpush.Device{{Platform: vendorpush.FCM, Token: "tok-1", ID: "bobs"}}, devs)
+	require.Equal(t, 2, r.Len())
+
+	// Remove goes by platform and token: an unregister that does not know
+	// the id, or knows an old one, removes the token.
+	require.NoError(t, r.Remove(ctx, "bob", vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-1"}))
+	require.NoError(t, r.Remove(ctx, "alice", vendorpush.Device{Platform: vendorpush.FCM, Token: "tok-2", ID: "tablet"}))
+	require.Zero(t, r.Len())
+	devs, _ = r.Devices(ctx, "bob")
+	require.Empty(t, devs)
+}
+
+func TestDeviceSameToken(t *testing.T) {
+	d := vendorpush.Device{Platform: vendorpush.FCM, Token: "t", ID: "phone"}
+	require.True(t, d.SameToken(vendorpush.Device{Platform: vendorpush.FCM, Token: "t"}))
+	require.True(t, d.SameToken(vendorpush.Device{Platform: vendorpush.FCM, Token: "t", ID: "tablet"}))
+	require.False(t, d.SameToken(vendorpush.Device{Platform: vendorpush.APNs, Token: "t", ID: "phone"}))
+	require.False(t, d.SameToken(vendorpush.Device{Platform: vendorpush.FCM, Token: "u", ID: "phone"}))
+}
+
 func TestMemoryRegistryConcurrent(t *testing.T) {
 	r := vendorpush.NewMemoryRegistry(0)
 	var wg sync.WaitGroup

@@ -21,6 +21,7 @@ import (
 	"github.com/plexpush/plex/cluster/embedded"
 	"github.com/plexpush/plex/pack"
 	"github.com/plexpush/plex/vendorpush"
+	"github.com/plexpush/plex/vendorpush/webpush/webpushtest"
 )
 
 // fcmAccount writes a service-account file whose token endpoint is plain
@@ -51,11 +52,24 @@ type appConn struct {
 
 func dialApp(t *testing.T, addr, uid string) *appConn {
 	t.Helper()
+	return dialDevice(t, addr, uid, "", false)
+}
+
+// dialDevice logs in as uid from device ("": none), acking pushes if acks.
+func dialDevice(t *testing.T, addr, uid, device string, acks bool) *appConn {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	a := &appConn{c: c, w: pack.NewWriter(c, pack.BigEndian, pack.JSON), r: pack.NewReader(c, pack.BigEndian, pack.JSON, 0)}
-	a.send(t, pack.Message{URI: pack.URIAuth, Body: []byte(uid)})
+	meta := map[string]string{}
+	if device != "" {
+		meta[pack.MetaDevice] = device
+	}
+	if acks {
+		meta[pack.MetaAcks] = "1"
+	}
+	a.send(t, pack.Message{URI: pack.URIAuth, Body: []byte(uid), Meta: meta})
 	require.Equal(t, pack.URIAuthSuccess, a.read(t).URI)
 	return a
 }
@@ -189,4 +203,105 @@ func TestDevicesMemoryStore(t *testing.T) {
 	require.Equal(t, pack.URIError, bad.URI)
 	require.Equal(t, pack.CodeBadRequest, pack.ErrorOf(&bad).Code)
 	app.register(t, 3, uriDeviceUnregister, "alice-phone")
+}
+
+// TestDevicesKeepTheSessionsDevice: /device/register records the token
+// with the registering connection's device id (meta "device"; "" without
+// one); the same token registered from another device is one entry with
+// the newer id.
+func TestDevicesKeepTheSessionsDevice(t *testing.T) {
+	ns, err := embedded.Start(embedded.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	require.NoError(t, err)
+	defer ns.Shutdown()
+	p := runPlexd(t, "-nats", ns.ClientURL(), "-fcm-service-account", fcmAccount(t))
+	connect := func() (*nats.Conn, error) { return ns.Connect() }
+
+	dialDevice(t, p.addrs["addr"], "alice", "phone", false).register(t, 1, uriDeviceRegister, "phone-token")
+	dialDevice(t, p.addrs["addr"], "alice", "tablet", false).register(t, 1, uriDeviceRegister, "tablet-token")
+	dialApp(t, p.addrs["addr"], "alice").register(t, 1, uriDeviceRegister, "old-app-token")
+	require.Equal(t, []vendorpush.Device{
+		{Platform: vendorpush.FCM, Token: "phone-token", ID: "phone"},
+		{Platform: vendorpush.FCM, Token: "tablet-token", ID: "tablet"},
+		{Platform: vendorpush.FCM, Token: "old-app-token"},
+	}, devicesOn(t, connect, "alice"))
+
+	// The phone's app reinstalled with a new device id, same token.
+	phone2 := dialDevice(t, p.addrs["addr"], "alice", "phone-2", false)
+	phone2.register(t, 2, uriDeviceRegister, "phone-token")
+	require.Equal(t, []vendorpush.Device{
+		{Platform: vendorpush.FCM, Token: "tablet-token", ID: "tablet"},
+		{Platform: vendorpush.FCM, Token: "old-app-token"},
+		{Platform: vendorpush.FCM, Token: "phone-token", ID: "phone-2"},
+	}, devicesOn(t, connect, "alice"), "one entry per token, with the newer id")
+	// Unregistering goes by the token, from any of the user's connections.
+	phone2.register(t, 3, uriDeviceUnregister, "tablet-token")
+	require.Len(t, devicesOn(t, connect, "alice"), 2)
+}
+
+// TestDevicePushFallbackGoesToThatDevice: alice's browsers on her phone
+// and her laptop each registered a Web Push subscription from their plex
+// connection, a third from a connection without a device id. A push to
+// her laptop that is never acked (OnUnacked), and one that finds her
+// offline (OnUndelivered), each reach the laptop's subscription only; a
+// push to alice reaches all three.
+func TestDevicePushFallbackGoesToThatDevice(t *testing.T) {
+	svc := webpushtest.New()
+	defer svc.Close()
+	svc.Subject = webPushSubject
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, svc.CertPEM(), 0o600))
+	p := runPlexd(t, "-store", "memory", "-data-dir", t.TempDir(), "-webpush-subject", webPushSubject, "-webpush-ca", ca, "-webpush-allow-private")
+
+	subscribe := func(a *appConn) string {
+		sub := svc.Subscribe()
+		body, _ := json.Marshal(map[string]string{"platform": "webpush", "token": sub})
+		a.send(t, pack.Message{Seq: 1, URI: uriDeviceRegister, Body: body})
+		got := a.read(t)
+		require.Equal(t, pack.URIReply, got.URI, "register: %s", got.Body)
+		var v struct{ Endpoint string }
+		require.NoError(t, json.Unmarshal([]byte(sub), &v))
+		return strings.TrimPrefix(v.Endpoint, svc.URL) // the path the service sees
+	}
+	phone := dialDevice(t, p.addrs["addr"], "alice", "phone", true)
+	laptop := dialDevice(t, p.addrs["addr"], "alice", "laptop", true)
+	other := dialApp(t, p.addrs["addr"], "alice")
+	phonePath, laptopPath, otherPath := subscribe(phone), subscribe(laptop), subscribe(other)
+	other.c.Close()
+	phone.c.Close()
+
+	// received waits for n messages in all, then a little for one more,
+	// and returns the paths of those after the first skip.
+	received := func(skip, n int) []string {
+		t.Helper()
+		require.Eventually(t, func() bool { return len(svc.Received()) >= skip+n }, 20*time.Second, 20*time.Millisecond,
+			"%d messages, want %d", len(svc.Received()), skip+n)
+		time.Sleep(300 * time.Millisecond) // another message would come now
+		var paths []string
+		for _, r := range svc.Received() {
+			require.NoError(t, r.Err)
+			paths = append(paths, r.Path)
+		}
+		require.Len(t, paths, skip+n, "messages to %v", paths)
+		return paths[skip:]
+	}
+
+	// The laptop holds a connection but never acks: the ack timeout's
+	// fallback goes to the laptop's subscription only.
+	out := p.push(t, `{"uid":"alice","device":"laptop","uri":"/chat","body":"unacked","persist":true,"ack_timeout_ms":500,"meta":{"alert":"unacked"}}`)
+	require.Equal(t, float64(1), out["delivered"], "outcome %v", out)
+	require.Equal(t, "unacked", string(laptop.read(t).Body))
+	require.Equal(t, []string{laptopPath}, received(0, 1), "the fallback of a push to the laptop")
+
+	// Offline everywhere: the offline fallback, the same way.
+	laptop.c.Close()
+	require.Eventually(t, func() bool { return !online(t, p, "alice") }, 10*time.Second, 20*time.Millisecond)
+	out = p.push(t, `{"uid":"alice","device":"laptop","uri":"/chat","body":"offline","meta":{"alert":"offline"}}`)
+	require.Equal(t, float64(1), out["offline"], "outcome %v", out)
+	require.Equal(t, []string{laptopPath}, received(1, 1), "the fallback of a push to the offline laptop")
+
+	// A device without a token: nothing is sent.
+	p.push(t, `{"uid":"alice","device":"watch","uri":"/chat","body":"to the watch","meta":{"alert":"x"}}`)
+	// A push to alice: every subscription.
+	p.push(t, `{"uid":"alice","uri":"/chat","body":"to alice","meta":{"alert":"to alice"}}`)
+	require.ElementsMatch(t, []string{phonePath, laptopPath, otherPath}, received(2, 3))
 }

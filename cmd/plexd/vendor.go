@@ -24,7 +24,10 @@ import (
 // {"platform":"apns"|"fcm"|"webpush","token":"…"} (for webpush the token
 // is the subscription's JSON, as a string); answered /reply {"ok":true}, or
 // /error 4004 (bad request), 4029 (too many registrations in progress) or
-// 3005 (the registry cannot be reached), with the request's seq.
+// 3005 (the registry cannot be reached), with the request's seq. A token
+// is recorded with the registering connection's device id (meta "device"
+// of its /auth/server; "" without one), so that the vendor fallback of a
+// push to one device goes to that device's tokens only.
 const (
 	uriDeviceRegister   = "/device/register"
 	uriDeviceUnregister = "/device/unregister"
@@ -176,7 +179,7 @@ func (rg *registrar) handle(s *server.Session, m *pack.Message) {
 		return
 	}
 	req := deviceRequest{s: s, seq: m.Seq, remove: m.URI == uriDeviceUnregister, uid: uid,
-		dev: vendorpush.Device{Platform: body.Platform, Token: body.Token}}
+		dev: vendorpush.Device{Platform: body.Platform, Token: body.Token, ID: s.Device()}}
 	if !rg.async {
 		rg.run(req)
 		return
