@@ -24,8 +24,9 @@ import (
 // before its time gives it back with a delay (NakWithDelay: JetStream's
 // own timer, nothing kept on the node); at its time the node checks the
 // cursors, fires or not, and acks it, which removes it from the stream. A
-// node that dies between firing and that ack leaves it to be handed out
-// again after AckWait: the only case where a fallback can fire twice.
+// node that stops gives back what it fetched and did not handle; one that
+// crashes leaves it to be handed out again after AckWait, and one that
+// dies between firing and that ack makes it fire twice (the only case).
 //
 // Nothing of this exists until a node with an ack-timeout fallback starts
 // (DueAckDeadlines): nodes without one create no stream and keep nothing.
@@ -42,9 +43,14 @@ const deadlineQueue = 1 << 14
 // deadlineWindow bounds the deadline publishes in flight.
 const deadlineWindow = 256
 
-// deadlineAckWait is how long a node may hold a due deadline (the cursor
-// read) before JetStream hands it to another node.
+// deadlineAckWait is how long a node may hold a deadline it fetched (the
+// cursor reads of its batch) before JetStream hands it to another node:
+// what a node that crashed with a batch in hand delays those deadlines by.
 const deadlineAckWait = 30 * time.Second
+
+// deadlineBatch bounds the deadlines one fetch takes: each due one is a
+// cursor read, and the whole batch must be handled within AckWait.
+const deadlineBatch = 16
 
 var errDeadlineQueue = errors.New("cluster: ack deadlines: publish queue full")
 
@@ -118,12 +124,32 @@ func (s *Store) DueAckDeadlines(ctx context.Context, due func(server.AckDeadline
 	if err != nil {
 		return fmt.Errorf("cluster: ack deadlines: consumer: %w", err)
 	}
-	cc, err := cons.Consume(func(m jetstream.Msg) { s.acks.handle(m, due) }, jetstream.PullMaxMessages(256))
-	if err != nil {
-		return fmt.Errorf("cluster: ack deadlines: consume: %w", err)
+	// Fetch, not Consume: nothing is buffered here beyond the batch being
+	// handled, and what is left of it when ctx ends is given back at once
+	// (Nak) for another node, instead of waiting out AckWait.
+	for ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		batch, err := cons.Fetch(deadlineBatch, jetstream.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			if ctx.Err() == nil {
+				s.c.log.Warn("cluster: ack deadlines: fetch", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+			continue
+		}
+		for m := range batch.Messages() {
+			if ctx.Err() != nil {
+				_ = m.Nak()
+				continue
+			}
+			s.acks.handle(m, due)
+		}
+		cancel()
 	}
-	<-ctx.Done()
-	cc.Stop()
 	return nil
 }
 

@@ -137,11 +137,13 @@ func TestAckDeadlineSurvivesTheNodeThatTookThePush(t *testing.T) {
 			} else {
 				p0.stop(t)
 			}
+			// a node that crashed holding the deadline (fetched, not yet
+			// given back) delays it by AckWait (30 s)
 			require.Eventually(t, func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				return len(fired) > 0
-			}, waitFor, 10*time.Millisecond, "the deadline fired without the node that took the push")
+			}, waitFor+30*time.Second, 10*time.Millisecond, "the deadline fired without the node that took the push")
 			time.Sleep(500 * time.Millisecond)
 			mu.Lock()
 			defer mu.Unlock()
