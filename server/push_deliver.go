@@ -76,7 +76,8 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 	if o.ttl <= 0 {
 		o.ttl = srv.cfg.PersistTTL
 	}
-	if o.ackBy > o.ttl {
+	if o.ackBy > o.ttl { // the default ttl is shorter than the push's ack timeout
+		srv.metrics.pushes.WithLabelValues("rejected").Inc()
 		done(b, Outcome{}, ErrBadAckTimeout)
 		return
 	}
