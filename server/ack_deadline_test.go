@@ -174,3 +174,28 @@ func TestAckTimeoutRefusedWhereItCannotApply(t *testing.T) {
 		require.Equal(t, pack.CodeBadRequest, cerr.Code, "%+v", req)
 	}
 }
+
+// A /message copy is a persistent push to its recipient: with the app's
+// ack timeout, one its recipient does not ack fires OnUnacked, a room
+// message for each member who does not ack, never for the sender's own
+// copy.
+func TestMessagesGetTheAppsAckTimeout(t *testing.T) {
+	f := newFallbacks()
+	n := startNode(t, f.config(server.Config{AckTimeout: 100 * time.Millisecond, MessagePolicy: func(string, string) bool { return true }}))
+	alice := app(t, n.Addr, "alice", acking("phone"))
+	aliceLaptop := app(t, n.Addr, "alice", acking("laptop")) // receives the room copy, never acks
+	bob := app(t, n.Addr, "bob", acking("phone"))            // never acks
+
+	alice.send(pack.Message{Seq: 1, URI: pack.URIMessage, Body: []byte(`{"to":"bob","body":"hi bob"}`)})
+	require.Equal(t, pack.URIReply, alice.recvSkipHeartbeat().URI)
+	require.Equal(t, "hi bob", string(bob.recv().Body))
+	require.Equal(t, "unacked bob hi bob", f.next(t))
+
+	require.NoError(t, n.Join(server.Room("team"), "alice"))
+	require.NoError(t, n.Join(server.Room("team"), "bob"))
+	require.Equal(t, pack.URIReply, alice.roomMessage(2, "team", "hi team").URI)
+	require.Equal(t, "hi team", string(bob.recv().Body))
+	require.Equal(t, "hi team", string(aliceLaptop.recv().Body))
+	require.Equal(t, "unacked bob hi team", f.next(t))
+	f.sentinel(t, n, 400*time.Millisecond) // and nothing for alice's own copy
+}

@@ -106,12 +106,23 @@ func (srv *Server) sendMessage(b *batch, j messageJob, end func()) {
 		srv.sendRoomMessage(b, j, end)
 		return
 	}
-	srv.deliverUserAsync(srv.baseCtx, b, j.to, &j.msg, pushOptions{persist: true, ttl: srv.cfg.PersistTTL}, nil, func(b *batch, out Outcome, err error) {
+	srv.deliverUserAsync(srv.baseCtx, b, j.to, &j.msg, srv.messageOptions(j.s), nil, func(b *batch, out Outcome, err error) {
 		srv.answerMessage(b, j, out, err)
 		if end != nil {
 			end()
 		}
 	})
+}
+
+// messageOptions are the delivery options of a /message copy sent by s:
+// persistent, with the node's TTL and the app's ack timeout (a message
+// not acked in time fires Config.OnUnacked, like a push).
+func (srv *Server) messageOptions(s *Session) pushOptions {
+	o := pushOptions{persist: true, ttl: srv.cfg.PersistTTL}
+	if s.app != nil {
+		o.ackBy = min(s.app.AckTimeout, o.ttl)
+	}
+	return o
 }
 
 func (srv *Server) answerMessage(b *batch, j messageJob, out Outcome, err error) {

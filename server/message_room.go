@@ -129,9 +129,15 @@ func (srv *Server) sendRoomMessage(b *batch, j messageJob, end func()) {
 			end()
 		}
 	}
-	o := pushOptions{persist: true, ttl: srv.cfg.PersistTTL}
+	o := srv.messageOptions(j.s)
+	own := o
+	own.ackBy = 0 // the sender wrote it: no notification of it to the sender
 	for _, uid := range j.members {
-		srv.deliverUserAsync(srv.baseCtx, b, uid, &j.msg, o, nil, func(b *batch, out Outcome, err error) {
+		uo := o
+		if uid == j.s.uid {
+			uo = own
+		}
+		srv.deliverUserAsync(srv.baseCtx, b, uid, &j.msg, uo, nil, func(b *batch, out Outcome, err error) {
 			t.add(b, uid, out, err)
 		})
 	}
