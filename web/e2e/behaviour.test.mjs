@@ -357,3 +357,12 @@ test('discovery: a failed discovery is retried with backoff', async (t) => {
   c.close();
   assert.equal(c.state, 'closed');
 });
+
+test('app: meta app (and device) on /auth/server', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const { c, ws } = await online(facts(), { meta: { app: 'talk' }, device: 'tab-1' });
+  assert.equal(ws.sent[0].uri, '/auth/server');
+  assert.equal(ws.sent[0].meta.app, 'talk');
+  assert.equal(ws.sent[0].meta.device, 'tab-1');
+  c.close();
+});
