@@ -16,6 +16,7 @@ import (
 	"github.com/plexpush/plex/plog"
 	"github.com/plexpush/plex/vendorpush"
 	"github.com/plexpush/plex/vendorpush/internal/h2"
+	"github.com/plexpush/plex/vendorpush/internal/reason"
 	"github.com/plexpush/plex/vendorpush/internal/retry"
 )
 
@@ -245,16 +246,16 @@ func parseError(resp *http.Response, raw []byte, token string, now time.Time) *E
 		} `json:"error"`
 	}
 	if json.Unmarshal(raw, &reply) == nil {
-		e.Status = clip(reply.Error.Status)
+		e.Status = reason.Clip(reply.Error.Status)
 		msg := reply.Error.Message
 		if token != "" {
 			msg = strings.ReplaceAll(msg, token, vendorpush.Redact(token))
 		}
-		e.Message = clip(msg)
+		e.Message = reason.Clip(msg)
 		for _, d := range reply.Error.Details {
 			switch {
 			case strings.HasSuffix(d.Type, "google.firebase.fcm.v1.FcmError"):
-				e.Code = clip(d.ErrorCode)
+				e.Code = reason.Clip(d.ErrorCode)
 			case strings.HasSuffix(d.Type, "google.rpc.BadRequest"):
 				for _, v := range d.FieldViolations {
 					if v.Field == "message.token" {

@@ -94,16 +94,3 @@ func (e *AuthError) Error() string {
 func (e *AuthError) Is(target error) bool {
 	return target == vendorpush.ErrAuth && e.HTTPStatus >= 400 && e.HTTPStatus < 500 && e.HTTPStatus != 429
 }
-
-// clip returns s cut to at most 200 bytes (on a rune boundary).
-func clip(s string) string {
-	const n = 200
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && s[i]&0xC0 == 0x80 {
-		i--
-	}
-	return s[:i] + "…"
-}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/plexpush/plex/vendorpush"
 	"github.com/plexpush/plex/vendorpush/internal/h2"
+	"github.com/plexpush/plex/vendorpush/internal/reason"
 	"github.com/plexpush/plex/vendorpush/internal/retry"
 )
 
@@ -56,7 +57,7 @@ func parseServiceAccount(b []byte) (*serviceAccount, *rsa.PrivateKey, error) {
 		return nil, nil, badConfig("ServiceAccount is not JSON")
 	}
 	if sa.Type != "service_account" {
-		return nil, nil, badConfig("ServiceAccount type is %q, want \"service_account\"", clip(sa.Type))
+		return nil, nil, badConfig("ServiceAccount type is %q, want \"service_account\"", reason.Clip(sa.Type))
 	}
 	if sa.ClientEmail == "" {
 		return nil, nil, badConfig("ServiceAccount has no client_email")
@@ -176,7 +177,7 @@ func (s *tokenSource) fetch(ctx context.Context) (string, bool, error) {
 			Description string `json:"error_description"`
 		}
 		if json.Unmarshal(raw, &reply) == nil {
-			e.Code, e.Description = clip(reply.Error), clip(reply.Description)
+			e.Code, e.Description = reason.Clip(reply.Error), reason.Clip(reply.Description)
 		}
 		if d, ok := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now()); ok {
 			e.RetryAfter = d

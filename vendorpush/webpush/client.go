@@ -20,6 +20,7 @@ import (
 	"github.com/plexpush/plex/plog"
 	"github.com/plexpush/plex/vendorpush"
 	"github.com/plexpush/plex/vendorpush/internal/h2"
+	"github.com/plexpush/plex/vendorpush/internal/reason"
 	"github.com/plexpush/plex/vendorpush/internal/retry"
 )
 
@@ -228,7 +229,7 @@ func (c *Client) post(ctx context.Context, endpoint *url.URL, n *vendorpush.Noti
 	}
 	raw, _ := h2.ReadReply(resp.Body)
 	h2.Drain(resp.Body)
-	e := &Error{Status: resp.StatusCode, Message: clip(string(bytes.TrimSpace(raw)))}
+	e := &Error{Status: resp.StatusCode, Message: reason.Clip(string(bytes.TrimSpace(raw)))}
 	if d, ok := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
 		e.RetryAfter = d
 	}

@@ -58,16 +58,3 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
-
-// clip returns s cut to at most 200 bytes (on a rune boundary).
-func clip(s string) string {
-	const n = 200
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && s[i]&0xC0 == 0x80 {
-		i--
-	}
-	return s[:i] + "…"
-}
