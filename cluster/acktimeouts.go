@@ -194,19 +194,7 @@ func (d *deadlines) open(ctx context.Context) (jetstream.Stream, error) {
 		Discard:     jetstream.DiscardNew,
 		MaxAge:      server.MaxPushTTL + 24*time.Hour, // a deadline is never later than its push's TTL
 	}
-	err = c.withReplicas(func(r int) error {
-		sc.Replicas = r
-		var err error
-		st, err = c.js.CreateStream(ctx, sc)
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			st, err = c.js.Stream(ctx, sc.Name)
-		}
-		return err
-	})
-	if err == nil {
-		c.log.Info("cluster: created stream", "stream", sc.Name, "replicas", sc.Replicas)
-	}
-	return st, err
+	return c.newStream(ctx, sc)
 }
 
 // publish sends the queued deadlines to the stream, at most
@@ -241,23 +229,22 @@ func (d *deadlines) publish(ctx context.Context) {
 		select {
 		case b := <-d.q:
 			send(b)
+			continue
+		default:
+		}
+		settle(0) // nothing queued: confirm what is in flight
+		select {
+		case b := <-d.q:
+			send(b)
 		case <-ctx.Done():
-			for drained := false; !drained; {
+			for {
 				select {
 				case b := <-d.q:
 					send(b)
 				default:
-					drained = true
+					settle(0)
+					return
 				}
-			}
-			settle(0)
-			return
-		default:
-			settle(0) // nothing queued: confirm what is in flight
-			select {
-			case b := <-d.q:
-				send(b)
-			case <-ctx.Done():
 			}
 		}
 	}

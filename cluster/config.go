@@ -262,6 +262,12 @@ func (c *Cluster) createStream(ctx context.Context) (jetstream.Stream, error) {
 	if sc.MaxBytes <= 0 {
 		sc.MaxBytes = -1
 	}
+	return c.newStream(ctx, sc)
+}
+
+// newStream creates the stream sc with the replicas withReplicas picks, or
+// opens it when another node created it first.
+func (c *Cluster) newStream(ctx context.Context, sc jetstream.StreamConfig) (jetstream.Stream, error) {
 	var s jetstream.Stream
 	err := c.withReplicas(func(r int) error {
 		sc.Replicas = r
