@@ -43,10 +43,18 @@ func (srv *Server) validatePush(to Target, m *pack.Message, o *pushOptions) erro
 		return ErrNotPersistable
 	case o.badTTL || o.ttl < 0 || o.ttl > MaxPushTTL:
 		return ErrBadTTL
-	case o.ackBy < 0 || o.ackBy > 0 && (!o.persist || o.ttl > 0 && o.ackBy > o.ttl):
+	case o.ackBy < 0 || o.ackBy > 0 && (!o.persist || o.ackBy > srv.pushTTL(o)):
 		return ErrBadAckTimeout
 	}
 	return nil
+}
+
+// pushTTL is a push's TTL: its own, else Config.PersistTTL.
+func (srv *Server) pushTTL(o *pushOptions) time.Duration {
+	if o.ttl <= 0 {
+		return srv.cfg.PersistTTL
+	}
+	return o.ttl
 }
 
 // push is Push with the batch supplied: frames queue on b and go out when
@@ -73,14 +81,7 @@ func (srv *Server) pushAsync(ctx context.Context, b *batch, to Target, m pack.Me
 		done(b, Outcome{}, err)
 		return
 	}
-	if o.ttl <= 0 {
-		o.ttl = srv.cfg.PersistTTL
-	}
-	if o.ackBy > o.ttl { // the default ttl is shorter than the push's ack timeout
-		srv.metrics.pushes.WithLabelValues("rejected").Inc()
-		done(b, Outcome{}, ErrBadAckTimeout)
-		return
-	}
+	o.ttl = srv.pushTTL(&o)
 	m = deviceMeta(m, to.Device)
 	app := srv.app(to.App)
 	if app == nil {
