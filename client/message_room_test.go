@@ -15,14 +15,7 @@ import (
 // the node's result, not its own copy.
 func TestConnMessageRoom(t *testing.T) {
 	leakCheck(t)
-	for _, tc := range []struct {
-		name  string
-		order pack.Order
-		codec pack.Codec
-	}{
-		{"json", pack.BigEndian, pack.JSON},
-		{"protobuf little-endian", pack.LittleEndian, pack.Protobuf},
-	} {
+	for _, tc := range messageWires {
 		t.Run(tc.name, func(t *testing.T) {
 			n := startNode(t, server.Config{MessagePolicy: allowMessages, ByteOrder: tc.order})
 			for _, uid := range []string{"alice", "bob", "carol"} {

@@ -16,19 +16,23 @@ import (
 
 func allowMessages(string, string) bool { return true }
 
+// messageWires are the wires the /message tests run on: the default, and
+// the other codec and byte order.
+var messageWires = []struct {
+	name  string
+	order pack.Order
+	codec pack.Codec
+}{
+	{"json", pack.BigEndian, pack.JSON},
+	{"protobuf little-endian", pack.LittleEndian, pack.Protobuf},
+}
+
 // A message reaches the recipient with the sender's uid set by the node,
 // and the sender gets the node's id, seq and delivered count; an offline
 // recipient gets it on their next connection.
 func TestConnMessage(t *testing.T) {
 	leakCheck(t)
-	for _, tc := range []struct {
-		name  string
-		order pack.Order
-		codec pack.Codec
-	}{
-		{"json", pack.BigEndian, pack.JSON},
-		{"protobuf little-endian", pack.LittleEndian, pack.Protobuf},
-	} {
+	for _, tc := range messageWires {
 		t.Run(tc.name, func(t *testing.T) {
 			n := startNode(t, server.Config{MessagePolicy: allowMessages, ByteOrder: tc.order})
 			cfg := client.ConnConfig{ByteOrder: tc.order, Codec: tc.codec}
