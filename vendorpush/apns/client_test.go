@@ -167,7 +167,7 @@ func TestRetries(t *testing.T) {
 			c, _, _, sl := setup(t, f, nil)
 			err := c.Send(t.Context(), vendorpush.Notification{Token: devToken, Body: "x"})
 			require.Len(t, f.requests(), tt.attempts, "attempts")
-			require.Equal(t, tt.waits, sl.waits(), "backoff waits")
+			require.Equal(t, tt.waits, sl.Waits(), "backoff waits")
 			if tt.ok {
 				require.NoError(t, err)
 				return
@@ -351,7 +351,7 @@ func TestContextCancellation(t *testing.T) {
 		defer cancel()
 		err := c.Send(ctx, vendorpush.Notification{Token: devToken, Body: "x"})
 		require.Error(t, err)
-		require.Empty(t, sl.waits(), "waited although the deadline comes first")
+		require.Empty(t, sl.Waits(), "waited although the deadline comes first")
 		require.Len(t, f.requests(), 1)
 	})
 
@@ -381,7 +381,7 @@ func TestNetworkErrorRetriedWithoutToken(t *testing.T) {
 	apns.SetRetryHooks(c, sl.Sleep, func() float64 { return 0 })
 	err = c.Send(t.Context(), vendorpush.Notification{Token: devToken, Body: "x"})
 	require.Error(t, err)
-	require.Len(t, sl.waits(), 2, "a network error is retried up to MaxAttempts")
+	require.Len(t, sl.Waits(), 2, "a network error is retried up to MaxAttempts")
 	require.NotContains(t, err.Error(), devToken[:12], "error quotes the token: %v", err)
 	require.Contains(t, err.Error(), vendorpush.Redact(devToken))
 }

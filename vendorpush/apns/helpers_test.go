@@ -1,7 +1,6 @@
 package apns_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -44,9 +43,10 @@ func newKey(t testing.TB) (*ecdsa.PrivateKey, []byte) {
 	return k, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
-// clock, request and reply are shared with the other vendor's tests.
+// clock, sleeps, request and reply are shared with the other senders' tests.
 type (
 	clock   = h2test.Clock
+	sleeps  = h2test.Sleeps
 	request = h2test.Request
 	reply   = h2test.Reply
 )
@@ -92,25 +92,6 @@ func (f *fakeAPNs) requests() []request {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]request(nil), f.reqs...)
-}
-
-// sleeps records the backoff waits instead of taking them.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) waits() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
 }
 
 // setup starts a fake APNs and a Client posting to it, with a fake clock

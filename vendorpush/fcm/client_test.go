@@ -241,7 +241,7 @@ func TestUnauthorizedRenewsTokenOnce(t *testing.T) {
 	require.Len(t, sends, 2)
 	require.Equal(t, "Bearer tok-1", sends[0].Header.Get("Authorization"))
 	require.Equal(t, "Bearer tok-2", sends[1].Header.Get("Authorization"))
-	require.Len(t, sl.waits(), 1)
+	require.Len(t, sl.Waits(), 1)
 
 	// 401 again: no second renewal, ErrAuth.
 	c, f, _, _ = setup(t, func(c *fcm.Config) { c.MaxAttempts = 5 })
@@ -273,7 +273,7 @@ func TestRetries(t *testing.T) {
 			f.send.setScript(tt.script...)
 			err := c.Send(t.Context(), vendorpush.Notification{Token: devToken, Body: "x"})
 			require.Len(t, f.send.requests(), tt.attempts, "attempts")
-			require.Equal(t, tt.waits, sl.waits(), "backoff waits")
+			require.Equal(t, tt.waits, sl.Waits(), "backoff waits")
 			require.Len(t, f.token.requests(), 1, "token refetched by a retry")
 			if tt.ok {
 				require.NoError(t, err)
@@ -340,14 +340,14 @@ func TestTokenEndpointErrors(t *testing.T) {
 		require.Equal(t, "fcm: token endpoint: 400 invalid_grant: Invalid JWT Signature.", err.Error())
 		require.Len(t, f.token.requests(), 1)
 		require.Empty(t, f.send.requests(), "sent without a token")
-		require.Empty(t, sl.waits())
+		require.Empty(t, sl.Waits())
 	})
 	t.Run("503 is retried with Retry-After", func(t *testing.T) {
 		c, f, _, sl := setup(t, nil)
 		f.token.setScript(reply{Status: 503, Header: map[string]string{"Retry-After": "1"}}, tokenReply("tok-x", 3600))
 		require.NoError(t, c.Send(t.Context(), vendorpush.Notification{Token: devToken, Body: "x"}))
 		require.Len(t, f.token.requests(), 2)
-		require.Equal(t, []time.Duration{time.Second}, sl.waits())
+		require.Equal(t, []time.Duration{time.Second}, sl.Waits())
 		require.Equal(t, "Bearer tok-x", f.send.requests()[0].Header.Get("Authorization"))
 	})
 	t.Run("malformed reply", func(t *testing.T) {

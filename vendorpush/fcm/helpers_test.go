@@ -1,7 +1,6 @@
 package fcm_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -64,9 +63,10 @@ func serviceAccount(t testing.TB, tokenURI string) []byte {
 	return b
 }
 
-// clock, request and reply are shared with the other vendor's tests.
+// clock, sleeps, request and reply are shared with the other senders' tests.
 type (
 	clock   = h2test.Clock
+	sleeps  = h2test.Sleeps
 	request = h2test.Request
 	reply   = h2test.Reply
 )
@@ -140,24 +140,6 @@ var okReply = reply{Status: 200, Body: `{"name":"projects/plex-test/messages/0:1
 type fake struct {
 	token, send endpoint
 	url         string
-}
-
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) waits() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
 }
 
 // setup starts the fake Google and a Client using it, with a fake clock

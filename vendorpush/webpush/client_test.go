@@ -89,7 +89,7 @@ func TestSendRetries429WithRetryAfter(t *testing.T) {
 	require.NoError(t, c.Send(t.Context(), vendorpush.Notification{Token: svc.Subscribe(), Body: "again"}))
 	require.Len(t, svc.Received(), 3, "429, 503, then accepted")
 	// jitter 0: half the backoff (100ms·2^(n-1)), never less than Retry-After
-	require.Equal(t, []time.Duration{3 * time.Second, 100 * time.Millisecond}, sl.waits())
+	require.Equal(t, []time.Duration{3 * time.Second, 100 * time.Millisecond}, sl.Waits())
 }
 
 func TestSendGivesUpAfterMaxAttempts(t *testing.T) {
@@ -100,7 +100,7 @@ func TestSendGivesUpAfterMaxAttempts(t *testing.T) {
 	require.ErrorAs(t, err, &we)
 	require.Equal(t, 500, we.Status)
 	require.Contains(t, err.Error(), "3 attempts")
-	require.Len(t, sl.waits(), 2)
+	require.Len(t, sl.Waits(), 2)
 }
 
 func TestSendErrors(t *testing.T) {
@@ -127,7 +127,7 @@ func TestSendErrors(t *testing.T) {
 				require.Equal(t, s == tt.is, errors.Is(err, s), "errors.Is(%v, %v)", err, s)
 			}
 			require.Len(t, svc.Received(), 1, "a 4xx is not retried")
-			require.Empty(t, sl.waits())
+			require.Empty(t, sl.Waits())
 		})
 	}
 }

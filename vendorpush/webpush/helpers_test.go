@@ -1,10 +1,8 @@
 package webpush_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"encoding/base64"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,23 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const subject = "mailto:ops@example.com"
 
 // sleeps records the backoff waits instead of taking them.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) waits() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
-}
+type sleeps = h2test.Sleeps
 
 // setup starts a fake push service and a Client that trusts it, with a
 // fixed clock and recorded backoff (jitter 0: each wait is half the

@@ -1,9 +1,11 @@
-// Clock, Request and Reply are shared by the APNs and FCM tests: a settable
-// clock, and what a fake vendor server recorded and answers.
+// Clock, Sleeps, Request and Reply are shared by the senders' tests: a
+// settable clock, recorded backoff waits, and what a fake vendor server
+// recorded and answers.
 
 package h2test
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -30,6 +32,28 @@ func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// Sleeps records the backoff waits of a sender instead of taking them
+// (its Config's sleep hook), safe for concurrent use.
+type Sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+// Sleep records d and returns ctx's error.
+func (s *Sleeps) Sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+// Waits returns the waits recorded so far.
+func (s *Sleeps) Waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
 }
 
 // Request is what a fake vendor server saw.
