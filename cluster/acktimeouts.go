@@ -57,7 +57,7 @@ var errDeadlineQueue = errors.New("cluster: ack deadlines: publish queue full")
 type deadlines struct {
 	s    *Store
 	once sync.Once
-	q    chan []byte // records to publish
+	q    chan *server.AckDeadline // to publish (encoded by the publisher, off the push's path)
 }
 
 // deadlineRecord is a deadline in the stream (JSON).
@@ -72,20 +72,15 @@ type deadlineRecord struct {
 }
 
 func (d *deadlines) init() {
-	d.once.Do(func() { d.q = make(chan []byte, deadlineQueue) })
+	d.once.Do(func() { d.q = make(chan *server.AckDeadline, deadlineQueue) })
 }
 
 // KeepAckDeadline implements server.AckDeadlineStore: it queues d for
 // publishing and returns at once.
 func (s *Store) KeepAckDeadline(d server.AckDeadline) error {
 	s.acks.init()
-	b, err := json.Marshal(deadlineRecord{UID: d.UID, Device: d.Device, At: d.At.UnixMilli(),
-		Seq: d.Msg.Seq, URI: d.Msg.URI, Body: d.Msg.Body, Meta: d.Msg.Meta})
-	if err != nil {
-		return err
-	}
 	select {
-	case s.acks.q <- b:
+	case s.acks.q <- &d:
 		return nil
 	default:
 		return errDeadlineQueue
@@ -216,7 +211,13 @@ func (d *deadlines) publish(ctx context.Context) {
 			}
 		}
 	}
-	send := func(b []byte) {
+	send := func(d *server.AckDeadline) {
+		b, err := json.Marshal(deadlineRecord{UID: d.UID, Device: d.Device, At: d.At.UnixMilli(),
+			Seq: d.Msg.Seq, URI: d.Msg.URI, Body: d.Msg.Body, Meta: d.Msg.Meta})
+		if err != nil {
+			c.log.Warn("cluster: ack deadline not stored: no fallback if its push is not acked", "err", err)
+			return
+		}
 		f, err := c.js.PublishAsync(c.names.ackSubject, b)
 		if err != nil {
 			c.log.Warn("cluster: ack deadline not stored: no fallback if its push is not acked", "err", err)
@@ -227,20 +228,20 @@ func (d *deadlines) publish(ctx context.Context) {
 	}
 	for {
 		select {
-		case b := <-d.q:
-			send(b)
+		case dl := <-d.q:
+			send(dl)
 			continue
 		default:
 		}
 		settle(0) // nothing queued: confirm what is in flight
 		select {
-		case b := <-d.q:
-			send(b)
+		case dl := <-d.q:
+			send(dl)
 		case <-ctx.Done():
 			for {
 				select {
-				case b := <-d.q:
-					send(b)
+				case dl := <-d.q:
+					send(dl)
 				default:
 					settle(0)
 					return
