@@ -151,16 +151,18 @@ func TestDevicePushAckedByAnotherDeviceStillFires(t *testing.T) {
 
 func TestAckTimeoutRefusedWhereItCannotApply(t *testing.T) {
 	f := newFallbacks()
-	n := startNode(t, f.config(server.Config{}))
-	for _, tc := range []struct {
+	n := startNode(t, f.config(server.Config{PersistTTL: time.Hour}))
+	for i, tc := range []struct {
 		opts []server.PushOption
 	}{
 		{[]server.PushOption{server.AckWithin(time.Second)}},                            // transient
 		{[]server.PushOption{server.Persist(time.Minute), server.AckWithin(time.Hour)}}, // longer than its ttl
+		{[]server.PushOption{server.Persist(0), server.AckWithin(2 * time.Hour)}},       // longer than the node's default ttl
 		{[]server.PushOption{server.Persist(0), server.AckWithin(-time.Second)}},
 	} {
 		_, err := n.Push(ctx(t), server.User("a"), pack.Message{URI: "/x"}, tc.opts...)
 		require.ErrorIs(t, err, server.ErrBadAckTimeout)
+		require.Equal(t, float64(i+1), metricValue(t, n, "plex_pushes_total", "rejected"), "each refusal is counted")
 	}
 	_, _, inner := startInnerNode(t, f.config(server.Config{Authenticator: auth.None{}, InnerSecret: secret}))
 	p := pusher(t, inner)
