@@ -241,11 +241,21 @@ func (s *Store) appendWithID(ctx context.Context, uid string, m *pack.Message, t
 var errForeignDuplicate = errors.New("cluster: JetStream answered with another message's sequence")
 
 // ownDuplicate checks that the stored message seq is the push being
-// appended (its subject and message id), and returns its predecessor.
+// appended (its subject and message id), and returns its predecessor (-1:
+// unknown). A message already removed cannot be checked and is taken as
+// this push's.
 func (s *Store) ownDuplicate(ctx context.Context, seq uint64, subj, id string) (int64, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.c.cfg.RequestTimeout)
 	defer cancel()
 	raw, err := s.c.stream.GetMsg(rctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		// Stored and already gone: every device acked it and it was
+		// purged (a node that missed it fetched and wrote it while this
+		// answer was lost), or its TTL or the per-user bound removed it.
+		// The id is this push's own (appendWithID), so the duplicate
+		// answer is the proof; the predecessor is no longer known.
+		return -1, nil
+	}
 	if err != nil {
 		return -1, fmt.Errorf("read the duplicate's message %d: %w", seq, err)
 	}

@@ -212,6 +212,35 @@ func TestStoreAppendIsIdempotent(t *testing.T) {
 	require.Empty(t, got)
 }
 
+// TestStoreRetryOfAPushAlreadyPurged: the answer to an append is lost, a
+// node holding the user fetches the push, writes it and the app acks it
+// (purged), then the retry is answered "duplicate" of a message that is no
+// longer there. The push was stored: the retry says so, and stores nothing
+// again (it failed "outcome unknown" before, and the pusher retried a
+// push its user already had: TestKillNATSServer).
+func TestStoreRetryOfAPushAlreadyPurged(t *testing.T) {
+	s := natsServers(t, 1)[0]
+	st := newStore(t, s, cluster.Config{})
+	ctx := context.Background()
+	m := pack.Message{URI: "/p", Body: []byte("once")}
+	s1, _, err := st.AppendWithID(ctx, "alice", &m, time.Hour, "attempt-1")
+	require.NoError(t, err)
+	require.NoError(t, st.Ack(ctx, "alice", "", s1))
+	st.FlushPurges()
+	require.Eventually(t, func() bool {
+		got, err := newStore(t, s, cluster.Config{}).After(ctx, "alice", 0, 0)
+		return err == nil && len(got) == 0
+	}, 10*time.Second, 20*time.Millisecond, "purged")
+
+	s2, p2, err := st.AppendWithID(ctx, "alice", &m, time.Hour, "attempt-1")
+	require.NoError(t, err)
+	require.Equal(t, s1, s2)
+	require.Equal(t, int64(-1), p2, "its predecessor is no longer known")
+	got, err := newStore(t, s, cluster.Config{}).After(ctx, "alice", 0, 0)
+	require.NoError(t, err)
+	require.Empty(t, got, "not stored again")
+}
+
 // TestStoreMetaIDDeduplicatesNothing: a pusher's meta id is a label; two
 // pushes with the same one are two pushes (issue: the second user got
 // nothing while both were answered stored).

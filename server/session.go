@@ -255,8 +255,9 @@ func (s *Session) closeFrame(uri string, c pack.Code, reason string) {
 		s.pending = append(s.pending, frame) // the last frame: nothing is queued after it
 	}
 	s.outMu.Unlock()
-	s.flush()
+	// counted before the frame leaves: a peer that read it sees it counted
 	s.srv.metrics.closes.WithLabelValues(codeLabel(c)).Inc()
+	s.flush()
 	s.lingerClose()
 }
 
