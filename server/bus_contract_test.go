@@ -28,6 +28,7 @@ type fakeBus struct {
 	members   []string
 	online    func(uid string) bool
 	health    error
+	storeErr  error // StoreHealth's answer
 	// registerErr fails Register (and so New).
 	registerErr error
 	// reach answers a push to one user as the other nodes would (nil: no
@@ -89,7 +90,7 @@ func (b *fakeBus) Resync(string)            {}
 func (b *fakeBus) PickHost() (string, bool) { return "10.0.0.9:9578", true }
 func (b *fakeBus) Nodes() []server.NodeInfo { return []server.NodeInfo{{ID: "other"}} }
 func (b *fakeBus) Health() error            { return b.health }
-func (b *fakeBus) StoreHealth() error       { return nil }
+func (b *fakeBus) StoreHealth() error       { return b.storeErr }
 func (b *fakeBus) Close() error             { return nil }
 func (b *fakeBus) snapshot() (int, []string, int) {
 	b.mu.Lock()
@@ -125,6 +126,28 @@ func TestBusContractWithAFake(t *testing.T) {
 	n.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	require.True(t, strings.Contains(rec.Body.String(), "no route"), rec.Body.String())
+}
+
+// TestReadinessGauges: plex_ready and plex_store_ready say what /readyz
+// and /readyz?store=1 say, so a dashboard and an alert see a node that
+// routes pushes but cannot store them.
+func TestReadinessGauges(t *testing.T) {
+	bus := &fakeBus{storeErr: errors.New("no JetStream quorum")}
+	n := startNode(t, server.Config{Bus: bus, Authenticator: auth.None{}})
+	status := func(path string) int {
+		rec := httptest.NewRecorder()
+		n.Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code
+	}
+	eventually(t, func() bool { return status("/readyz") == http.StatusOK }, "serving")
+	require.Equal(t, http.StatusServiceUnavailable, status("/readyz?store=1"))
+	require.Equal(t, 1.0, metricValue(t, n, "plex_ready", ""))
+	require.Equal(t, 0.0, metricValue(t, n, "plex_store_ready", ""))
+
+	down := &fakeBus{health: errors.New("no route")}
+	m := startNode(t, server.Config{Bus: down, Authenticator: auth.None{}})
+	require.Equal(t, 0.0, metricValue(t, m, "plex_ready", ""))
+	require.Equal(t, 1.0, metricValue(t, m, "plex_store_ready", ""))
 }
 
 // Bus.Online may wait on the network: a push to an offline user must not

@@ -87,17 +87,9 @@ func (srv *Server) newHandler() (h http.Handler, err error) {
 func (srv *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	res := map[string]string{"status": "ready", "store": "ok"}
 	ready := true
-	var busErr, storeErr error
-	if srv.link != nil {
-		busErr, storeErr = srv.link.bus.Health(), srv.link.bus.StoreHealth()
-	}
-	switch err := busErr; {
-	case srv.isClosing():
-		ready, res["status"], res["reason"] = false, "not ready", "shutting down"
-	case srv.Addr() == nil:
-		ready, res["status"], res["reason"] = false, "not ready", "not serving"
-	case err != nil:
-		ready, res["status"], res["reason"] = false, "not ready", err.Error()
+	routeErr, storeErr := srv.readiness()
+	if routeErr != nil {
+		ready, res["status"], res["reason"] = false, "not ready", routeErr.Error()
 	}
 	if storeErr != nil {
 		res["store"] = "unavailable: " + storeErr.Error()
@@ -110,6 +102,23 @@ func (srv *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, res)
+}
+
+// readiness says why the node does not take app connections and route
+// pushes now (route; nil: it does) and why a persistent push would not be
+// stored now (store; nil: it would). /readyz answers with it and the
+// gauges plex_ready and plex_store_ready follow it.
+func (srv *Server) readiness() (route, store error) {
+	if b := srv.cfg.Bus; b != nil {
+		route, store = b.Health(), b.StoreHealth()
+	}
+	switch {
+	case srv.isClosing():
+		route = errors.New("shutting down")
+	case srv.Addr() == nil:
+		route = errors.New("not serving")
+	}
+	return route, store
 }
 
 func (srv *Server) handleHost(w http.ResponseWriter, r *http.Request) {

@@ -94,6 +94,8 @@ func TestHTTPHealthAndMetrics(t *testing.T) {
 	require.Equal(t, 200, code)
 	require.Equal(t, 1.0, metricValue(t, n, "plex_connections", ""))
 	require.Equal(t, 1.0, metricValue(t, n, "plex_auth_total", "ok"))
+	require.Equal(t, 1.0, metricValue(t, n, "plex_ready", ""))
+	require.Equal(t, 1.0, metricValue(t, n, "plex_store_ready", ""), "the memory store always stores")
 }
 
 func TestHTTPWithoutSecretRefusesWrites(t *testing.T) {

@@ -93,6 +93,17 @@ func newMetrics(cfg *Config, srv *Server) (*metrics, error) {
 		fallbacks:     f.counterVec("fallbacks_total", "Vendor fallbacks fired (OnUndelivered for offline users, OnUnacked for pushes not acked within their ack timeout), and ack deadlines not kept (untracked: over Config.MaxAckDeadlines).", "reason"),
 		legacyRefused: f.counter("legacy_pushes_refused_total", "Original /logic/send/msg pushes the node refused (no reply exists to tell the sender; each is logged at warn)."),
 	}
+	up := func(err error) float64 {
+		if err != nil {
+			return 0
+		}
+		return 1
+	}
+	f.gaugeFunc("ready", "1 when the node takes app connections and routes pushes (/readyz answers 200), else 0.",
+		func() float64 { route, _ := srv.readiness(); return up(route) })
+	f.gaugeFunc("store_ready", "1 when a persistent push would be stored now (/readyz?store=1 answers 200 for the store), else 0: "+
+		"NATS away, no JetStream quorum, or a full disk.",
+		func() float64 { _, store := srv.readiness(); return up(store) })
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -120,6 +131,10 @@ func (f *factory) gauge(name, help string) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "plex", Name: name, Help: help})
 	f.register(g)
 	return g
+}
+
+func (f *factory) gaugeFunc(name, help string, fn func() float64) {
+	f.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "plex", Name: name, Help: help}, fn))
 }
 
 func (f *factory) counterVec(name, help, label string) *prometheus.CounterVec {
