@@ -2,9 +2,11 @@
 // docs/contract-draft.md describes it. They need the plexd binary in the
 // PLEXD environment variable (ctest sets it from -DPLEX_PLEXD=...); without
 // it every test here is reported as SKIPPED, never as passed.
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -200,6 +202,129 @@ TEST_F(Integration, MessageToAUserAndARoom) {
     EXPECT_EQ(amy.message("", "x", "", nullptr), errc::bad_request);
     EXPECT_EQ(amy.message("ben", "\xff", "", nullptr), errc::invalid_utf8);
     for (auto& m : ra.messages()) EXPECT_NE(m.uri, "/message") << "amy's connection gets no copy of her own";
+}
+
+// Drain against plexd (protocol §13.4, §13.6): plexd is paused (SIGSTOP),
+// eight senders each send a burst of messages to ben, and plexd gets
+// SIGTERM as it resumes: it executes some of them while it shuts down,
+// answers what it executed, then sends /disconnect 3000; it is started
+// again on the same address and data directory. Every message ends with an
+// answer: ok (ben gets it exactly once, after his own reconnect if need
+// be), or not executed (not_connected, not_executed, rate_limited: ben
+// never gets it). None ends "outcome unknown", which a client that neither
+// kept nor resent what the old node left unanswered would report; those are
+// answered by the restarted node (counted in the output).
+TEST_F(Integration, DrainAtShutdownAnswersEveryMessage) {
+    {
+        std::ofstream f(node.dir() + "/apps.json");
+        f << R"({"apps":[{"id":"talk","auth":"none","inner-secret":"T","messages":true}]})";
+    }
+    const std::vector<std::string> flags = {"-config", node.dir() + "/apps.json"};
+    start_node(flags);
+    const std::string addr = node.addr();
+    auto talk = [&](const std::string& uid) {
+        Config c = config(uid);
+        c.app = "talk";
+        return c;
+    };
+    Recorder rb;
+    Client ben(talk("ben"));
+    rb.attach(ben);
+    ASSERT_FALSE(ben.connect());
+    ASSERT_TRUE(rb.wait_state(State::online)) << rb.describe();
+    constexpr int senders = 8;
+    constexpr int burst = 20; // a user may send 20 /messages at once (then 5 a second)
+    std::vector<std::unique_ptr<Recorder>> rs;
+    std::vector<std::unique_ptr<Client>> cs;
+    for (int k = 0; k < senders; ++k) {
+        rs.push_back(std::make_unique<Recorder>());
+        cs.push_back(std::make_unique<Client>(talk("s" + std::to_string(k))));
+        rs[k]->attach(*cs[k]);
+        ASSERT_FALSE(cs[k]->connect());
+    }
+    for (auto& r : rs) ASSERT_TRUE(r->wait_state(State::online)) << r->describe();
+
+    struct Outcome {
+        std::string body;
+        bool done = false;
+        std::error_code ec;
+        bool after_exit = false; // answered after the old process exited
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Outcome> out(senders * burst);
+    int open = 0;
+    std::atomic<bool> exited{false};
+    // SIGTERM is taken when the node resumes; the bursts race its drain
+    node.signal(SIGSTOP);
+    node.signal(SIGTERM);
+    node.signal(SIGCONT);
+    for (int k = 0; k < senders; ++k) {
+        for (int j = 0; j < burst; ++j) {
+            int i = k * burst + j;
+            std::string body = "s" + std::to_string(k) + "-" + std::to_string(j);
+            std::lock_guard<std::mutex> lk(mu);
+            out[i].body = body;
+            std::error_code now = cs[k]->message("ben", body, "", [&, i](std::error_code ec, const MessageResult&) {
+                std::lock_guard<std::mutex> lk(mu);
+                out[i].done = true;
+                out[i].ec = ec;
+                out[i].after_exit = exited.load();
+                --open;
+                cv.notify_all();
+            });
+            if (now) {
+                out[i].done = true;
+                out[i].ec = now;
+            } else {
+                ++open;
+            }
+        }
+    }
+    node.stop(SIGTERM);
+    exited = true;
+    ASSERT_TRUE(node.start(flags, addr)) << "plexd did not restart on " << addr << ":\n" << node.log();
+
+    std::vector<std::string> ok;
+    int resent = 0, refused = 0;
+    {
+        std::unique_lock<std::mutex> lk(mu);
+        ASSERT_TRUE(cv.wait_for(lk, 30s, [&] { return open == 0; })) << open << " messages never answered";
+        for (const Outcome& o : out) {
+            EXPECT_TRUE(o.done) << o.body;
+            EXPECT_NE(o.ec, make_error_code(errc::outcome_unknown)) << o.body << ": the drain promise was not kept";
+            if (!o.ec) {
+                ok.push_back(o.body);
+                resent += o.after_exit;
+            } else {
+                ++refused;
+                EXPECT_TRUE(o.ec == errc::not_connected || o.ec == errc::not_executed || o.ec == errc::rate_limited)
+                    << o.body << ": " << o.ec.message();
+            }
+        }
+    }
+    std::cerr << "note: " << ok.size() << " of " << out.size() << " messages answered ok (" << resent
+              << " of them left unanswered by the stopped node and answered by the restarted one), " << refused
+              << " not executed (made while the client was not online, or refused)\n";
+
+    ASSERT_TRUE(rb.wait([&](auto& ms, auto&) {
+        std::set<std::string> got;
+        for (auto& m : ms)
+            if (m.uri == "/message") got.insert(m.body);
+        for (auto& b : ok)
+            if (!got.count(b)) return false;
+        return true;
+    }, 20s)) << "ben did not get every message answered ok: " << rb.describe();
+    std::this_thread::sleep_for(300ms); // nothing more may arrive
+    std::map<std::string, int> times;
+    for (auto& m : rb.messages())
+        if (m.uri == "/message") ++times[m.body];
+    std::set<std::string> okset(ok.begin(), ok.end());
+    for (auto& [body, n] : times) {
+        EXPECT_EQ(n, 1) << body << " delivered " << n << " times";
+        EXPECT_TRUE(okset.count(body)) << body << " delivered but its sender was not told ok";
+    }
+    for (auto& c : cs) c->close();
 }
 
 TEST_F(Integration, AuthFailureIsTerminal) {

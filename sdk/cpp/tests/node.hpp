@@ -122,6 +122,11 @@ public:
         pid_ = -1;
     }
 
+    // Sends sig and returns (SIGSTOP, SIGCONT: pause the node).
+    void signal(int sig) {
+        if (pid_ > 0) ::kill(pid_, sig);
+    }
+
     const std::string& addr() const { return addr_; }
     const std::string& http() const { return http_; }
     const std::string& dir() const { return dir_; }
