@@ -10,6 +10,9 @@ done
 # Maven (the Android binding's JUnit and Robolectric runs) may come from
 # outside Debian's packages; install Debian's only when there is none.
 command -v mvn >/dev/null || missing+=(maven)
+# A compose implementation validates deploy/compose.yaml (no daemon needed):
+# Debian's docker-compose unless docker compose is there already.
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
