@@ -94,6 +94,10 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<std::uint64_t> rewinds_passed{0};
     std::atomic<std::uint32_t> send_limit{0};
     std::atomic<std::size_t> socket_pending{0};
+    // Requests the I/O thread holds unanswered (the session's, and those
+    // taken during discovery): while not online, they all wait for online
+    // and message() refuses beyond Config::max_waiting_requests.
+    std::atomic<std::size_t> held_requests{0};
     std::atomic<bool> background{false}; // set_background's wish, applied by the I/O thread
 
     std::mutex life_mu; // serialises connect/close/destruction
@@ -192,13 +196,15 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         std::lock_guard<std::mutex> lk(mu);
         frames.swap(outq);
         out_bytes = 0;
+        held_requests.store(held_requests.load() + reqq.size()); // written by this thread only
         for (auto& r : reqq) reqs.push_back(std::move(r));
         reqq.clear();
         return stop;
     }
 
-    // Hands the requests taken to the session; one it refuses (no longer
-    // online, or the client stops) is answered at once: it was not sent.
+    // Hands the requests taken to the session, which writes them or keeps
+    // them until online (§13.6); one it refuses (idle or closed, too many
+    // waiting, or the client stops) is answered at once: it was not sent.
     void start_requests(Session& s, Clock::time_point now, bool stopping) {
         for (auto& r : std::exchange(reqs, {})) {
             std::int64_t id = 0;
@@ -257,6 +263,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                 }
             }
             socket_pending.store(conn.pending_output());
+            held_requests.store(s.pending_requests() + reqs.size());
             if (s.state() == State::closed) {
                 {
                     std::lock_guard<std::mutex> lk(mu);
@@ -265,6 +272,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                     reqq.clear();
                 }
                 start_requests(s, Clock::now(), /*stopping=*/true);
+                held_requests.store(0); // the session answered its own
                 break;
             }
 
@@ -285,13 +293,14 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                     continue;
                 }
                 for (auto& f : frames) s.send_frame(now, std::move(f)); // dropped unless online
-                start_requests(s, now, /*stopping=*/false);
                 if (rewinds_passed.load() == rewinds_posted) s.on_delivered(now, delivered.load());
                 if (bool want = background.load(); want != bg) {
                     bg = want;
                     s.set_background(now, bg);
                 }
             }
+            // Also those taken while discovery ran (it consumed the wakeup).
+            start_requests(s, now, /*stopping=*/false);
             if (rc > 0 && n == 2 && p[1].revents) {
                 in.clear();
                 const bool was_ready = conn.ready();
@@ -351,7 +360,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
             if (detail::parse_http_url(cfg.discovery_url, u)) return errc::invalid_config;
         }
         if (cfg.max_frame == 0 || cfg.heartbeat.count() <= 0 || cfg.heartbeat_timeout.count() <= 0 ||
-            cfg.connect_timeout.count() <= 0)
+            cfg.connect_timeout.count() <= 0 || cfg.request_timeout.count() <= 0)
             return errc::invalid_config;
         if (cfg.codec == Codec::protobuf && !protobuf_available()) return errc::protobuf_unavailable;
         if (cfg.tls.enabled) {
@@ -476,7 +485,9 @@ std::error_code Client::request_message(const char* key, std::string_view target
                                         std::string_view conversation, MessageCallback done) {
     Impl& im = *impl_;
     if (target.empty()) return errc::bad_request;
-    if (im.state.load() != State::online) return errc::not_connected;
+    // §13.6: connecting or reconnecting, the message waits for online.
+    const State st = im.state.load();
+    if (st == State::idle || st == State::closed) return errc::not_connected;
     Message m;
     m.uri = uri::message;
     try {
@@ -489,11 +500,16 @@ std::error_code Client::request_message(const char* key, std::string_view target
         return errc::invalid_utf8;
     }
     std::string frame;
-    if (auto ec = encode_upstream(im.cfg, im.send_limit.load(), m, frame)) return ec;
+    // Before the first online the node's limit is not known yet: the
+    // session checks again against it before writing.
+    const std::uint32_t limit = im.send_limit.load();
+    if (auto ec = encode_upstream(im.cfg, limit != 0 ? limit : im.cfg.max_frame, m, frame)) return ec;
     {
         std::lock_guard<std::mutex> lk(im.mu);
         if (im.stop || im.io_ended) return errc::closed;
         if (im.out_bytes + im.socket_pending.load() + frame.size() > im.cfg.max_queued_bytes)
+            return errc::queue_full;
+        if (st != State::online && im.reqq.size() + im.held_requests.load() >= im.cfg.max_waiting_requests)
             return errc::queue_full;
         im.reqq.push_back(Request{std::move(m), std::move(done)});
     }

@@ -179,13 +179,13 @@ void Session::fail(Clock::time_point now, std::error_code ec, bool disconnect) {
 // executed before its /disconnect (any code but 3008), so a request still
 // unanswered then was not executed and may go out again, once (§13.6).
 // Otherwise (no /disconnect, no drain, 3008) it may have run: its outcome
-// is unknown. Requests already waiting for resending were not written on
-// this connection and keep waiting.
+// is unknown. Requests already waiting were not written on this connection
+// and keep waiting.
 void Session::end_requests(bool drained) {
     for (auto it = pending_.begin(); it != pending_.end();) {
         auto& p = it->second;
-        if (p.resend || (drained && !p.resent)) {
-            p.resend = true;
+        if (p.waiting || (drained && !p.resent)) {
+            p.waiting = true;
             ++it;
             continue;
         }
@@ -195,11 +195,47 @@ void Session::end_requests(bool drained) {
     }
 }
 
-// The session stops: what waits for resending was not executed; what is
+// The session stops: what waits to be written was not executed; what is
 // in flight on the connection may have been.
 void Session::fail_requests() {
     auto pending = std::exchange(pending_, {});
-    for (auto& [id, p] : pending) answer(id, {}, p.resend ? errc::not_executed : errc::outcome_unknown);
+    for (auto& [id, p] : pending) answer(id, {}, p.waiting ? errc::not_executed : errc::outcome_unknown);
+}
+
+// §13.6: a request ends at its timeout, "not executed" when it was not
+// written (or not since a draining node's promise), else "outcome unknown".
+void Session::expire_requests(Clock::time_point now) {
+    for (auto it = pending_.begin(); it != pending_.end() && it->second.deadline <= now;) {
+        auto id = it->first;
+        const bool waiting = it->second.waiting;
+        it = pending_.erase(it);
+        answer(id, {}, waiting ? errc::not_executed : errc::outcome_unknown);
+    }
+}
+
+// Online: the requests made while (re)connecting, and those a draining node
+// did not execute (§13.4: once more, same seq), go out in the order made
+// (§13.6). A request written for the first time keeps its one resend.
+void Session::write_waiting(Clock::time_point now) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        auto& p = it->second;
+        if (!p.waiting) {
+            ++it;
+            continue;
+        }
+        // Encoded for the previous node's limit: this one may announce less.
+        if (p.frame.size() - header_size > send_limit()) {
+            auto id = it->first;
+            it = pending_.erase(it);
+            answer(id, {}, errc::frame_too_large);
+            continue;
+        }
+        p.waiting = false;
+        if (p.written) p.resent = true;
+        p.written = true;
+        send_frame(now, p.frame);
+        ++it;
+    }
 }
 
 void Session::answer(std::int64_t id, Message reply, std::error_code ec) {
@@ -288,7 +324,7 @@ void Session::handle(Clock::time_point now, Message& m, bool& ack_due) {
     received_ = true; // a push, a reply or an error: the connection is healthy (§13.6)
     if ((m.uri == uri::reply || m.uri == uri::error) && m.seq > 0) {
         auto it = pending_.find(m.seq);
-        if (it != pending_.end() && !it->second.resend) {
+        if (it != pending_.end() && !it->second.waiting) {
             pending_.erase(it);
             std::error_code ec;
             if (m.uri == uri::error) ec = code_error(code_of(m, static_cast<int>(errc::internal)));
@@ -363,12 +399,7 @@ void Session::handle_auth_success(Clock::time_point now, const Message& m) {
     last_heartbeat_ = now;
     set_state(State::online);
     if (want_bg_) ask_background(now); // asked again on every connection
-    for (auto& [id, p] : pending_) { // §13.4: not executed by a draining node; once, same seq
-        if (!p.resend) continue;
-        p.resend = false;
-        p.resent = true;
-        send_frame(now, p.frame);
-    }
+    write_waiting(now);
 }
 
 void Session::ask_background(Clock::time_point now) {
@@ -420,12 +451,21 @@ std::error_code Session::send_frame(Clock::time_point now, std::string frame) {
 }
 
 std::error_code Session::request(Clock::time_point now, Message m, std::int64_t& id) {
-    if (state_ != State::online) return errc::not_connected;
+    if (state_ == State::idle || state_ == State::closed) return errc::not_connected;
+    const bool online = state_ == State::online;
+    // §13.6: connecting or reconnecting, it waits for online. Every pending
+    // request waits then (end_requests ended the others), so the map's size
+    // is what waits; bounded, so that a long outage cannot take all memory.
+    if (!online && pending_.size() >= cfg_.max_waiting_requests) return errc::queue_full;
     m.seq = next_id_ + 1;
     std::string frame;
     if (auto ec = encode_upstream(cfg_, send_limit(), m, frame)) return ec;
     id = ++next_id_;
-    pending_[id] = Pending{frame};
+    Pending p{frame, now + cfg_.request_timeout};
+    p.waiting = !online;
+    p.written = online;
+    pending_[id] = std::move(p);
+    if (!online) return {};
     return send_frame(now, std::move(frame));
 }
 
@@ -437,6 +477,7 @@ std::error_code Session::send(Clock::time_point now, const Message& m) {
 }
 
 void Session::on_tick(Clock::time_point now) {
+    expire_requests(now);
     switch (state_) {
     case State::connecting:
         if (now >= deadline_) fail(now, linked_ ? errc::auth_timeout : errc::connect_timeout, true);
@@ -468,17 +509,19 @@ void Session::on_tick(Clock::time_point now) {
 }
 
 std::optional<Clock::time_point> Session::next_deadline() const {
+    std::optional<Clock::time_point> d;
     switch (state_) {
     case State::connecting:
-    case State::reconnecting: return deadline_;
+    case State::reconnecting: d = deadline_; break;
     case State::online:
-        return std::min(last_recv_ + timeout_,
-                        std::max(std::min(last_sent_, last_recv_) + interval_,
-                                 last_heartbeat_ + interval_));
+        d = std::min(last_recv_ + timeout_,
+                     std::max(std::min(last_sent_, last_recv_) + interval_, last_heartbeat_ + interval_));
+        break;
     case State::idle:
-    case State::closed: break;
+    case State::closed: return std::nullopt; // no request pending
     }
-    return std::nullopt;
+    if (!pending_.empty()) d = std::min(*d, pending_.begin()->second.deadline); // the first ends first
+    return d;
 }
 
 void Session::close(Clock::time_point) {

@@ -63,9 +63,14 @@ public:
     // bad_request 4004, not_found 4006: a room without members,
     // rate_limited 4029, internal 3005: not stored), errc::outcome_unknown
     // (the node answered 3008, or the message was written and its answer
-    // was lost: it may have been delivered, sending it again may deliver it
-    // twice), errc::not_executed or errc::closed (not executed: safe to send
-    // again).
+    // was lost or did not come within Config::request_timeout: it may have
+    // been delivered, sending it again may deliver it twice),
+    // errc::not_executed (not written before its request_timeout or before
+    // close(), or not executed by a draining node), errc::closed,
+    // errc::not_connected, errc::queue_full or errc::frame_too_large (the
+    // client stopped, or too many messages waited for online, or the
+    // next node's limit is lower, before it was written): all of these but
+    // outcome_unknown mean not executed, safe to send again.
     using MessageCallback = std::function<void(std::error_code, const MessageResult&)>;
 
     explicit Client(Config cfg);
@@ -107,11 +112,18 @@ public:
     // an offline recipient gets it on their next connection. Messaging is
     // off unless the node's app allows it (4003).
     //
-    // {} means sent: done is called exactly once, on the dispatcher thread,
-    // with the node's answer. An error means nothing was sent and done is
-    // never called: errc::not_connected unless online, errc::bad_request
-    // for an empty recipient, errc::invalid_utf8, errc::frame_too_large,
-    // errc::queue_full, errc::closed.
+    // {} means taken: done is called exactly once, on the dispatcher
+    // thread, with the node's answer or why there is none. Online, the
+    // message is written at once; connecting or reconnecting
+    // (docs/protocol.md §13.6), it waits and is written when the client is
+    // online, in the order made, within Config::request_timeout from this
+    // call (not written by then: errc::not_executed; written and
+    // unanswered: errc::outcome_unknown). An error means nothing was sent
+    // and done is never called: errc::not_connected before connect() or
+    // once closed, errc::bad_request for an empty recipient,
+    // errc::invalid_utf8, errc::frame_too_large, errc::queue_full (also
+    // when Config::max_waiting_requests messages already wait for online),
+    // errc::closed.
     //
     // Drain (protocol §13.4, §13.6): a message that a node announcing
     // "drain" left unanswered at its /disconnect (any code but 3008) was

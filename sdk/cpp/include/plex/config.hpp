@@ -63,6 +63,19 @@ struct Config {
     // Limit for discovery + TCP connect + TLS handshake, and separately for
     // the node's answer to /auth/server.
     std::chrono::milliseconds connect_timeout{10000};
+    // How long a request (Client::message, message_room) waits for its
+    // answer, counted from the call, waiting for online included
+    // (docs/protocol.md §13.6). One not written by then ends with
+    // errc::not_executed (safe to send again), one written and unanswered
+    // with errc::outcome_unknown. 10 s, as the browser client's
+    // requestTimeoutMs.
+    std::chrono::milliseconds request_timeout{10000};
+    // Requests made while connecting or reconnecting wait for online, at
+    // most this many at a time (with those kept for resending after a
+    // draining node's /disconnect); beyond, a request fails at once with
+    // errc::queue_full. It bounds the memory a long outage can take. 0: a
+    // request made while not online fails at once.
+    std::size_t max_waiting_requests = 1024;
     // Largest frame body accepted from the node and sent to it (1 MiB, the
     // node's default). A larger outgoing message is refused by send(); the
     // node's own max_frame from /auth/success lowers the send limit.

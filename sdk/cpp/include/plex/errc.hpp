@@ -33,15 +33,18 @@ enum class errc : int {
     discovery_failed = 24,     // GET /plex/v1/host failed and no fallback address worked
     invalid_config = 25,       // Config is unusable (no address, bad URL, ...)
     reserved_uri = 26,         // send() of a URI the protocol reserves for itself
-    queue_full = 27,           // the outbound queue is at Config::max_queued_bytes
+    queue_full = 27,           // the outbound queue is at Config::max_queued_bytes, or
+                               // Config::max_waiting_requests requests wait for online
     protocol_error = 28,       // the peer broke the protocol (e.g. bad /auth/success)
     tls_failed = 29,           // TLS setup or handshake failed
     tls_unavailable = 30,      // TLS requested but the SDK was built without PLEX_TLS
     protobuf_unavailable = 31, // protobuf requested but the SDK was built without PLEX_PROTOBUF
-    // A request (Client::message) was not executed: a draining node left it
-    // unanswered at its /disconnect (protocol §13.4) and the client closed,
-    // or that node's successor left it unanswered too, before it could be
-    // answered. Sending it again cannot duplicate it.
+    // A request (Client::message) was not executed: it was never written
+    // (made while not online, protocol §13.6) and Config::request_timeout
+    // passed or the client closed first; or a draining node left it
+    // unanswered at its /disconnect (protocol §13.4) and the client closed
+    // or the timeout passed, or that node's successor left it unanswered
+    // too, before it could be answered. Sending it again cannot duplicate it.
     not_executed = 32,
 
     // Wire codes (docs/protocol.md §Codes). 3xxx: reconnect with backoff.

@@ -108,10 +108,14 @@ struct Rewind {
 // empty and reply the node's /reply; or error = the node's code from
 // /error (errc::forbidden, ..., errc::outcome_unknown for 3008) with reply
 // the /error frame; or a local end: errc::outcome_unknown (written, and
-// the connection ended without a draining node's promise, or the session
-// closed while it was in flight), errc::not_executed (kept for resending
-// after a draining node's /disconnect, and the session closed or stopped
-// first, or a draining node left it unanswered a second time).
+// the connection ended without a draining node's promise, the session
+// closed while it was in flight, or its request_timeout passed),
+// errc::not_executed (waiting to be written, made while not online or kept
+// for resending after a draining node's /disconnect, and the session
+// closed or stopped or its request_timeout passed first; or a draining
+// node left it unanswered a second time), errc::frame_too_large (made
+// while not online, and over the max_frame the next node announced: not
+// sent).
 struct Reply {
     std::int64_t id = 0;
     Message reply;
@@ -158,16 +162,25 @@ public:
     // Sends a request: m (e.g. /message, its body the request's JSON) gets
     // the next request id in seq, returned in id; the node's /reply or
     // /error with that seq comes back as one action::Reply, never as a
-    // Deliver. errc::not_connected unless online; the checks of send()
-    // otherwise. Drain (protocol §13.4, §13.6): on a node that announced
+    // Deliver. Online, it is written at once. Connecting or reconnecting
+    // (docs/protocol.md §13.6), it waits and is written when the session
+    // is online, in the order made; errc::queue_full when
+    // Config::max_waiting_requests already wait. Idle or closed:
+    // errc::not_connected. The checks of send() otherwise (at online again
+    // for the node's max_frame: over it, errc::frame_too_large, not sent).
+    // Config::request_timeout after the call, on_tick ends it: with
+    // errc::not_executed when it was not written (never, or not since a
+    // draining node's /disconnect), errc::outcome_unknown when written and
+    // unanswered. Drain (protocol §13.4, §13.6): on a node that announced
     // "drain", a request unanswered when the node's /disconnect arrives
-    // (any code but 3008) was not executed: it is written again, once, with
-    // the same seq, when the next connection is online. Any other
+    // (any code but 3008) was not executed: it is written again, once,
+    // with the same seq, when the next connection is online (a request
+    // first written on that connection keeps its one resend). Any other
     // unanswered request ends with errc::outcome_unknown when its
-    // connection ends; close() ends those waiting for resending with
+    // connection ends; close() ends those waiting to be written with
     // errc::not_executed.
     std::error_code request(Clock::time_point now, Message m, std::int64_t& id);
-    // Requests without their answer yet (written, or waiting for resending).
+    // Requests without their answer yet (written, or waiting to be written).
     std::size_t pending_requests() const noexcept { return pending_.size(); }
     // The application has processed every persistent push up to seq (its
     // callback returned). The cumulative /ack follows from here, so a push
@@ -221,6 +234,10 @@ private:
     void end_requests(bool drained);
     // Fails every request still pending (the session stops).
     void fail_requests();
+    // Ends the requests whose request_timeout passed (§13.6).
+    void expire_requests(Clock::time_point now);
+    // Writes the requests waiting for online, in the order made.
+    void write_waiting(Clock::time_point now);
     void answer(std::int64_t id, Message reply, std::error_code ec);
     // Connecting with the socket up: the auth handshake runs.
     bool authenticating() const noexcept { return state_ == State::connecting && linked_; }
@@ -251,10 +268,15 @@ private:
     // A request: its encoded frame (sent again as is, same seq).
     struct Pending {
         std::string frame;
-        bool resend = false; // not executed by a draining node: goes out on the next connection
-        bool resent = false; // went out a second time already
+        Clock::time_point deadline; // request_timeout after the call
+        // Not on the current connection: written once the session is online
+        // (made while not online, or not executed by a draining node).
+        bool waiting = false;
+        bool written = false; // written on some connection already
+        bool resent = false;  // written a second time (after a drain) already
     };
-    std::map<std::int64_t, Pending> pending_; // by request id
+    // By request id: ids grow with time, so the first one ends first.
+    std::map<std::int64_t, Pending> pending_;
     std::int64_t next_id_ = 0;
     bool drained_ = false; // this connection's /disconnect came from a draining node, not 3008
     void send_ack(Clock::time_point now, bool again);
