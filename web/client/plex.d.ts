@@ -88,7 +88,10 @@ export interface ClientOptions {
   lastSeq?: number;
   backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
   ackDelayMs?: number;
+  /** A request's bound from the call, the wait for online included (§13.6). Default 10000. */
   requestTimeoutMs?: number;
+  /** Requests that may wait for online at once; beyond, request() rejects at once. Default 1024. */
+  maxWaitingRequests?: number;
   meta?: Record<string, string>;
   WebSocket?: typeof WebSocket;
   /** 'protobuf': binary messages (§7, §19.2). Default 'json'. */
@@ -148,12 +151,19 @@ export declare class Client {
   setBackground(on: boolean): void;
   readonly background: boolean;
   send(uri: string, body?: string, meta?: Record<string, string>): boolean;
+  /**
+   * Resolves with the request's /reply, rejects with a PlexError. Made while
+   * connecting or reconnecting, it waits for online and is then written, in
+   * the order made (§13.6); 'request timed out' after requestTimeoutMs: not
+   * executed when never written, outcomeUnknown when written. Idle, closed,
+   * or over maxWaitingRequests: rejects at once.
+   */
   request(uri: string, body?: string, meta?: Record<string, string>): Promise<Message>;
   /**
    * /message to one user ({to}) or to a room's members ({room}) (§8.1):
    * resolves with the node's reply, rejects with a PlexError (its code, or
-   * outcomeUnknown when the reply was lost). Sent again once after a
-   * draining node's /disconnect (§13.4).
+   * outcomeUnknown when the reply was lost). Waits for online as request()
+   * does; sent again once after a draining node's /disconnect (§13.4).
    */
   message(m: MessageTo): Promise<MessageResult>;
   /** The node's VAPID public key (65 bytes); rejects with PlexError 4006 when Web Push is off. */

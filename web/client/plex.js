@@ -391,7 +391,8 @@ export class Client {
    * @param {string} [opts.discoveryUrl] http(s)://node:port[/plex/v1/host]: asked before each attempt which node to dial (§15)
    * @param {function(): number} [opts.random=Math.random] the backoff's random source (tests)
    * @param {number} [opts.ackDelayMs=100] acks are cumulative and batched over this long
-   * @param {number} [opts.requestTimeoutMs=10000]
+   * @param {number} [opts.requestTimeoutMs=10000] a request's bound, from the call (the wait for online included)
+   * @param {number} [opts.maxWaitingRequests=1024] requests that may wait for online at once (§13.6)
    * @param {Object<string,string>} [opts.meta] extra meta on /auth/server (e.g. app)
    */
   constructor(opts = {}) {
@@ -404,7 +405,10 @@ export class Client {
     this._fetch = opts.fetch ?? globalThis.fetch;
     this._background = false;
     this._sentBackground = false;
-    this._resend = []; // requests a draining node did not execute (§13.4): sent again once online
+    // Requests not written on the current connection, sent once online in
+    // the order made: made while connecting or reconnecting (§13.6), or
+    // not executed by a draining node (§13.4). Entries {seq, p, msg}.
+    this._unsent = [];
     this.token = opts.token;
     this.device = opts.device ?? '';
     this.acks = opts.acks ?? true;
@@ -412,6 +416,7 @@ export class Client {
     this.backoff = { initialMs: BACKOFF.MIN_MS, maxMs: BACKOFF.MAX_MS, resetAfterMs: BACKOFF.RESET_AFTER_MS, ...opts.backoff };
     this.ackDelayMs = opts.ackDelayMs ?? 100;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10000;
+    this.maxWaitingRequests = opts.maxWaitingRequests ?? 1024;
     this.authMeta = opts.meta ?? {};
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
     this._listeners = new Map();
@@ -487,7 +492,7 @@ export class Client {
     if (this._ws) {
       this._ws.close(1000, 'client closed');
     } else {
-      this._dropResend('client closed');
+      this._dropUnsent('client closed');
       this._setState('closed', { code: 0, reason: 'closed' });
     }
   }
@@ -544,24 +549,40 @@ export class Client {
   /**
    * Sends a request (e.g. /room/join) and resolves with its /reply
    * message, or rejects with a PlexError (/error, or the connection ended;
-   * err.outcomeUnknown says the request may have been executed).
+   * err.outcomeUnknown says the request may have been executed). Made
+   * while connecting or reconnecting, it waits and is written once online,
+   * in the order made (§13.6); within requestTimeoutMs of the call, else it
+   * rejects with 'request timed out': not executed when it was not
+   * written, outcomeUnknown when written. At most maxWaitingRequests wait;
+   * beyond, and while idle or closed, it rejects at once (not executed).
    */
   request(uri, body = '', meta) {
-    if (this._state !== 'online') return Promise.reject(new PlexError(0, 'not connected'));
+    const waits = (this._state === 'connecting' || this._state === 'reconnecting') && !this._stopped;
+    if (this._state !== 'online' && !waits) return Promise.reject(new PlexError(0, 'not connected'));
+    if (waits && this._unsent.length >= this.maxWaitingRequests) {
+      return Promise.reject(new PlexError(0, `too many requests waiting for online (${this.maxWaitingRequests})`, false));
+    }
     const seq = ++this._nextId;
     return new Promise((resolve, reject) => {
       const msg = { seq, uri, body, meta };
-      const timer = setTimeout(() => {
-        const waiting = this._resend.findIndex((r) => r.seq === seq);
+      const p = { resolve, reject, msg, written: false, resent: false };
+      p.timer = setTimeout(() => {
+        const waiting = this._unsent.findIndex((r) => r.seq === seq);
         if (waiting >= 0) {
-          this._resend.splice(waiting, 1); // never executed (§13.4)
+          // not written, or not since a draining node's promise (§13.4): never executed
+          this._unsent.splice(waiting, 1);
           reject(new PlexError(0, 'request timed out', false));
           return;
         }
         this._pending.delete(seq);
         reject(new PlexError(0, 'request timed out', true)); // written: it may have run
       }, this.requestTimeoutMs);
-      this._pending.set(seq, { resolve, reject, timer, msg });
+      if (waits) {
+        this._unsent.push({ seq, p, msg });
+        return;
+      }
+      p.written = true;
+      this._pending.set(seq, p);
       this._write(msg);
     });
   }
@@ -576,8 +597,9 @@ export class Client {
    * Rejects with a PlexError: the node's code (4003 not allowed, 4004
    * malformed, 4006 empty room, 4029 over a quota, 3005 not stored, 3008
    * may have been stored), or a lost reply (outcomeUnknown). Like
-   * request(), it is sent again once after a draining node's /disconnect
-   * (§13.4), and rejects at once when not online.
+   * request(), it waits for online while connecting or reconnecting
+   * (§13.6), is sent again once after a draining node's /disconnect
+   * (§13.4), and rejects at once while idle or closed.
    * @param {{to?: string, room?: string, body?: string, conversation?: string}} m
    */
   async message({ to, room, body = '', conversation } = {}) {
@@ -609,7 +631,7 @@ export class Client {
       if (this.discoveryUrl) url = await this._discover();
     } catch (err) {
       if (this._stopped) {
-        this._dropResend('client closed');
+        this._dropUnsent('client closed');
         this._setState('closed', { code: 0, reason: 'closed' });
         return;
       }
@@ -617,7 +639,7 @@ export class Client {
       return;
     }
     if (this._stopped) {
-      this._dropResend('client closed');
+      this._dropUnsent('client closed');
       this._setState('closed', { code: 0, reason: 'closed' });
       return;
     }
@@ -689,9 +711,13 @@ export class Client {
         this._emit('online', info);
         if (this._state !== 'online') return; // a listener closed the client
         this._sendMode();
-        const again = this._resend;
-        this._resend = [];
+        // in the order made (§13.6); a request written before goes out a
+        // second time, once (§13.4); one written now keeps that resend
+        const again = this._unsent.sort((a, b) => a.seq - b.seq);
+        this._unsent = [];
         for (const r of again) {
+          if (r.p.written) r.p.resent = true;
+          r.p.written = true;
           this._pending.set(r.seq, r.p);
           this._write(r.msg);
         }
@@ -885,13 +911,13 @@ export class Client {
     return true;
   }
 
-  // Rejects the requests kept for resending: they were never executed.
-  _dropResend(reason) {
-    for (const r of this._resend) {
+  // Rejects the requests waiting for online: they were never executed.
+  _dropUnsent(reason) {
+    for (const r of this._unsent) {
       clearTimeout(r.p.timer);
       r.p.reject(new PlexError(0, reason, false));
     }
-    this._resend = [];
+    this._unsent = [];
   }
 
   // One timer per connection: send /heartbeat after heartbeat_ms of
@@ -931,27 +957,28 @@ export class Client {
     if (!this._lastClose && ev.code === 1009) code = Code.FRAME_TOO_LARGE;
     // §13.4: a draining node answered everything it executed before its
     // /disconnect, so what is unanswered was not executed: it goes out
-    // again on the next connection. Otherwise its outcome is unknown.
+    // again, once, on the next connection. Otherwise its outcome is unknown.
     const drained = this._drain && this._lastClose != null && this._lastClose.code !== Code.OUTCOME_UNKNOWN;
     for (const [seq, p] of this._pending) {
-      if (drained && p.msg) {
-        this._resend.push({ seq, p, msg: p.msg });
+      if (drained && !p.resent) {
+        this._unsent.push({ seq, p, msg: p.msg });
         continue;
       }
       clearTimeout(p.timer);
-      p.reject(new PlexError(code, 'connection closed', true)); // written, reply lost
+      if (drained) p.reject(new PlexError(code, 'not executed by a draining node, twice', false));
+      else p.reject(new PlexError(code, 'connection closed', true)); // written, reply lost
     }
     this._pending.clear();
     this._drain = false;
     if (this._stopped) {
-      this._dropResend('client closed');
+      this._dropUnsent('client closed');
       this._emit('disconnect', { code, reason, terminal: true, retryInMs: -1 });
       this._setState('closed', { code: 0, reason: 'closed' });
       return;
     }
     if (isTerminal(code)) {
       this._stopped = true;
-      this._dropResend(`stopped by ${code}`);
+      this._dropUnsent(`stopped by ${code}`);
       this._emit('disconnect', { code, reason, terminal: true, retryInMs: -1 });
       this._setState('closed', { code, reason });
       return;

@@ -249,6 +249,123 @@ test('drain: a /message unanswered at a draining node\'s /disconnect is sent aga
   plain.c.close();
 });
 
+// settled reports whether p has settled (after the pending microtasks ran).
+async function settled(p) {
+  let done = false;
+  p.then(() => (done = true), () => (done = true));
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  return done;
+}
+
+test('requests while not online: made while reconnecting or connecting, they wait and are written once online, in order, with their seqs', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const { c, ws } = await online(facts(), { random: () => 0 });
+  ws.end(1006);
+  assert.equal(c.state, 'reconnecting');
+  const before = ws.sent.length;
+  const joined = c.request('/room/join', 'r1');
+  t.mock.timers.tick(100);
+  assert.equal(c.state, 'connecting');
+  const sent = c.message({ to: 'bob', body: 'hi' });
+  assert.equal(await settled(joined), false, 'it waits');
+  assert.equal(ws.sent.length, before, 'nothing written on the old connection');
+  const ws2 = await login(c, facts());
+  const reqs = ws2.sent.filter((m) => m.uri !== '/auth/server');
+  assert.deepEqual(reqs.map((m) => m.uri), ['/room/join', '/message'], 'in the order made');
+  assert.ok(reqs[0].seq > 0 && reqs[1].seq > reqs[0].seq, 'each with its seq');
+  ws2.receive({ seq: reqs[1].seq, uri: '/reply', body: '{"id":"n1-1","seq":3,"delivered":1}' });
+  ws2.receive({ seq: reqs[0].seq, uri: '/reply', body: 'ok' });
+  assert.equal((await joined).body, 'ok');
+  assert.deepEqual(await sent, { id: 'n1-1', seq: 3, delivered: 1 });
+  assert.equal(ws2.sent.filter((m) => m.uri === '/room/join').length, 1, 'written once');
+  c.close();
+});
+
+test('requests while not online: one not written within requestTimeoutMs is rejected as not executed and never written', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const opts = { random: () => 0.9999999999, backoff: { initialMs: 60000, maxMs: 60000 }, requestTimeoutMs: 5000 };
+  const { c, ws } = await online(facts(), opts);
+  ws.end(1006);
+  const p = c.request('/room/join', 'r1');
+  t.mock.timers.tick(4999);
+  assert.equal(await settled(p), false);
+  t.mock.timers.tick(1);
+  await assert.rejects(p, (err) => err.reason === 'request timed out' && err.outcomeUnknown === false);
+  t.mock.timers.tick(55000);
+  const ws2 = await login(c, facts());
+  assert.deepEqual(ws2.sent.map((m) => m.uri), ['/auth/server'], 'never written');
+  c.close();
+});
+
+test('requests while not online: one written once online and unanswered at its timeout has an unknown outcome', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const { c, ws } = await online(facts(), { random: () => 0, requestTimeoutMs: 2500 });
+  ws.end(1006);
+  const p = c.message({ to: 'bob', body: 'hi' });
+  t.mock.timers.tick(100);
+  const ws2 = await login(c, facts());
+  assert.equal(ws2.sent.filter((m) => m.uri === '/message').length, 1);
+  t.mock.timers.tick(2400); // 2500 ms after the call
+  await assert.rejects(p, (err) => err.reason === 'request timed out' && err.outcomeUnknown === true);
+  c.close();
+});
+
+test('requests while not online: close rejects the waiting ones as not executed; idle and closed reject at once', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const idle = new Client({ url: 'ws://node.invalid/plex/v1/ws', token: 'alice', WebSocket: FakeWebSocket });
+  await assert.rejects(idle.request('/room/join', 'r1'), (err) => err.reason === 'not connected' && err.outcomeUnknown === false);
+
+  const { c, ws } = await online(facts(), { random: () => 0 });
+  ws.end(1006);
+  const p = c.message({ to: 'bob', body: 'hi' });
+  assert.equal(await settled(p), false, 'it waits');
+  c.close();
+  await assert.rejects(p, (err) => err.reason === 'client closed' && err.outcomeUnknown === false);
+  assert.equal(c.state, 'closed');
+  await assert.rejects(c.request('/room/join', 'r1'), (err) => err.reason === 'not connected');
+  t.mock.timers.tick(60000);
+  assert.equal(FakeWebSocket.last, ws, 'no reconnect, nothing written');
+});
+
+test('requests while not online: at most maxWaitingRequests (1024) wait; beyond, rejected at once', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const { c, ws } = await online(facts(), { random: () => 0 });
+  assert.equal(c.maxWaitingRequests, 1024);
+  ws.end(1006);
+  const waiting = [];
+  for (let i = 0; i < 1024; i++) waiting.push(c.request('/room/join', `r${i}`));
+  await assert.rejects(c.request('/room/join', 'over'), (err) => /too many requests waiting/.test(err.reason) && err.outcomeUnknown === false);
+  assert.equal(await settled(waiting[1023]), false);
+  t.mock.timers.tick(100);
+  const ws2 = await login(c, facts());
+  assert.equal(ws2.sent.filter((m) => m.uri === '/room/join').length, 1024);
+  c.close();
+  ws2.end(1000);
+  for (const r of await Promise.allSettled(waiting)) assert.equal(r.status, 'rejected');
+});
+
+test('requests while not online: one first written after a reconnect keeps its one resend after a drain', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const { c, ws } = await online(facts({ drain: true }), { random: () => 0 });
+  ws.end(1006);
+  const p = c.request('/room/join', 'r1');
+  t.mock.timers.tick(100);
+  const ws2 = await login(c, facts({ drain: true }));
+  const req = ws2.sent.find((m) => m.uri === '/room/join');
+  ws2.receive({ uri: '/disconnect', meta: { code: '3000', reason: 'shutting down' } });
+  ws2.end(3000);
+  t.mock.timers.tick(100);
+  const ws3 = await login(c, facts({ drain: true }));
+  assert.deepEqual(ws3.sent.filter((m) => m.uri === '/room/join'), [req], 'its one resend, same seq');
+  ws3.receive({ uri: '/disconnect', meta: { code: '3000', reason: 'shutting down' } });
+  ws3.end(3000);
+  await assert.rejects(p, (err) => err.outcomeUnknown === false, 'not executed, not sent a third time');
+  t.mock.timers.tick(100);
+  const ws4 = await login(c, facts({ drain: true }));
+  assert.equal(ws4.sent.filter((m) => m.uri === '/room/join').length, 0);
+  c.close();
+});
+
 test('protobuf: a protobuf client speaks binary messages end to end', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
   const c = new Client({ url: 'ws://node.invalid/plex/v1/ws', token: 'alice', codec: 'protobuf', WebSocket: FakeWebSocket });
