@@ -1,94 +1,25 @@
 // End-to-end tests of the browser client (web/client/plex.js) and the
 // operator console (web/console) in headless Chromium against a real
 // plexd. Run by ci.sh, which builds the binaries and sets:
-//   PLEXD, PUSHER   the plexd and pusher (Go PlexClient) binaries
+//   PLEXD, PUSHER   the plexd (read by plexd.mjs) and pusher (Go PlexClient) binaries
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 //   ARTIFACTS       where screenshots go (on failure, and the console's)
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { Plexd, launchChromium, sleep, waitFor } from './plexd.mjs';
 
-const PLEXD = process.env.PLEXD ?? '../../_build/e2e/plexd';
 const PUSHER = process.env.PUSHER ?? '../../_build/e2e/pusher';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = process.env.ARTIFACTS ?? '../../_build/e2e-artifacts';
 const SECRET = 'e2e-inner-secret';
 const TALK = { app: 'talk', secret: 'e2e-talk-secret' }; // the app with messages on
 const run = promisify(execFile);
 
 mkdirSync(ARTIFACTS, { recursive: true });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond, what, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-// node is one plexd process; restart() stops it (SIGTERM: graceful
-// shutdown, /disconnect 3000) and starts it again on the same ports.
-class Node {
-  constructor() {
-    this.dir = mkdtempSync(join(tmpdir(), 'plex-e2e-'));
-  }
-
-  async start() {
-    this.addr ??= `127.0.0.1:${await freePort()}`;
-    this.http ??= `127.0.0.1:${await freePort()}`;
-    const ready = join(this.dir, 'ready.json');
-    rmSync(ready, { force: true });
-    // a second app with user-to-user and room messages on (docs/apps.md)
-    const config = join(this.dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ apps: [{ id: TALK.app, auth: 'none', 'inner-secret': TALK.secret, messages: true }] }));
-    this.log = '';
-    this.proc = spawn(
-      PLEXD,
-      ['-addr', this.addr, '-http', this.http, '-auth', 'none', '-inner-secret', SECRET, '-upstream', 'echo',
-        '-node', 'e2e-node', '-heartbeat', '5s', '-log-level', 'warn', '-ready-file', ready,
-        '-config', config, '-data-dir', join(this.dir, 'data')], // kept across restart(); not the checkout's default
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.proc.stdout.on('data', (b) => (this.log += b));
-    this.proc.stderr.on('data', (b) => (this.log += b));
-    this.exited = new Promise((r) => this.proc.on('exit', r));
-    await waitFor(() => existsSync(ready), `plexd ready (log: ${this.log})`);
-    this.url = `http://${this.http}`;
-  }
-
-  async stop() {
-    if (!this.proc || this.proc.exitCode !== null) return;
-    this.proc.kill('SIGTERM');
-    await this.exited;
-  }
-
-  async restart() {
-    await this.stop();
-    await this.start();
-  }
-}
 
 // push sends through the Go PlexClient and returns its Result.
 async function push(node, args) {
@@ -101,14 +32,13 @@ let browser;
 const pages = new Set();
 
 before(async () => {
-  node = new Node();
+  node = new Plexd(['-inner-secret', SECRET, '-upstream', 'echo', '-node', 'e2e-node', '-heartbeat', '5s']);
+  // a second app with user-to-user and room messages on (docs/apps.md)
+  const config = join(node.dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ apps: [{ id: TALK.app, auth: 'none', 'inner-secret': TALK.secret, messages: true }] }));
+  node.flags.push('-config', config);
   await node.start();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // as root, with no network beyond loopback (docs/web.md)
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -11,84 +11,26 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { Plexd, launchChromium, waitFor } from './plexd.mjs';
 
-const PLEXD = process.env.PLEXD ?? '../../_build/e2e/plexd';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SUBJECT = 'mailto:e2e@example.com';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond, what, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-// startPlexd runs one plexd on loopback ports with extra flags.
-async function startPlexd(extra) {
-  const dir = mkdtempSync(join(tmpdir(), 'plex-e2e-wp-'));
-  const addr = `127.0.0.1:${await freePort()}`;
-  const http = `127.0.0.1:${await freePort()}`;
-  const ready = join(dir, 'ready.json');
-  const p = { log: '', url: `http://${http}` };
-  p.proc = spawn(
-    PLEXD,
-    ['-addr', addr, '-http', http, '-auth', 'none', '-inner-secret', 'e2e', '-log-level', 'warn', '-ready-file', ready,
-      '-data-dir', join(dir, 'data'), ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  p.proc.stdout.on('data', (b) => (p.log += b));
-  p.proc.stderr.on('data', (b) => (p.log += b));
-  p.exited = new Promise((r) => p.proc.on('exit', r));
-  await waitFor(() => existsSync(ready), `plexd ready (log: ${p.log})`);
-  return p;
-}
-
-async function stopPlexd(p) {
-  if (!p?.proc || p.proc.exitCode !== null) return;
-  p.proc.kill('SIGTERM');
-  await p.exited;
-}
 
 let wp; // plexd with Web Push
 let plain; // plexd without
 let browser;
 
 before(async () => {
-  wp = await startPlexd(['-webpush-subject', SUBJECT]);
-  plain = await startPlexd([]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  });
+  wp = new Plexd(['-inner-secret', 'e2e', '-webpush-subject', SUBJECT], 'plex-e2e-wp-');
+  plain = new Plexd(['-inner-secret', 'e2e'], 'plex-e2e-wp-');
+  await wp.start();
+  await plain.start();
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await stopPlexd(wp);
-  await stopPlexd(plain);
+  await wp?.stop();
+  await plain?.stop();
 });
 
 // page opens a page of node's origin (a secure context: loopback) that
