@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -118,9 +117,12 @@ func (h *hub) roomForMessage(room, uid key, limit int) (members []key, n int, me
 // its outcome. end as for sendMessage.
 func (srv *Server) sendRoomMessage(b *batch, j messageJob, end func()) {
 	srv.echoes.add(j.id, j.s) // before any copy can be written
-	// one outcome per member, and this function's own, last
-	t := &roomTally{n: len(j.members) + 1, self: j.s.uid}
-	t.done = func(b *batch, r roomResult, err error) {
+	// one outcome per member, and this function's own, last; the sender's
+	// own copy's seq is the reply's
+	var ownSeq atomic.Int64
+	t := &pushTally{n: len(j.members) + 1}
+	t.done = func(b *batch, out Outcome, err error) {
+		r := roomResult{Seq: ownSeq.Load(), Stored: out.Stored, Delivered: out.Delivered}
 		if srv.echoes.remove(j.id) {
 			r.Delivered-- // the sending connection was counted: it holds what it sent
 		}
@@ -134,14 +136,17 @@ func (srv *Server) sendRoomMessage(b *batch, j messageJob, end func()) {
 	own.ackBy = 0 // the sender wrote it: no notification of it to the sender
 	for _, uid := range j.members {
 		uo := o
+		done := t.add
 		if uid == j.s.uid {
 			uo = own
+			done = func(b *batch, out Outcome, err error) {
+				ownSeq.Store(out.Seq)
+				t.add(b, out, err)
+			}
 		}
-		srv.deliverUserAsync(srv.baseCtx, b, uid, &j.msg, uo, nil, func(b *batch, out Outcome, err error) {
-			t.add(b, uid, out, err)
-		})
+		srv.deliverUserAsync(srv.baseCtx, b, uid, &j.msg, uo, nil, done)
 	}
-	t.add(b, "", Outcome{}, nil) // answers now if every copy had its outcome (or there were none)
+	t.add(b, Outcome{}, nil) // answers now if every copy had its outcome (or there were none)
 }
 
 // roomResult is the /reply body of a room /message.
@@ -150,40 +155,6 @@ type roomResult struct {
 	Seq       int64  `json:"seq"`       // the sender's own copy (0: not a member)
 	Stored    int    `json:"stored"`    // copies stored, one per member
 	Delivered int    `json:"delivered"` // connections written, the sending one not counted
-}
-
-// roomTally adds up the outcomes of a room message's copies and calls done
-// once, after the last. A failure after some copy was stored is reported
-// wrapping ErrOutcomeUnknown (3008): a retry would store those twice.
-type roomTally struct {
-	mu   sync.Mutex
-	n    int // outcomes still expected
-	self key
-	res  roomResult
-	err  error
-	done func(*batch, roomResult, error)
-}
-
-func (t *roomTally) add(b *batch, uid key, out Outcome, err error) {
-	t.mu.Lock()
-	t.res.Stored += out.Stored
-	t.res.Delivered += out.Delivered
-	if uid == t.self {
-		t.res.Seq = out.Seq
-	}
-	if err != nil && t.err == nil {
-		t.err = err
-	}
-	t.n--
-	last := t.n == 0
-	t.mu.Unlock()
-	if !last {
-		return
-	}
-	if t.err != nil && t.res.Stored > 0 && !errors.Is(t.err, ErrOutcomeUnknown) {
-		t.err = fmt.Errorf("%w: stored for %d of the members, then: %w", ErrOutcomeUnknown, t.res.Stored, t.err)
-	}
-	t.done(b, t.res, t.err)
 }
 
 func (srv *Server) answerRoomMessage(b *batch, j messageJob, r roomResult, err error) {

@@ -158,8 +158,8 @@ func (srv *Server) publishGroup(ctx context.Context, to Target, m pack.Message, 
 	return nil
 }
 
-// pushTally adds up the outcomes of a push's users and calls done once,
-// after the last. A failure after some user's push was stored is reported
+// pushTally adds up the outcomes of a push's users (or of a room
+// message's copies, one per member) and calls done once, after the last. A failure after some user's push was stored is reported
 // wrapping ErrOutcomeUnknown: a retry would store those twice.
 type pushTally struct {
 	mu   sync.Mutex
