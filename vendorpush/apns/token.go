@@ -2,8 +2,6 @@ package apns
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"sync"
@@ -12,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/plexpush/plex/vendorpush"
+	"github.com/plexpush/plex/vendorpush/internal/eckey"
 )
 
 const (
@@ -87,22 +86,9 @@ func parseKey(pemBytes []byte) (*ecdsa.PrivateKey, error) {
 	if block == nil {
 		return nil, fmt.Errorf("%w: apns: AuthKey is not PEM", vendorpush.ErrBadConfig)
 	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("%w: apns: AuthKey is a PEM %q block, want PRIVATE KEY", vendorpush.ErrBadConfig, block.Type)
-	}
+	k, err := eckey.FromPEM(block)
 	if err != nil {
-		return nil, fmt.Errorf("%w: apns: AuthKey does not parse", vendorpush.ErrBadConfig)
+		return nil, fmt.Errorf("%w: apns: AuthKey %v", vendorpush.ErrBadConfig, err)
 	}
-	ec, ok := key.(*ecdsa.PrivateKey)
-	if !ok || ec.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%w: apns: AuthKey is not a P-256 ECDSA key", vendorpush.ErrBadConfig)
-	}
-	return ec, nil
+	return k, nil
 }

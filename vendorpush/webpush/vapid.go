@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/plexpush/plex/vendorpush"
+	"github.com/plexpush/plex/vendorpush/internal/eckey"
 )
 
 // vapidLifetime is the exp of a VAPID token, counted from its signing.
@@ -56,24 +57,11 @@ func ParseKey(b []byte) (*ecdsa.PrivateKey, error) {
 		}
 		return k, nil
 	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, bad(fmt.Sprintf("is a PEM %q block, want PRIVATE KEY", block.Type))
-	}
+	k, err := eckey.FromPEM(block)
 	if err != nil {
-		return nil, bad("does not parse")
+		return nil, bad(err.Error())
 	}
-	ec, ok := key.(*ecdsa.PrivateKey)
-	if !ok || ec.Curve != elliptic.P256() {
-		return nil, bad("is not a P-256 ECDSA key")
-	}
-	return ec, nil
+	return k, nil
 }
 
 // PublicKey returns k's public key as the browser's applicationServerKey
