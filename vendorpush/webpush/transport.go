@@ -4,11 +4,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"syscall"
-	"time"
+
+	"github.com/plexpush/plex/vendorpush/internal/h2"
 )
 
 // errPrivateAddress: the endpoint's host resolved to an address that is
@@ -29,34 +29,15 @@ var errPrivateAddress = errors.New("webpush: endpoint resolves to a loopback, pr
 // the environment, the proxy's address is the one checked. A self-hosted
 // push service on a private network needs allowPrivate.
 //
-// The numbers are those of the APNs and FCM clients: 10 s to dial and
+// The rest is the APNs and FCM clients' (h2.NewClient): 10 s to dial and
 // handshake, idle connections kept 10 minutes (browsers of one vendor
 // share its push service, so one connection carries most pushes).
 func NewHTTPClient(tlsConf *tls.Config, allowPrivate bool) *http.Client {
-	if tlsConf == nil {
-		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
-	} else {
-		tlsConf = tlsConf.Clone()
-	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	o := h2.Options{AllowHTTP1: true}
 	if !allowPrivate {
-		dialer.Control = refusePrivate
+		o.Control = refusePrivate
 	}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         dialer.DialContext,
-			TLSClientConfig:     tlsConf,
-			TLSHandshakeTimeout: 10 * time.Second,
-			ForceAttemptHTTP2:   true,
-			IdleConnTimeout:     10 * time.Minute,
-			HTTP2: &http.HTTP2Config{
-				SendPingTimeout: 30 * time.Second,
-				PingTimeout:     10 * time.Second,
-			},
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	return h2.NewClientWith(tlsConf, o)
 }
 
 // refusePrivate is a net.Dialer Control: it runs for each address tried.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"time"
 )
 
@@ -25,15 +26,32 @@ const MaxReply = 64 << 10
 // connection that died silently (NAT, load balancer) before a push waits on
 // it; idle connections are kept 10 minutes because both vendors ask senders
 // to reuse connections rather than reconnect per push.
-func NewClient(tlsConf *tls.Config) *http.Client {
+func NewClient(tlsConf *tls.Config) *http.Client { return NewClientWith(tlsConf, Options{}) }
+
+// Options are what a sender's client may change of NewClient's.
+type Options struct {
+	// AllowHTTP1 lets the client fall back to HTTP/1.1 when the server
+	// offers no HTTP/2 (a Web Push service may not); HTTP/2 is still
+	// preferred.
+	AllowHTTP1 bool
+	// Control, when set, vets each address the client dials (net.Dialer's
+	// Control), e.g. to refuse private addresses.
+	Control func(network, address string, c syscall.RawConn) error
+}
+
+// NewClientWith is NewClient with o.
+func NewClientWith(tlsConf *tls.Config, o Options) *http.Client {
 	if tlsConf == nil {
 		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
 	} else {
 		tlsConf = tlsConf.Clone()
 	}
-	var protos http.Protocols
-	protos.SetHTTP2(true)
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	var protos *http.Protocols
+	if !o.AllowHTTP1 {
+		protos = new(http.Protocols)
+		protos.SetHTTP2(true)
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: o.Control}
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
@@ -41,7 +59,7 @@ func NewClient(tlsConf *tls.Config) *http.Client {
 			TLSClientConfig:     tlsConf,
 			TLSHandshakeTimeout: 10 * time.Second,
 			ForceAttemptHTTP2:   true,
-			Protocols:           &protos,
+			Protocols:           protos,
 			IdleConnTimeout:     10 * time.Minute,
 			HTTP2: &http.HTTP2Config{
 				SendPingTimeout: 30 * time.Second,
