@@ -27,6 +27,11 @@ type plexd struct {
 	stderr *syncBuf
 }
 
+// startWait bounds runPlexd's wait for the ready file. A clustered node
+// may take up to peerCheckWait before it is written (its peers' answers,
+// e.g. TLS routes on a loaded machine), so the bound is well over that.
+const startWait = peerCheckWait + 20*time.Second
+
 func runPlexd(t *testing.T, args ...string) *plexd {
 	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready.json")
@@ -43,7 +48,7 @@ func runPlexd(t *testing.T, args ...string) *plexd {
 		}
 		b, err := os.ReadFile(ready)
 		return err == nil && json.Unmarshal(b, &p.addrs) == nil
-	}, 10*time.Second, 10*time.Millisecond)
+	}, startWait, 10*time.Millisecond)
 	require.NotEmpty(t, p.addrs, "plexd did not start: %s", p.stderr.String())
 	t.Cleanup(func() { p.stop(t) })
 	return p
