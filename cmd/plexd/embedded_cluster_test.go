@@ -32,24 +32,15 @@ func TestThreeNodesClusterTheirEmbeddedNATS(t *testing.T) {
 			"store ready (JetStream quorum): %s", p.stderr.String())
 	}
 
-	r, _ := login(t, nodes[1].addrs["addr"], "alice") // alice on n1
-	next := func() pack.Message {
-		t.Helper()
-		var m pack.Message
-		require.NoError(t, r.ReadMessage(&m))
-		for m.URI == pack.URIHeartbeat {
-			require.NoError(t, r.ReadMessage(&m))
-		}
-		return m
-	}
+	r, _ := login(t, nodes[1].addrs["addr"], "alice")                     // alice on n1
 	out := nodes[0].push(t, `{"uid":"alice","uri":"/t","body":"via n0"}`) // through n0
 	require.EqualValues(t, 0, out["offline"], "held by n1, not offline: %v", out)
 	require.LessOrEqual(t, out["delivered"], 1.0, "n1's connection, or unconfirmed on a loaded machine: %v", out)
-	require.Equal(t, "via n0", string(next().Body))
+	require.Equal(t, "via n0", string(nextPush(t, r).Body))
 	out = nodes[2].push(t, `{"uid":"alice","uri":"/p","body":"stored","persist":true}`)
 	require.EqualValues(t, 1, out["stored"])
 	require.EqualValues(t, 0, out["offline"])
-	m := next()
+	m := nextPush(t, r)
 	require.Equal(t, "stored", string(m.Body))
 	require.Equal(t, "1", m.Get(pack.MetaPersist))
 
