@@ -160,6 +160,25 @@ test('drain: a request unanswered at a draining node\'s /disconnect 3000 is sent
   c.close();
 });
 
+test('drain: a request a draining node leaves unanswered twice is rejected as not executed, not sent a third time', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const { c, ws } = await online(facts({ drain: true }), { random: () => 0 });
+  const p = c.request('/room/join', 'r1');
+  const req = ws.sent.at(-1);
+  ws.receive({ uri: '/disconnect', meta: { code: '3000', reason: 'shutting down' } });
+  ws.end(3000);
+  t.mock.timers.tick(100);
+  const ws2 = await login(c, facts({ drain: true }));
+  assert.equal(ws2.sent.filter((m) => m.uri === '/room/join').length, 1, 'sent again, once');
+  ws2.receive({ uri: '/disconnect', meta: { code: '3000', reason: 'shutting down' } });
+  ws2.end(3000);
+  await assert.rejects(p, (err) => err.outcomeUnknown === false && err.code === 3000);
+  t.mock.timers.tick(100);
+  const ws3 = await login(c, facts({ drain: true }));
+  assert.equal(ws3.sent.filter((m) => m.seq === req.seq).length, 0, 'not sent a third time');
+  c.close();
+});
+
 test('drain: any /disconnect of a draining node (3001, 3007) leaves the request for resending', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
   for (const code of ['3001', '3007']) {
